@@ -1,0 +1,69 @@
+"""Alembic environment for Flask-Migrate: the app's engine and metadata."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name:
+    # Keep the app's own loggers alive when migrations run inside it (tests, `make run`).
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
+
+
+def get_engine():
+    return target_db.engine
+
+
+config.set_main_option(
+    "sqlalchemy.url", get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
+)
+
+
+def render_item(type_, obj, autogen_context):
+    """Write the app's UTCDateTime as a plain timestamptz, so migrations never import the app."""
+    from webapp.database import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations_offline():
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_db.metadata,
+        literal_binds=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        # An autogenerate that finds nothing writes no empty revision.
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("render_item", render_item)
+
+    with get_engine().connect() as connection:
+        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

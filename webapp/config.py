@@ -1,0 +1,68 @@
+"""Configuration from the environment (see INTERFACES.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings read once from the environment when the app is created."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'campaigns.db'}")
+        )
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip(
+            "/"
+        )
+        self.APP_TIMEZONE = os.environ.get("APP_TIMEZONE", "Europe/Amsterdam")
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
+        self.OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(ROOT / "instance" / "outbox"))
+        self.SESSION_COOKIE_SECURE = _bool(
+            "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
+        )
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which expires on its own
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    TESTING = False
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgres URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _dev_secret_key() -> str:
+    """A per-installation key kept in instance/, so `make run` needs no set-up.
+
+    Production sets SECRET_KEY; this keeps sessions and signed links stable
+    across restarts of the embedded default.
+    """
+    path = ROOT / "instance" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

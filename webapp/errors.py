@@ -1,0 +1,100 @@
+"""Error answers: JSON for the API, a fragment for htmx, a page otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp.htmx import is_htmx
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+}
+
+
+class ApiError(Exception):
+    """Raised by API views: becomes `{"error": {code, message, fields}}` with `status`."""
+
+    def __init__(
+        self, status: int, message: str, fields: dict[str, str] | None = None, code: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields or {}
+        self.code = code or CODES.get(status, "error")
+
+
+def api_error_response(
+    status: int, message: str, fields: dict[str, str] | None = None, code: str = ""
+) -> tuple[Response, int]:
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    body["error"]["fields"] = fields or {}
+    return jsonify(body), status
+
+
+def _is_api() -> bool:
+    from webapp.security import is_api_request
+
+    return is_api_request()
+
+
+def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, str]]:
+    headers: dict[str, str] = {}
+    if is_htmx():
+        # Errors from htmx requests land in the flash area instead of the swap target.
+        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        return render_template("errors/_error.html", title=title, message=message), status, headers
+    return (
+        render_template("errors/page.html", status=status, title=title, message=message),
+        status,
+        headers,
+    )
+
+
+def handle_http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if _is_api():
+        response = api_error_response(status, error.description or error.name)
+        if status == 401:
+            response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return _render(status, error.name, error.description or "")
+
+
+def handle_csrf_error(error: CSRFError) -> Any:
+    return _render(400, "Session expired", "The form was stale. Reload the page and try again.")
+
+
+def handle_api_error(error: ApiError) -> Any:
+    return api_error_response(error.status, error.message, error.fields, error.code)
+
+
+def handle_unexpected(error: Exception) -> Any:
+    """Log the traceback; never show internals to the caller."""
+    if current_app.testing:
+        raise error
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    from webapp import htmx
+
+    htmx.init_app(app)

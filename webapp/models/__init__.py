@@ -1,0 +1,22 @@
+"""Every model, imported in one place so the metadata is complete."""
+
+from webapp.models.campaigns import Campaign, CampaignAudience
+from webapp.models.domains import SendingDomain
+from webapp.models.leads import Lead, Suppression
+from webapp.models.messages import Message, MessageEvent
+from webapp.models.templates import Template, TemplateStep
+from webapp.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Campaign",
+    "CampaignAudience",
+    "Lead",
+    "Message",
+    "MessageEvent",
+    "SendingDomain",
+    "Suppression",
+    "Template",
+    "TemplateStep",
+    "User",
+]

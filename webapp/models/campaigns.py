@@ -1,0 +1,94 @@
+"""Campaigns and their audience snapshots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.database import created_at_column, id_column, utcnow
+from webapp.extensions import db
+
+CAMPAIGN_STATUSES = ("draft", "running", "paused", "completed", "stopped")
+
+_live = sa.text("status IN ('running', 'paused')")
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('draft', 'running', 'paused', 'completed', 'stopped')",
+            name="chk_campaigns_status",
+        ),
+        sa.CheckConstraint("followup_days >= 0", name="chk_campaigns_followup_days"),
+        sa.Index("idx_campaigns_name", "name"),
+        sa.Index("idx_campaigns_domain", "domain"),
+        sa.Index("idx_campaigns_status", "status"),
+        sa.Index("idx_campaigns_start_at", "start_at"),
+        sa.Index("idx_campaigns_status_start_at", "status", "start_at"),
+        sa.Index("idx_campaigns_domain_status", "domain", "status"),
+        sa.Index(
+            "idx_campaigns_composite_status",
+            "status",
+            "start_at",
+            "domain",
+            postgresql_where=_live,
+            sqlite_where=_live,
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(sa.Text)
+    template_id: Mapped[str] = mapped_column(sa.ForeignKey("templates.id", ondelete="RESTRICT"))
+    # The auto-assigned sending domain (the seed's column); `domains` holds all of them
+    # when the marketer chose several.
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    domains: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    start_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft", server_default="draft")
+
+    followup_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    followup_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    followup_attach_report: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A reply from one lead stops every lead of that company domain.
+    stop_company_on_reply: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    track_opens: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    track_clicks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    created_by_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+
+    audience: Mapped[CampaignAudience | None] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CampaignAudience(db.Model):
+    """The snapshot of selected lead ids and the filter settings that chose them."""
+
+    __tablename__ = "campaign_audience"
+    __table_args__ = (sa.Index("idx_campaign_audience_campaign_id", "campaign_id"),)
+
+    id: Mapped[str] = id_column()
+    campaign_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE", name="fk_audience_campaign")
+    )
+    lead_ids: Mapped[list[Any]] = mapped_column(default=list)
+    list_names: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    only_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    exclude_suppressed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    exclude_recent_days: Mapped[int | None] = mapped_column(default=14, server_default="14")
+    one_per_domain: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = created_at_column()
+
+    campaign: Mapped[Campaign] = relationship(back_populates="audience")

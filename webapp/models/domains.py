@@ -1,0 +1,97 @@
+"""Sending domains: where mail goes out from, and at what pace."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.database import created_at_column, id_column, utcnow
+from webapp.extensions import db
+
+DEFAULT_ALIASES: list[dict[str, str]] = [
+    {"alias": "christian", "display_name": "Christian"},
+    {"alias": "victor", "display_name": "Victor"},
+]
+
+# The seed's four domains, v1..v4.
+DEFAULT_DOMAINS: list[tuple[str, str]] = [
+    ("v1", "punthelder-vindbaarheid.nl"),
+    ("v2", "punthelder-marketing.nl"),
+    ("v3", "punthelder-seo.nl"),
+    ("v4", "punthelder-zoekmachine.nl"),
+]
+
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+class SendingDomain(db.Model):
+    __tablename__ = "sending_domains"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uk_sending_domains_name"),
+        sa.CheckConstraint(
+            "interval_seconds BETWEEN 1 AND 86400", name="chk_sending_domains_interval"
+        ),
+        sa.CheckConstraint("window_start < window_end", name="chk_sending_domains_window"),
+        sa.CheckConstraint(
+            "smtp_tls IN ('none', 'starttls', 'ssl')", name="chk_sending_domains_smtp_tls"
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(sa.String(253))
+    label: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
+
+    # Outgoing mail. Secrets are write-only: never rendered, returned or logged.
+    smtp_host: Mapped[str | None] = mapped_column(sa.String(253))
+    smtp_port: Mapped[int] = mapped_column(default=587, server_default="587")
+    smtp_user: Mapped[str | None] = mapped_column(sa.String(320))
+    smtp_password: Mapped[str | None] = mapped_column(sa.Text)
+    smtp_tls: Mapped[str] = mapped_column(
+        sa.String(8), default="starttls", server_default="starttls"
+    )
+    dkim_selector: Mapped[str | None] = mapped_column(sa.String(63))
+    dkim_private_key: Mapped[str | None] = mapped_column(sa.Text)
+
+    # The mailbox replies and bounces arrive in.
+    imap_host: Mapped[str | None] = mapped_column(sa.String(253))
+    imap_port: Mapped[int] = mapped_column(default=993, server_default="993")
+    imap_user: Mapped[str | None] = mapped_column(sa.String(320))
+    imap_password: Mapped[str | None] = mapped_column(sa.Text)
+    imap_tls: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    imap_folder: Mapped[str] = mapped_column(
+        sa.String(200), default="INBOX", server_default="INBOX"
+    )
+    imap_uidvalidity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    imap_last_uid: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    aliases: Mapped[list[Any]] = mapped_column(default=lambda: [dict(a) for a in DEFAULT_ALIASES])
+    interval_seconds: Mapped[int] = mapped_column(default=1200, server_default="1200")
+    window_start: Mapped[time] = mapped_column(default=time(9, 0), server_default="09:00:00")
+    window_end: Mapped[time] = mapped_column(default=time(18, 0), server_default="18:00:00")
+    # ISO weekdays, Monday 1 .. Sunday 7.
+    working_days: Mapped[list[Any]] = mapped_column(default=lambda: [1, 2, 3, 4, 5])
+    timezone: Mapped[str] = mapped_column(
+        sa.String(64), default="Europe/Amsterdam", server_default="Europe/Amsterdam"
+    )
+    skip_holidays: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    paused_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+
+    @property
+    def has_smtp_password(self) -> bool:
+        return bool(self.smtp_password)
+
+    @property
+    def has_imap_password(self) -> bool:
+        return bool(self.imap_password)
+
+    def __repr__(self) -> str:
+        return f"<SendingDomain {self.name}>"

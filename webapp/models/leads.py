@@ -1,0 +1,105 @@
+"""Leads and the suppression list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.database import created_at_column, id_column, utcnow
+from webapp.extensions import db
+
+LEAD_STATUSES = ("active", "suppressed", "bounced")
+SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint", "manual")
+
+_not_deleted_not_stopped = sa.text("deleted_at IS NULL AND stopped = false")
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.UniqueConstraint("email", name="uk_leads_email"),
+        sa.CheckConstraint(
+            "status IN ('active', 'suppressed', 'bounced')", name="chk_leads_status"
+        ),
+        sa.Index("idx_leads_status", "status"),
+        sa.Index("idx_leads_list_name", "list_name"),
+        sa.Index("idx_leads_last_emailed_at", "last_emailed_at"),
+        sa.Index("idx_leads_stopped", "stopped"),
+        sa.Index("idx_leads_deleted_at", "deleted_at"),
+        sa.Index("idx_leads_domain", "domain"),
+        sa.Index("idx_leads_composite_selection", "status", "deleted_at", "stopped", "list_name"),
+        sa.Index("idx_leads_last_emailed_domain", "last_emailed_at", "domain"),
+        sa.Index(
+            "idx_leads_composite_targeting",
+            "status",
+            "list_name",
+            "last_emailed_at",
+            "stopped",
+            "deleted_at",
+            postgresql_where=_not_deleted_not_stopped,
+            sqlite_where=_not_deleted_not_stopped,
+        ),
+        sa.Index(
+            "idx_leads_active_targeting",
+            "list_name",
+            "status",
+            "last_emailed_at",
+            postgresql_where=sa.text(
+                "status = 'active' AND deleted_at IS NULL AND stopped = false"
+            ),
+            sqlite_where=sa.text("status = 'active' AND deleted_at IS NULL AND stopped = false"),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    email: Mapped[str] = mapped_column(sa.String(320))
+    company: Mapped[str | None] = mapped_column(sa.Text)
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    # The company's domain: from url when present, else from the address.
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active", server_default="active")
+    list_name: Mapped[str | None] = mapped_column(sa.String(200))
+    last_emailed_at: Mapped[datetime | None]
+    stopped: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    deleted_at: Mapped[datetime | None]
+    vars: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=sa.func.now()
+    )
+
+    def __repr__(self) -> str:
+        return f"<Lead {self.email}>"
+
+
+class Suppression(db.Model):
+    """An address or a whole domain that must never be mailed again.
+
+    Kept apart from leads so that it survives deleting and re-importing them.
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        sa.UniqueConstraint("email", name="uk_suppressions_email"),
+        sa.UniqueConstraint("domain", name="uk_suppressions_domain"),
+        sa.CheckConstraint(
+            "(email IS NULL) <> (domain IS NULL)", name="chk_suppressions_email_or_domain"
+        ),
+        sa.CheckConstraint(
+            "reason IN ('unsubscribed', 'hard_bounce', 'complaint', 'manual')",
+            name="chk_suppressions_reason",
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    reason: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,135 @@
+"""Messages (one planned mail to one lead) and what happened to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.database import created_at_column, id_column
+from webapp.extensions import db
+
+MESSAGE_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "opened",
+    "bounced",
+    "failed",
+    "canceled",
+    "uncertain",
+)
+
+_queued = sa.text("status = 'queued'")
+_active = sa.text("status IN ('queued', 'sent')")
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The seed's UNIQUE(campaign_id, lead_id) would forbid follow-ups (PRODUCT.md decision 1).
+        sa.UniqueConstraint(
+            "campaign_id", "lead_id", "mail_number", name="uk_messages_campaign_lead"
+        ),
+        sa.UniqueConstraint("smtp_message_id", name="uk_messages_smtp_id"),
+        sa.CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'opened', 'bounced', 'failed', "
+            "'canceled', 'uncertain')",
+            name="chk_messages_status",
+        ),
+        sa.CheckConstraint("mail_number BETWEEN 1 AND 4", name="chk_messages_mail_number"),
+        sa.CheckConstraint("retry_count >= 0", name="chk_messages_retry_count"),
+        sa.Index("idx_messages_campaign_id", "campaign_id"),
+        sa.Index("idx_messages_lead_id", "lead_id"),
+        sa.Index("idx_messages_domain_used", "domain_used"),
+        sa.Index("idx_messages_scheduled_at", "scheduled_at"),
+        sa.Index("idx_messages_status", "status"),
+        sa.Index("idx_messages_mail_number", "mail_number"),
+        sa.Index("idx_messages_smtp_message_id", "smtp_message_id"),
+        sa.Index("idx_messages_x_campaign_message_id", "x_campaign_message_id"),
+        sa.Index("idx_messages_status_scheduled_at", "status", "scheduled_at"),
+        sa.Index("idx_messages_campaign_status", "campaign_id", "status"),
+        sa.Index("idx_messages_domain_scheduled", "domain_used", "scheduled_at"),
+        sa.Index("idx_messages_parent_message_id", "parent_message_id"),
+        sa.Index(
+            "idx_messages_composite_scheduling",
+            "domain_used",
+            "scheduled_at",
+            "status",
+            postgresql_where=_queued,
+            sqlite_where=_queued,
+        ),
+        sa.Index(
+            "idx_messages_active_campaigns",
+            "campaign_id",
+            "status",
+            "scheduled_at",
+            postgresql_where=_active,
+            sqlite_where=_active,
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    campaign_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE", name="fk_messages_campaign")
+    )
+    lead_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("leads.id", ondelete="CASCADE", name="fk_messages_lead")
+    )
+
+    domain_used: Mapped[str] = mapped_column(sa.String(253))
+    scheduled_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    mail_number: Mapped[int] = mapped_column(default=1, server_default="1")
+    alias: Mapped[str] = mapped_column(
+        sa.String(64), default="christian", server_default="christian"
+    )
+    from_email: Mapped[str | None] = mapped_column(sa.String(320))
+    reply_to_email: Mapped[str | None] = mapped_column(sa.String(320))
+
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued", server_default="queued")
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    open_at: Mapped[datetime | None]
+    # When a worker claimed it; a `sending` message past its lease becomes `uncertain`.
+    claimed_at: Mapped[datetime | None]
+
+    parent_message_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="SET NULL", name="fk_messages_parent")
+    )
+    is_followup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    # Made before sending and stored, so a reply or a bounce can be matched to it.
+    smtp_message_id: Mapped[str | None] = mapped_column(sa.String(998))
+    x_campaign_message_id: Mapped[str | None] = mapped_column(sa.String(255))
+
+    with_image: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    with_report: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class MessageEvent(db.Model):
+    __tablename__ = "message_events"
+    __table_args__ = (
+        sa.Index("idx_message_events_message_id", "message_id"),
+        sa.Index("idx_message_events_event_type", "event_type"),
+        sa.Index("idx_message_events_created_at", "created_at"),
+        sa.Index("idx_message_events_type_created", "event_type", "created_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    message_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="CASCADE", name="fk_events_message")
+    )
+    # sent, opened, clicked, replied, auto_replied, bounced, deferred, failed,
+    # uncertain, unsubscribed, canceled, resent
+    event_type: Mapped[str] = mapped_column(sa.String(32))
+    meta: Mapped[dict[str, Any] | None]
+    user_agent: Mapped[str | None] = mapped_column(sa.Text)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,65 @@
+"""Users, their roles and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.database import created_at_column, id_column
+from webapp.extensions import db
+
+ROLES = ("admin", "marketer", "manager")
+WRITE_ROLES = frozenset({"admin", "marketer"})
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("email", name="uk_users_email"),
+        sa.CheckConstraint("role IN ('admin', 'marketer', 'manager')", name="chk_users_role"),
+    )
+
+    id: Mapped[str] = id_column()
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (sa.UniqueConstraint("token_hash", name="uk_api_tokens_token_hash"),)
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    user: Mapped[User] = relationship(back_populates="tokens")

@@ -1,0 +1,1 @@
+"""What the product does, as plain typed functions. Services never read `request`."""

@@ -1,0 +1,264 @@
+"""Sending domains: defaults, validated settings, and their public shape."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from webapp.extensions import db
+from webapp.models import SendingDomain
+from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
+
+_ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+
+# Fields a caller may change, by kind. Secrets are write-only.
+TEXT_FIELDS = ("label", "smtp_host", "smtp_user", "imap_host", "imap_user", "imap_folder")
+SECRET_FIELDS = ("smtp_password", "imap_password")
+BOOL_FIELDS = ("skip_holidays", "paused", "imap_tls")
+PORT_FIELDS = ("smtp_port", "imap_port")
+EDITABLE_FIELDS = (
+    *TEXT_FIELDS,
+    *SECRET_FIELDS,
+    *BOOL_FIELDS,
+    *PORT_FIELDS,
+    "interval_seconds",
+    "window_start",
+    "window_end",
+    "working_days",
+    "timezone",
+    "aliases",
+    "smtp_tls",
+    "paused_reason",
+)
+
+
+class DomainSettingsError(ValueError):
+    """Invalid settings; `fields` maps each field to the reason."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def list_domains() -> list[SendingDomain]:
+    return list(
+        db.session.execute(db.select(SendingDomain).order_by(SendingDomain.label)).scalars()
+    )
+
+
+def get_domain(name: str) -> SendingDomain | None:
+    return db.session.execute(
+        db.select(SendingDomain).where(SendingDomain.name == name.strip().lower())
+    ).scalar_one_or_none()
+
+
+def seed_default_domains() -> list[SendingDomain]:
+    """Create the seed's four domains that do not exist yet; returns the ones created."""
+    created = []
+    for label, name in DEFAULT_DOMAINS:
+        if get_domain(name) is None:
+            domain = SendingDomain(
+                name=name, label=label, aliases=[dict(a) for a in DEFAULT_ALIASES]
+            )
+            db.session.add(domain)
+            created.append(domain)
+    db.session.flush()
+    return created
+
+
+def update_domain(domain: SendingDomain, changes: dict[str, Any]) -> SendingDomain:
+    """Apply validated changes; raises DomainSettingsError naming every bad field."""
+    values, errors = parse_settings(changes)
+    start = values.get("window_start", domain.window_start)
+    end = values.get("window_end", domain.window_end)
+    if "window_start" not in errors and "window_end" not in errors and start >= end:
+        errors["window_end"] = "must be after window_start"
+    if errors:
+        raise DomainSettingsError(errors)
+    for field, value in values.items():
+        setattr(domain, field, value)
+    if values.get("paused") is False:
+        domain.paused_reason = None
+    db.session.flush()
+    return domain
+
+
+def parse_settings(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn raw API / CLI / form values into typed column values, collecting errors."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field, raw in changes.items():
+        if field not in EDITABLE_FIELDS:
+            errors[field] = "unknown field"
+            continue
+        try:
+            values[field] = _parse(field, raw)
+        except ValueError as error:
+            errors[field] = str(error)
+    return values, errors
+
+
+def _parse(field: str, raw: Any) -> Any:
+    if field in TEXT_FIELDS or field in SECRET_FIELDS or field == "paused_reason":
+        return _text(field, raw)
+    if field in BOOL_FIELDS:
+        return _bool(raw)
+    if field in PORT_FIELDS:
+        return _int(raw, 1, 65535)
+    if field == "interval_seconds":
+        return _int(raw, 1, 86400)
+    if field in ("window_start", "window_end"):
+        return _time(raw)
+    if field == "working_days":
+        return _working_days(raw)
+    if field == "timezone":
+        return _timezone(raw)
+    if field == "aliases":
+        return _aliases(raw)
+    if field == "smtp_tls":
+        return _smtp_tls(raw)
+    raise ValueError("unknown field")
+
+
+def _text(field: str, raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    value = raw.strip()
+    if len(value) > 1000 or "\n" in value or "\r" in value:
+        raise ValueError("must be one line of at most 1000 characters")
+    if field in ("smtp_host", "imap_host") and value and not _HOST_RE.match(value):
+        raise ValueError("must be a host name or IP address")
+    if field == "imap_folder" and not value:
+        raise ValueError("must not be empty")
+    if field == "label":
+        return value
+    return value or None
+
+
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in {"true", "1", "yes", "on"}:
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in {"false", "0", "no", "off", ""}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _int(raw: Any, low: int, high: int) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("must be a whole number")
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number") from None
+    if isinstance(raw, float) and raw != value:
+        raise ValueError("must be a whole number")
+    if not low <= value <= high:
+        raise ValueError(f"must be between {low} and {high}")
+    return value
+
+
+def _time(raw: Any) -> time:
+    if not isinstance(raw, str) or not re.fullmatch(r"\d{2}:\d{2}", raw.strip()):
+        raise ValueError('must be a time as "HH:MM"')
+    hours, minutes = (int(part) for part in raw.strip().split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError('must be a time as "HH:MM"')
+    return time(hours, minutes)
+
+
+def _working_days(raw: Any) -> list[int]:
+    if isinstance(raw, str):
+        raw = [part for part in re.split(r"[,\s]+", raw.strip()) if part]
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("must be a non-empty list of weekdays 1..7 (Monday 1)")
+    days = sorted({_int(day, 1, 7) for day in raw})
+    return days
+
+
+def _timezone(raw: Any) -> str:
+    if not isinstance(raw, str) or raw.strip() not in _zones():
+        raise ValueError("must be an IANA time zone such as Europe/Amsterdam")
+    try:
+        ZoneInfo(raw.strip())
+    except ZoneInfoNotFoundError:
+        raise ValueError("must be an IANA time zone such as Europe/Amsterdam") from None
+    return raw.strip()
+
+
+_ZONES: set[str] = set()
+
+
+def _zones() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(available_timezones())
+    return _ZONES
+
+
+def _aliases(raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("must be a non-empty list of {alias, display_name}")
+    aliases: list[dict[str, str]] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ValueError("each alias must be {alias, display_name}")
+        alias = str(item.get("alias", "")).strip().lower()
+        display_name = str(item.get("display_name", "")).strip()
+        if not _ALIAS_RE.match(alias):
+            raise ValueError(f"alias {alias!r} is not a valid mailbox name")
+        if not display_name or len(display_name) > 100 or any(c in display_name for c in '\r\n<>"'):
+            raise ValueError(f"display name of {alias!r} must be 1-100 plain characters")
+        if any(a["alias"] == alias for a in aliases):
+            raise ValueError(f"alias {alias!r} appears twice")
+        aliases.append({"alias": alias, "display_name": display_name})
+    return aliases
+
+
+def _smtp_tls(raw: Any) -> str:
+    # Accept a boolean too: true means STARTTLS, the usual submission-port mode.
+    if isinstance(raw, bool):
+        return "starttls" if raw else "none"
+    if isinstance(raw, str) and raw.strip().lower() in SMTP_TLS_MODES:
+        return raw.strip().lower()
+    raise ValueError(f"must be one of {', '.join(SMTP_TLS_MODES)} (or true / false)")
+
+
+def domain_to_dict(domain: SendingDomain) -> dict[str, Any]:
+    """The public shape of a domain: every setting except the secrets."""
+    return {
+        "name": domain.name,
+        "label": domain.label,
+        "interval_seconds": domain.interval_seconds,
+        "window_start": domain.window_start.strftime("%H:%M"),
+        "window_end": domain.window_end.strftime("%H:%M"),
+        "working_days": list(domain.working_days),
+        "timezone": domain.timezone,
+        "skip_holidays": domain.skip_holidays,
+        "aliases": [dict(a) for a in domain.aliases],
+        "paused": domain.paused,
+        "paused_reason": domain.paused_reason,
+        "smtp_host": domain.smtp_host,
+        "smtp_port": domain.smtp_port,
+        "smtp_user": domain.smtp_user,
+        "smtp_tls": domain.smtp_tls,
+        "smtp_password_set": domain.has_smtp_password,
+        "imap_host": domain.imap_host,
+        "imap_port": domain.imap_port,
+        "imap_user": domain.imap_user,
+        "imap_tls": domain.imap_tls,
+        "imap_folder": domain.imap_folder,
+        "imap_password_set": domain.has_imap_password,
+    }
+
+
+def slots_per_day(domain: SendingDomain) -> int:
+    """How many send slots fit in the daily window: 09:00-18:00 every 20 min is 27."""
+    start = domain.window_start.hour * 3600 + domain.window_start.minute * 60
+    end = domain.window_end.hour * 3600 + domain.window_end.minute * 60
+    return max(0, -(-(end - start) // domain.interval_seconds))

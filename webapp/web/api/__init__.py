@@ -1,0 +1,7 @@
+"""The JSON API (`/api/v1`): bearer tokens, JSON errors, the same services as the pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from webapp.web.api import domains, me  # noqa: E402, F401

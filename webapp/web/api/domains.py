@@ -1,0 +1,46 @@
+"""Sending domains over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.security import admin_required
+from webapp.services.domains import (
+    DomainSettingsError,
+    domain_to_dict,
+    get_domain,
+    list_domains,
+    update_domain,
+)
+from webapp.web.api import bp
+from webapp.web.api.helpers import json_body
+
+
+@bp.get("/domains")
+def domains_index() -> Any:
+    return [domain_to_dict(domain) for domain in list_domains()]
+
+
+@bp.get("/domains/<name>")
+def domains_show(name: str) -> Any:
+    domain = get_domain(name)
+    if domain is None:
+        raise ApiError(404, f"no sending domain {name!r}")
+    return domain_to_dict(domain)
+
+
+@bp.patch("/domains/<name>")
+@admin_required
+def domains_update(name: str) -> Any:
+    domain = get_domain(name)
+    if domain is None:
+        raise ApiError(404, f"no sending domain {name!r}")
+    try:
+        update_domain(domain, json_body())
+    except DomainSettingsError as error:
+        db.session.rollback()
+        raise ApiError(422, "invalid domain settings", error.fields) from None
+    db.session.commit()
+    return domain_to_dict(domain)

@@ -1,0 +1,106 @@
+"""The sending domains page: everyone sees them, admins edit them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from webapp.extensions import db
+from webapp.security import admin_required
+from webapp.services.domains import (
+    SECRET_FIELDS,
+    DomainSettingsError,
+    get_domain,
+    list_domains,
+    slots_per_day,
+    update_domain,
+)
+from webapp.web.domains import bp
+
+WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+
+
+@bp.get("/")
+def index() -> Any:
+    domains = list_domains()
+    return render_template(
+        "domains/index.html",
+        domains=domains,
+        slots={d.name: slots_per_day(d) for d in domains},
+    )
+
+
+@bp.get("/<name>/edit")
+@admin_required
+def edit(name: str) -> Any:
+    domain = get_domain(name) or abort(404)
+    return render_template("domains/edit.html", domain=domain, weekdays=WEEKDAYS, errors={})
+
+
+@bp.post("/<name>/edit")
+@admin_required
+def update(name: str) -> Any:
+    domain = get_domain(name) or abort(404)
+    try:
+        update_domain(domain, form_changes(request.form))
+    except DomainSettingsError as error:
+        db.session.rollback()
+        domain = get_domain(name) or abort(404)
+        return (
+            render_template(
+                "domains/edit.html",
+                domain=domain,
+                weekdays=WEEKDAYS,
+                errors=error.fields,
+                form=request.form,
+            ),
+            422,
+        )
+    db.session.commit()
+    flash(f"Saved the settings of {domain.name}.", "success")
+    return redirect(url_for("domains.index"))
+
+
+def form_changes(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The edit form as the same changes the API takes."""
+    changes: dict[str, Any] = {
+        field: form.get(field, "")
+        for field in (
+            "label",
+            "smtp_host",
+            "smtp_port",
+            "smtp_user",
+            "smtp_tls",
+            "imap_host",
+            "imap_port",
+            "imap_user",
+            "imap_folder",
+            "interval_seconds",
+            "window_start",
+            "window_end",
+            "timezone",
+        )
+    }
+    changes["working_days"] = form.getlist("working_days")
+    for flag in ("skip_holidays", "paused", "imap_tls"):
+        changes[flag] = flag in form
+    changes["aliases"] = _parse_aliases(form.get("aliases", ""))
+    # A password field left empty keeps the stored secret; a tick clears it.
+    for secret in SECRET_FIELDS:
+        if form.get(f"clear_{secret}"):
+            changes[secret] = None
+        elif form.get(secret):
+            changes[secret] = form[secret]
+    return changes
+
+
+def _parse_aliases(text: str) -> list[dict[str, str]]:
+    """One alias a line: `christian = Christian de Vries`."""
+    aliases = []
+    for line in text.splitlines():
+        if line.strip():
+            alias, _, display_name = line.partition("=")
+            aliases.append({"alias": alias.strip(), "display_name": display_name.strip()})
+    return aliases
