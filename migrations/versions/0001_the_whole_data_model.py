@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26
+Create Date: 2026-11-26 04:11:10.219797
 
 """
 from alembic import op
@@ -119,6 +119,21 @@ def upgrade():
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('audit_events',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.String(length=32), nullable=True),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_audit_events_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
+    )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('idx_audit_events_created_at', ['created_at'], unique=False)
+        batch_op.create_index('idx_audit_events_subject', ['subject_type', 'subject_id'], unique=False)
+
     op.create_table('campaigns',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
@@ -152,6 +167,28 @@ def upgrade():
         batch_op.create_index('idx_campaigns_start_at', ['start_at'], unique=False)
         batch_op.create_index('idx_campaigns_status', ['status'], unique=False)
         batch_op.create_index('idx_campaigns_status_start_at', ['status', 'start_at'], unique=False)
+
+    op.create_table('import_jobs',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('list_name', sa.String(length=200), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('stored_path', sa.Text(), nullable=True),
+    sa.Column('options', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='pending', nullable=False),
+    sa.Column('total_bytes', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('processed_bytes', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('processed_rows', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('summary', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.String(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name=op.f('chk_import_jobs_status')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index('idx_import_jobs_created_at', ['created_at'], unique=False)
 
     op.create_table('suppressions',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -303,6 +340,10 @@ def downgrade():
 
     op.drop_table('template_steps')
     op.drop_table('suppressions')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index('idx_import_jobs_created_at')
+
+    op.drop_table('import_jobs')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index('idx_campaigns_status_start_at')
         batch_op.drop_index('idx_campaigns_status')
@@ -313,6 +354,11 @@ def downgrade():
         batch_op.drop_index('idx_campaigns_composite_status', postgresql_where=sa.text("status IN ('running', 'paused')"), sqlite_where=sa.text("status IN ('running', 'paused')"))
 
     op.drop_table('campaigns')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('idx_audit_events_subject')
+        batch_op.drop_index('idx_audit_events_created_at')
+
+    op.drop_table('audit_events')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 

@@ -1,7 +1,9 @@
 """Every model, imported in one place so the metadata is complete."""
 
+from webapp.models.audit import AuditEvent
 from webapp.models.campaigns import Campaign, CampaignAudience
 from webapp.models.domains import SendingDomain
+from webapp.models.imports import ImportJob
 from webapp.models.leads import Lead, Suppression
 from webapp.models.messages import Message, MessageEvent
 from webapp.models.templates import Template, TemplateStep
@@ -9,8 +11,10 @@ from webapp.models.users import ApiToken, User
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Campaign",
     "CampaignAudience",
+    "ImportJob",
     "Lead",
     "Message",
     "MessageEvent",

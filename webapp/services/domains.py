@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
+from webapp.services.audit import record_action
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -69,8 +70,10 @@ def seed_default_domains() -> list[SendingDomain]:
     return created
 
 
-def update_domain(domain: SendingDomain, changes: dict[str, Any]) -> SendingDomain:
-    """Apply validated changes; raises DomainSettingsError naming every bad field."""
+def update_domain(
+    domain: SendingDomain, changes: dict[str, Any], user_id: str | None = None
+) -> SendingDomain:
+    """Apply validated changes and record them; DomainSettingsError names every bad field."""
     values, errors = parse_settings(changes)
     start = values.get("window_start", domain.window_start)
     end = values.get("window_end", domain.window_end)
@@ -82,6 +85,13 @@ def update_domain(domain: SendingDomain, changes: dict[str, Any]) -> SendingDoma
         setattr(domain, field, value)
     if values.get("paused") is False:
         domain.paused_reason = None
+    record_action(
+        "domain.updated",
+        "sending_domain",
+        domain.id,
+        user_id,
+        {k: (v.strftime("%H:%M") if isinstance(v, time) else v) for k, v in values.items()},
+    )
     db.session.flush()
     return domain
 

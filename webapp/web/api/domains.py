@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_login import current_user
+
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.security import admin_required
@@ -38,7 +40,7 @@ def domains_update(name: str) -> Any:
     if domain is None:
         raise ApiError(404, f"no sending domain {name!r}")
     try:
-        update_domain(domain, json_body())
+        update_domain(domain, json_body(), current_user.id)
     except DomainSettingsError as error:
         db.session.rollback()
         raise ApiError(422, "invalid domain settings", error.fields) from None

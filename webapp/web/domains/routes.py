@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
@@ -44,7 +45,7 @@ def edit(name: str) -> Any:
 def update(name: str) -> Any:
     domain = get_domain(name) or abort(404)
     try:
-        update_domain(domain, form_changes(request.form))
+        update_domain(domain, form_changes(request.form), current_user.id)
     except DomainSettingsError as error:
         db.session.rollback()
         domain = get_domain(name) or abort(404)

@@ -1,0 +1,89 @@
+"""The flask commands of INTERFACES.md."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask
+
+from webapp.extensions import db
+from webapp.services.domains import get_domain
+from webapp.services.users import get_user_by_email, user_for_token
+
+
+def test_users_create_and_token(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["users", "create", "Els@Punthelder.nl", "--role", "manager", "--password", "x" * 12]
+    )
+    assert result.exit_code == 0, result.output
+    user = get_user_by_email("els@punthelder.nl")
+    assert user is not None
+    assert user.role == "manager"
+    assert user.password_hash != "x" * 12
+
+    result = runner.invoke(args=["users", "token", "els@punthelder.nl"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    db.session.expire_all()
+    assert user_for_token(token).email == "els@punthelder.nl"
+    assert token not in [t.token_hash for t in user.tokens]  # only the hash is stored
+
+
+def test_users_create_refuses_a_short_password_and_a_bad_role(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["users", "create", "a@b.nl", "--role", "manager", "--password", "short"]
+    )
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output
+    result = runner.invoke(
+        args=["users", "create", "a@b.nl", "--role", "god", "--password", "x" * 12]
+    )
+    assert result.exit_code != 0
+    assert get_user_by_email("a@b.nl") is None
+
+
+def test_domains_seed_and_set(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    assert "created 4" in runner.invoke(args=["domains", "seed"]).output
+    assert "created 0" in runner.invoke(args=["domains", "seed"]).output
+    result = runner.invoke(
+        args=[
+            "domains",
+            "set",
+            "punthelder-seo.nl",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            "2525",
+            "--smtp-tls",
+            "none",
+            "--smtp-password",
+            "hunter2-secret",
+            "--interval-seconds",
+            "5",
+            "--working-days",
+            "1,2,3,4,5,6,7",
+            "--aliases",
+            '[{"alias": "anna", "display_name": "Anna"}]',
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "hunter2-secret" not in result.output
+    printed = json.loads(result.output)
+    assert printed["smtp_port"] == 2525
+    assert printed["interval_seconds"] == 5
+    assert printed["working_days"] == [1, 2, 3, 4, 5, 6, 7]
+    db.session.expire_all()
+    assert get_domain("punthelder-seo.nl").smtp_password == "hunter2-secret"
+
+
+def test_domains_set_rejects_invalid_values(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["domains", "seed"])
+    result = runner.invoke(args=["domains", "set", "punthelder-seo.nl", "--interval-seconds", "0"])
+    assert result.exit_code != 0
+    assert "interval_seconds" in result.output
+    db.session.expire_all()
+    assert get_domain("punthelder-seo.nl").interval_seconds == 1200

@@ -1,0 +1,220 @@
+"""Sending domains: the API, the admin page and the CLI, secrets never shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webapp.extensions import db
+from webapp.services.domains import get_domain, seed_default_domains, slots_per_day
+
+SECRET = "s3cret-smtp-password"
+
+
+@pytest.fixture
+def domains(app: Flask) -> None:
+    seed_default_domains()
+    db.session.commit()
+
+
+def test_seed_creates_the_four_default_domains_once(app: Flask) -> None:
+    assert len(seed_default_domains()) == 4
+    assert seed_default_domains() == []
+    v3 = get_domain("punthelder-seo.nl")
+    assert v3 is not None
+    assert v3.label == "v3"
+    assert [a["alias"] for a in v3.aliases] == ["christian", "victor"]
+    assert v3.interval_seconds == 1200
+    assert v3.working_days == [1, 2, 3, 4, 5]
+    assert v3.timezone == "Europe/Amsterdam"
+    assert v3.skip_holidays is True
+    assert slots_per_day(v3) == 27  # 09:00, 09:20, ..., 17:40
+
+
+def test_api_lists_domains_without_secrets(domains: None, api_client: Any) -> None:
+    client, headers = api_client("manager")
+    domain = get_domain("punthelder-seo.nl")
+    domain.smtp_password = SECRET
+    db.session.commit()
+    response = client.get("/api/v1/domains", headers=headers)
+    assert response.status_code == 200
+    names = [d["name"] for d in response.json]
+    assert names == [
+        "punthelder-vindbaarheid.nl",
+        "punthelder-marketing.nl",
+        "punthelder-seo.nl",
+        "punthelder-zoekmachine.nl",
+    ]
+    assert SECRET not in response.text
+    assert "smtp_password" not in response.json[2]
+    assert response.json[2]["smtp_password_set"] is True
+    assert response.json[2]["window_start"] == "09:00"
+
+
+def test_admin_patches_a_domain(domains: None, api_client: Any) -> None:
+    client, headers = api_client("admin")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl",
+        headers=headers,
+        json={
+            "interval_seconds": 600,
+            "window_start": "08:30",
+            "window_end": "17:00",
+            "working_days": [1, 2, 3, 4],
+            "aliases": [{"alias": "Anna", "display_name": "Anna de Boer"}],
+            "smtp_host": "smtp.example.nl",
+            "smtp_port": 465,
+            "smtp_tls": "ssl",
+            "smtp_password": SECRET,
+            "paused": True,
+        },
+    )
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["interval_seconds"] == 600
+    assert (body["window_start"], body["window_end"]) == ("08:30", "17:00")
+    assert body["working_days"] == [1, 2, 3, 4]
+    assert body["aliases"] == [{"alias": "anna", "display_name": "Anna de Boer"}]
+    assert body["paused"] is True
+    assert SECRET not in response.text
+    db.session.expire_all()
+    assert get_domain("punthelder-seo.nl").smtp_password == SECRET
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"interval_seconds": 0}, "interval_seconds"),
+        ({"interval_seconds": 86401}, "interval_seconds"),
+        ({"interval_seconds": "soon"}, "interval_seconds"),
+        ({"window_start": "25:00"}, "window_start"),
+        ({"window_start": "18:00", "window_end": "09:00"}, "window_end"),
+        ({"working_days": []}, "working_days"),
+        ({"working_days": [0, 8]}, "working_days"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"aliases": [{"alias": "a b", "display_name": "X"}]}, "aliases"),
+        ({"aliases": [{"alias": "ok", "display_name": "Evil\r\nBcc: x"}]}, "aliases"),
+        ({"smtp_port": 70000}, "smtp_port"),
+        ({"smtp_tls": "maybe"}, "smtp_tls"),
+        ({"smtp_host": "bad host\n"}, "smtp_host"),
+        ({"nonsense": 1}, "nonsense"),
+    ],
+)
+def test_invalid_settings_get_422_naming_the_field(
+    domains: None, api_client: Any, changes: dict[str, Any], field: str
+) -> None:
+    client, headers = api_client("admin")
+    before = client.get("/api/v1/domains/punthelder-seo.nl", headers=headers).json
+    response = client.patch("/api/v1/domains/punthelder-seo.nl", headers=headers, json=changes)
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+    after = client.get("/api/v1/domains/punthelder-seo.nl", headers=headers).json
+    assert after == before  # nothing half-saved
+
+
+def test_a_body_that_is_not_a_json_object_gets_400(domains: None, api_client: Any) -> None:
+    client, headers = api_client("admin")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl", headers=headers, data="interval_seconds=5"
+    )
+    assert response.status_code == 400
+    response = client.patch("/api/v1/domains/punthelder-seo.nl", headers=headers, json=[1])
+    assert response.status_code == 400
+
+
+def test_unknown_domain_gets_404(domains: None, api_client: Any) -> None:
+    client, headers = api_client("admin")
+    response = client.patch("/api/v1/domains/nope.nl", headers=headers, json={"paused": True})
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_a_marketer_may_not_change_domains(domains: None, api_client: Any) -> None:
+    client, headers = api_client("marketer")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl", headers=headers, json={"paused": True}
+    )
+    assert response.status_code == 403
+
+
+def test_admin_edits_a_domain_on_the_page(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin")
+    page = client.get("/domains/punthelder-seo.nl/edit")
+    assert page.status_code == 200
+    form = {
+        "csrf_token": client.csrf,
+        "label": "v3",
+        "interval_seconds": "900",
+        "window_start": "09:00",
+        "window_end": "17:00",
+        "timezone": "Europe/Amsterdam",
+        "working_days": ["1", "2", "3", "4", "5"],
+        "skip_holidays": "on",
+        "aliases": "christian = Christian\nvictor = Victor",
+        "smtp_host": "smtp.example.nl",
+        "smtp_port": "587",
+        "smtp_tls": "starttls",
+        "smtp_user": "mailer",
+        "smtp_password": SECRET,
+        "imap_port": "993",
+        "imap_folder": "INBOX",
+    }
+    response = client.post("/domains/punthelder-seo.nl/edit", data=form)
+    assert response.status_code == 302
+    db.session.expire_all()
+    domain = get_domain("punthelder-seo.nl")
+    assert domain.interval_seconds == 900
+    assert domain.smtp_password == SECRET
+
+    # The secret is never rendered back; leaving the field empty keeps it.
+    page = client.get("/domains/punthelder-seo.nl/edit")
+    assert SECRET not in page.text
+    assert "stored; leave empty to keep" in page.text
+    form["smtp_password"] = ""
+    form["interval_seconds"] = "1200"
+    assert client.post("/domains/punthelder-seo.nl/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert get_domain("punthelder-seo.nl").smtp_password == SECRET
+
+
+def test_invalid_page_edit_shows_the_field_error_and_saves_nothing(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin")
+    response = client.post(
+        "/domains/punthelder-seo.nl/edit",
+        data={
+            "csrf_token": client.csrf,
+            "interval_seconds": "0",
+            "window_start": "09:00",
+            "window_end": "18:00",
+            "timezone": "Europe/Amsterdam",
+            "working_days": ["1"],
+            "aliases": "christian = Christian",
+            "smtp_port": "587",
+            "smtp_tls": "starttls",
+            "imap_port": "993",
+            "imap_folder": "INBOX",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="interval_seconds-error"' in response.text
+    db.session.expire_all()
+    assert get_domain("punthelder-seo.nl").interval_seconds == 1200
+
+
+def test_marketers_see_domains_but_not_the_edit_page(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    page = client.get("/domains/")
+    assert page.status_code == 200
+    assert "punthelder-zoekmachine.nl" in page.text
+    assert "/edit" not in page.text
+    assert client.get("/domains/punthelder-seo.nl/edit").status_code == 403
