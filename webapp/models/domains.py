@@ -79,6 +79,9 @@ class SendingDomain(db.Model):
     skip_holidays: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     paused_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The pace gate: set atomically when a send starts, so two mails from this domain are
+    # never closer together than interval_seconds, whatever the number of workers.
+    last_sent_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(

@@ -93,8 +93,13 @@ class Message(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default="queued", server_default="queued")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     open_at: Mapped[datetime | None]
-    # When a worker claimed it; a `sending` message past its lease becomes `uncertain`.
+    # At-most-once sending: the dispatcher claims a message with a fresh token; only the
+    # job holding that token may start it, and `send_started_at` is committed before SMTP.
+    # A claim past its lease that never started was lost and is queued again; one that
+    # started but has no outcome becomes `uncertain` and is never retried automatically.
     claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    send_started_at: Mapped[datetime | None]
 
     parent_message_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("messages.id", ondelete="SET NULL", name="fk_messages_parent")
