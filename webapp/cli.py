@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from webapp import cli_tracking
 from webapp.extensions import db
 from webapp.models.users import ROLES
 
@@ -119,3 +120,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(domains_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(cli_tracking.tracking_cli)
+    from webapp import cli_sending
+
+    for command in (cli_sending.worker, cli_sending.dispatch, cli_sending.serve):
+        app.cli.add_command(command)

@@ -20,6 +20,10 @@ class Config:
 
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _dev_secret_key()
+        # Older keys still accepted while a new SECRET_KEY rolls out (comma-separated).
+        self.SECRET_KEY_FALLBACKS = [
+            key for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key
+        ]
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'campaigns.db'}")
         )
@@ -31,6 +35,17 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
         self.OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(ROOT / "instance" / "outbox"))
+        # Sending: how often the dispatcher looks for due mail, how long a claim may stay
+        # in flight before it counts as lost (never started) or uncertain (started).
+        self.DISPATCH_INTERVAL_SECONDS = float(os.environ.get("DISPATCH_INTERVAL_SECONDS", "60"))
+        self.SEND_LEASE_SECONDS = float(os.environ.get("SEND_LEASE_SECONDS", "300"))
+        self.REPORTS_DIR = os.environ.get("REPORTS_DIR", str(ROOT / "instance" / "reports"))
+        # A domain whose last DOMAIN_HEALTH_WINDOW sends hold more than this share of hard
+        # bounces (and at least DOMAIN_HEALTH_MIN_SENDS sends) is paused automatically.
+        self.DOMAIN_BOUNCE_THRESHOLD = float(os.environ.get("DOMAIN_BOUNCE_THRESHOLD", "0.05"))
+        self.DOMAIN_FAILURE_THRESHOLD = float(os.environ.get("DOMAIN_FAILURE_THRESHOLD", "0.2"))
+        self.DOMAIN_HEALTH_WINDOW = int(os.environ.get("DOMAIN_HEALTH_WINDOW", "50"))
+        self.DOMAIN_HEALTH_MIN_SENDS = int(os.environ.get("DOMAIN_HEALTH_MIN_SENDS", "20"))
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column, utcnow
 from webapp.extensions import db
+
+if TYPE_CHECKING:
+    from webapp.models.templates import Template
 
 CAMPAIGN_STATUSES = ("draft", "running", "paused", "completed", "stopped")
 
@@ -68,6 +71,7 @@ class Campaign(db.Model):
         default=utcnow, onupdate=utcnow, server_default=sa.func.now()
     )
 
+    template: Mapped[Template] = relationship(lazy="joined")
     audience: Mapped[CampaignAudience | None] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
     )

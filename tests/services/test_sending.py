@@ -1,0 +1,253 @@
+"""Sending in-process against a real SMTP server: headers, threading, outcomes, rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests.sending_support import make_domain, make_running_campaign
+from tests.support.services import SmtpCapture
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Message, MessageEvent, SendingDomain, Suppression
+from webapp.services.dispatch import dispatch_once
+from webapp.services.sending import send_claimed_message
+
+
+@pytest.fixture
+def smtp_app(app: Flask, smtp_server: SmtpCapture) -> Iterator[Flask]:
+    app.config["MAIL_BACKEND"] = "smtp"
+    yield app
+    app.config["MAIL_BACKEND"] = "outbox"
+
+
+def run_until_idle(limit: int = 50) -> list[str]:
+    """Dispatch and send in this process until nothing is claimed (pace allowing)."""
+    outcomes: list[str] = []
+    for _ in range(limit):
+        result = dispatch_once(utcnow(), enqueue=False)
+        if not result.claimed:
+            break
+        for message_id, token in result.claimed:
+            outcomes.append(send_claimed_message(message_id, token))
+        # Each domain may send once per interval: open the gate for the next round.
+        db.session.execute(sa.update(SendingDomain).values(last_sent_at=None))
+        db.session.commit()
+    return outcomes
+
+
+def events(message: Message) -> list[str]:
+    return list(
+        db.session.execute(
+            sa.select(MessageEvent.event_type)
+            .where(MessageEvent.message_id == message.id)
+            .order_by(MessageEvent.created_at)
+        ).scalars()
+    )
+
+
+def test_every_message_is_delivered_once_with_the_right_headers(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=2, steps=3)
+    outcomes = run_until_idle()
+    assert outcomes == ["sent"] * 6
+    received = smtp_server.wait_for(6)
+    assert sorted(m.rcpt_tos[0] for m in received) == sorted([lead.email for lead in leads] * 3)
+
+    db.session.expire_all()
+    by_lead: dict[str, list[Message]] = {}
+    for message in messages:
+        message = db.session.get(Message, message.id)
+        assert message.status == "sent"
+        assert message.sent_at is not None
+        assert events(message) == ["sent"]
+        by_lead.setdefault(message.lead_id, []).append(message)
+    lead = db.session.get(Lead, leads[0].id)
+    assert lead.last_emailed_at is not None
+
+    mails = {m.message["X-Campaign-Message-ID"]: m.message for m in received}
+    first, second, third = sorted(by_lead[leads[0].id], key=lambda m: m.mail_number)
+    mail1, mail2, mail3 = mails[first.id], mails[second.id], mails[third.id]
+    assert mail1["Message-ID"] == first.smtp_message_id
+    assert first.smtp_message_id.endswith("@punthelder-seo.nl>")
+    assert mail1["From"] == f"Christian de Vries <{first.from_email}>"
+    assert mail1["Reply-To"] == first.from_email
+    assert mail1["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = mail1["List-Unsubscribe"]
+    assert "<http://campaigns.test/u/" in unsubscribe
+    assert "<mailto:unsubscribe@punthelder-seo.nl?" in unsubscribe
+    assert mail1["In-Reply-To"] is None
+    company = leads[0].company
+    assert mail1["Subject"] == f"Mail 1 voor {company}"
+    # Follow-ups thread to their parents.
+    assert mail2["In-Reply-To"] == first.smtp_message_id
+    assert mail3["In-Reply-To"] == second.smtp_message_id
+    assert mail3["References"].split() == [first.smtp_message_id, second.smtp_message_id]
+    # Both parts, and an unsubscribe line in each.
+    text = mail1.get_body(("plain",)).get_content()
+    html = mail1.get_body(("html",)).get_content()
+    assert f"Hallo {company}, mail 1." in text
+    assert "/u/" in text and "/u/" in html
+    assert "/t/o/" in html  # the open pixel
+
+
+def test_a_follow_up_without_its_own_subject_is_re_mail_one(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=1, steps=2)
+    step2 = next(s for s in campaign.template.steps if s.mail_number == 2)
+    step2.subject = ""
+    db.session.commit()
+    run_until_idle()
+    received = smtp_server.wait_for(2)
+    subjects = sorted(m.message["Subject"] for m in received)
+    assert subjects == [f"Mail 1 voor {leads[0].company}", f"Re: Mail 1 voor {leads[0].company}"]
+
+
+def test_a_451_retries_later_then_fails_after_the_third_attempt(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=1)
+    smtp_server.reject(leads[0].email, 451, "4.7.1 Try again later")
+    assert run_until_idle() == ["queued"]
+    db.session.expire_all()
+    message = db.session.get(Message, messages[0].id)
+    assert message.retry_count == 1
+    assert message.status == "queued"
+    assert message.scheduled_at > utcnow() + timedelta(minutes=4)  # a later slot
+    assert message.last_error == "451 4.7.1 Try again later"
+    assert events(message) == ["deferred"]
+
+    for expected in ("queued", "failed"):
+        message.scheduled_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        assert run_until_idle() == [expected]
+        db.session.expire_all()
+        message = db.session.get(Message, messages[0].id)
+    assert message.status == "failed"
+    assert message.retry_count == 3
+    assert events(message) == ["deferred", "deferred", "failed"]
+    assert smtp_server.messages == []
+
+
+def test_a_550_is_a_hard_bounce_that_suppresses_and_cancels_the_rest(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=1, steps=3)
+    smtp_server.reject(leads[0].email, 550, "5.1.1 User unknown")
+    assert run_until_idle() == ["bounced"]
+    db.session.expire_all()
+    first, second, third = (db.session.get(Message, m.id) for m in messages)
+    assert first.status == "bounced"
+    assert first.last_error == "550 5.1.1 User unknown"
+    meta = db.session.execute(
+        sa.select(MessageEvent.meta).where(MessageEvent.message_id == first.id)
+    ).scalar_one()
+    assert meta["code"] == 550
+    assert (second.status, third.status) == ("canceled", "canceled")
+    assert db.session.get(Lead, leads[0].id).status == "bounced"
+    suppression = db.session.execute(
+        sa.select(Suppression).where(Suppression.email == leads[0].email)
+    ).scalar_one()
+    assert suppression.reason == "hard_bounce"
+
+
+def test_a_stop_between_planning_and_sending_sends_nothing(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=2, steps=2)
+    claimed = dispatch_once(utcnow(), enqueue=False).claimed
+    assert len(claimed) == 1
+    # The lead of the claimed mail is stopped after the claim, before the job runs.
+    message = db.session.get(Message, claimed[0][0])
+    db.session.get(Lead, message.lead_id).stopped = True
+    db.session.commit()
+    assert send_claimed_message(*claimed[0]) == "canceled"
+    run_until_idle()
+    db.session.expire_all()
+    stopped_lead = message.lead_id
+    for m in messages:
+        m = db.session.get(Message, m.id)
+        if m.lead_id == stopped_lead:
+            assert m.status in ("canceled", "queued")
+            assert m.sent_at is None
+    assert all(
+        mail.rcpt_tos[0] != db.session.get(Lead, stopped_lead).email
+        for mail in smtp_server.messages
+    )
+
+
+def test_a_stale_claim_token_never_sends(smtp_app: Flask, smtp_server: SmtpCapture) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    make_running_campaign(domains, leads=1)
+    ((message_id, token),) = dispatch_once(utcnow(), enqueue=False).claimed
+    assert send_claimed_message(message_id, "not-the-token") == "stale"
+    assert send_claimed_message(message_id, token) == "sent"
+    assert send_claimed_message(message_id, token) == "stale"
+    assert len(smtp_server.wait_for(1)) == 1
+
+
+def test_nothing_is_claimed_outside_the_window_or_for_a_paused_campaign(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    from datetime import time
+
+    domain = make_domain("punthelder-seo.nl", smtp_server.port)
+    campaign, _, _ = make_running_campaign([domain], leads=1)
+    campaign.status = "paused"
+    db.session.commit()
+    assert dispatch_once(utcnow(), enqueue=False).claimed == []
+    campaign.status = "running"
+    domain.window_start, domain.window_end = time(2, 0), time(3, 0)  # it is noon there
+    db.session.commit()
+    assert dispatch_once(utcnow(), enqueue=False).claimed == []
+
+
+def test_the_domain_pace_allows_one_send_per_interval(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domain = make_domain("punthelder-seo.nl", smtp_server.port, interval_seconds=3600)
+    make_running_campaign([domain], leads=3)
+    first = dispatch_once(utcnow(), enqueue=False).claimed
+    assert len(first) == 1
+    assert dispatch_once(utcnow(), enqueue=False).claimed == []  # one in flight
+    assert send_claimed_message(*first[0]) == "sent"
+    assert dispatch_once(utcnow(), enqueue=False).claimed == []  # the interval holds
+    later = utcnow() + timedelta(seconds=3601)
+    assert len(dispatch_once(later, enqueue=False).claimed) == 1
+
+
+def test_a_campaign_completes_when_nothing_is_left(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, _, _ = make_running_campaign(domains, leads=2)
+    run_until_idle()
+    dispatch_once(utcnow(), enqueue=False)
+    db.session.expire_all()
+    campaign = db.session.get(Campaign, campaign.id)
+    assert campaign.status == "completed"
+    assert campaign.finished_at is not None
+
+
+def test_the_outbox_backend_writes_the_mail_instead(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    try:
+        domains = [make_domain("punthelder-seo.nl", 1)]
+        _, _, messages = make_running_campaign(domains, leads=1)
+        assert run_until_idle() == ["sent"]
+    finally:
+        app.config["OUTBOX_DIR"] = "instance/outbox"
+    written = list(tmp_path.glob("*.eml"))
+    assert [p.stem for p in written] == [messages[0].id]
+    assert b"X-Campaign-Message-ID: " + messages[0].id.encode() in written[0].read_bytes()

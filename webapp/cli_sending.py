@@ -1,0 +1,60 @@
+"""Commands for sending: the worker, one dispatcher pass, and the embedded server."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty (Redis only).")
+def worker(burst: bool) -> None:
+    """Run send jobs and the dispatcher (RQ on REDIS_URL, else in-process)."""
+    from webapp.worker import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+
+
+@click.command("dispatch")
+@click.option("--once", is_flag=True, required=True, help="One pass, then exit.")
+@with_appcontext
+def dispatch(once: bool) -> None:
+    """One dispatcher pass: settle expired claims, claim due mail, enqueue sends."""
+    from webapp.database import utcnow
+    from webapp.services.dispatch import dispatch_once
+
+    result = dispatch_once(utcnow())
+    click.echo(
+        json.dumps(
+            {
+                "claimed": len(result.claimed),
+                "requeued": result.requeued,
+                "uncertain": result.uncertain,
+                "completed": len(result.completed),
+            }
+        )
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve(host: str, port: int) -> None:
+    """The embedded default: the dashboard and a worker in one process (no Redis needed)."""
+    from webapp.worker import Scheduler, periodic_passes
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        from webapp import jobs
+
+        jobs._app = app
+        Scheduler(app, periodic_passes(app)).start()
+        click.echo(
+            "worker: sending in-process; mail goes to the outbox"
+            if app.config.get("MAIL_BACKEND") != "smtp"
+            else "worker: sending in-process through SMTP"
+        )
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,48 @@
+"""Job entry points: unpack ids, make sure an app context exists, call a service.
+
+RQ imports these by name (`webapp.jobs.send_message`); the in-process queue calls
+them inside the app's context already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, has_app_context
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_app: Flask | None = None
+
+
+def _worker_app() -> Flask:
+    """The app of a worker process, made once per process."""
+    global _app
+    if _app is None:
+        from webapp import create_app
+
+        _app = create_app()
+    return _app
+
+
+def job(function: F) -> F:
+    """Run the job inside an app context, and always release the database session."""
+
+    @wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return function(*args, **kwargs)
+        with _worker_app().app_context():
+            return function(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+@job
+def send_message(message_id: str, claim_token: str) -> str:
+    """Send one claimed message."""
+    from webapp.services.sending import send_claimed_message
+
+    return send_claimed_message(message_id, claim_token)

@@ -1,0 +1,115 @@
+"""Handing a built mail to the world: SMTP per sending domain, or a local outbox.
+
+SMTP is driven phase by phase instead of through `sendmail`, because the phase in
+which a failure happens decides what the sender may do next: a refusal before DATA
+can be retried; a lost connection after the data went out cannot (the mail may have
+been delivered), so that outcome is `uncertain`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from webapp.models import SendingDomain
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one mail: `kind` is sent, temporary, permanent or uncertain."""
+
+    kind: str
+    code: int | None = None
+    text: str = ""
+
+    @property
+    def detail(self) -> str:
+        return f"{self.code} {self.text}".strip() if self.code else self.text
+
+
+SENT = "sent"
+TEMPORARY = "temporary"  # 4xx, refused or dropped before DATA: retry at a later slot
+PERMANENT = "permanent"  # 5xx for the recipient: a hard bounce
+UNCERTAIN = "uncertain"  # the data may have been delivered: never retried automatically
+
+
+def deliver_smtp(domain: SendingDomain, raw: bytes, sender: str, recipient: str) -> Delivery:
+    """Send through the domain's SMTP server, reporting the phase-aware outcome."""
+    if not domain.smtp_host:
+        return Delivery(TEMPORARY, None, f"no SMTP host configured for {domain.name}")
+    phase = "connect"
+    try:
+        client = _connect(domain)
+        try:
+            phase = "envelope"
+            code, text = client.mail(sender)
+            if code != 250:
+                return _refused(code, text, sender_refused=True)
+            code, text = client.rcpt(recipient)
+            if code not in (250, 251):
+                return _refused(code, text)
+            phase = "data"
+            code, text = client.data(raw)
+            if code != 250:
+                # The server answered: it did not take the mail.
+                return _refused(code, text)
+            return Delivery(SENT, code, _decode(text))
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+    except smtplib.SMTPResponseException as error:
+        # Includes a DATA command answered with something other than 354: the payload
+        # was never sent, so this is a plain refusal even in the data phase.
+        return _refused(error.smtp_code, error.smtp_error)
+    except (smtplib.SMTPException, OSError) as error:
+        if phase == "data":
+            return Delivery(UNCERTAIN, None, f"connection lost during DATA: {error}")
+        return Delivery(TEMPORARY, None, f"{phase}: {type(error).__name__}: {error}")
+
+
+def _connect(domain: SendingDomain) -> smtplib.SMTP:
+    if domain.smtp_tls == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            domain.smtp_host,
+            domain.smtp_port,
+            timeout=SMTP_TIMEOUT_SECONDS,
+            context=ssl.create_default_context(),
+        )
+    else:
+        client = smtplib.SMTP(domain.smtp_host, domain.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
+    client.ehlo(domain.name)
+    if domain.smtp_tls == "starttls":
+        client.starttls(context=ssl.create_default_context())
+        client.ehlo(domain.name)
+    if domain.smtp_user and domain.smtp_password:
+        client.login(domain.smtp_user, domain.smtp_password)
+    return client
+
+
+def _refused(code: int, text: bytes | str, sender_refused: bool = False) -> Delivery:
+    kind = PERMANENT if 500 <= code < 600 and not sender_refused else TEMPORARY
+    if sender_refused and 500 <= code < 600:
+        # Our own address was refused: a configuration problem, not the recipient's bounce.
+        kind = TEMPORARY
+    return Delivery(kind, code, _decode(text))
+
+
+def _decode(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
+def deliver_outbox(outbox_dir: str, raw: bytes, message_id: str) -> Delivery:
+    """Write the mail as an .eml file instead of sending it (the embedded default)."""
+    folder = Path(outbox_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{message_id}.eml"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(raw)
+    temporary.replace(path)  # atomic: the outbox page never shows half a mail
+    return Delivery(SENT, 250, f"written to {path.name}")
