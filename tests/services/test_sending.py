@@ -54,7 +54,7 @@ def test_every_message_is_delivered_once_with_the_right_headers(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:
     domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
-    campaign, leads, messages = make_running_campaign(domains, leads=2, steps=3)
+    _campaign, leads, messages = make_running_campaign(domains, leads=2, steps=3)
     outcomes = run_until_idle()
     assert outcomes == ["sent"] * 6
     received = smtp_server.wait_for(6)
@@ -101,7 +101,7 @@ def test_a_follow_up_without_its_own_subject_is_re_mail_one(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:
     domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
-    campaign, leads, messages = make_running_campaign(domains, leads=1, steps=2)
+    campaign, leads, _messages = make_running_campaign(domains, leads=1, steps=2)
     step2 = next(s for s in campaign.template.steps if s.mail_number == 2)
     step2.subject = ""
     db.session.commit()
@@ -115,7 +115,7 @@ def test_a_451_retries_later_then_fails_after_the_third_attempt(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:
     domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
-    campaign, leads, messages = make_running_campaign(domains, leads=1)
+    _campaign, leads, messages = make_running_campaign(domains, leads=1)
     smtp_server.reject(leads[0].email, 451, "4.7.1 Try again later")
     assert run_until_idle() == ["queued"]
     db.session.expire_all()
@@ -142,7 +142,7 @@ def test_a_550_is_a_hard_bounce_that_suppresses_and_cancels_the_rest(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:
     domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
-    campaign, leads, messages = make_running_campaign(domains, leads=1, steps=3)
+    _campaign, leads, messages = make_running_campaign(domains, leads=1, steps=3)
     smtp_server.reject(leads[0].email, 550, "5.1.1 User unknown")
     assert run_until_idle() == ["bounced"]
     db.session.expire_all()
@@ -165,7 +165,7 @@ def test_a_stop_between_planning_and_sending_sends_nothing(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:
     domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
-    campaign, leads, messages = make_running_campaign(domains, leads=2, steps=2)
+    _campaign, _leads, messages = make_running_campaign(domains, leads=2, steps=2)
     claimed = dispatch_once(utcnow(), enqueue=False).claimed
     assert len(claimed) == 1
     # The lead of the claimed mail is stopped after the claim, before the job runs.
