@@ -251,3 +251,79 @@ def test_the_outbox_backend_writes_the_mail_instead(app: Flask, tmp_path) -> Non
     written = list(tmp_path.glob("*.eml"))
     assert [p.stem for p in written] == [messages[0].id]
     assert b"X-Campaign-Message-ID: " + messages[0].id.encode() in written[0].read_bytes()
+
+
+def test_a_connection_dropped_after_data_is_uncertain_and_never_retried(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    _, leads, messages = make_running_campaign(domains, leads=1, steps=2)
+    smtp_server.drop_after_data(leads[0].email)
+    assert run_until_idle() == ["uncertain"]
+    assert len(smtp_server.wait_for(1)) == 1  # it did arrive
+    db.session.expire_all()
+    first, second = (db.session.get(Message, m.id) for m in messages)
+    assert first.status == "uncertain"
+    assert "connection lost during DATA" in first.last_error
+    assert events(first) == ["uncertain"]
+    assert first.retry_count == 0
+    # The follow-up waits for the operator's decision; nothing is sent again.
+    assert run_until_idle() == []
+    assert second.status == "queued"
+    assert len(smtp_server.messages) == 1
+
+
+def test_the_sending_window_follows_daylight_saving_time(app: Flask) -> None:
+    from datetime import UTC, datetime, time
+
+    from webapp.services.send_rules import in_sending_window
+
+    domain = make_domain(
+        "punthelder-seo.nl",
+        1,
+        timezone="Europe/Amsterdam",
+        working_days=[1, 2, 3, 4, 5, 6, 7],
+        window_start=time(9, 0),
+        window_end=time(18, 0),
+    )
+    # Saturday 28 March 2026, winter time: 09:00 in Amsterdam is 08:00 UTC.
+    assert not in_sending_window(domain, datetime(2026, 3, 28, 7, 59, tzinfo=UTC))
+    assert in_sending_window(domain, datetime(2026, 3, 28, 8, 0, tzinfo=UTC))
+    # Sunday 29 March, summer time from 02:00: 09:00 is 07:00 UTC, 18:00 is 16:00 UTC.
+    assert in_sending_window(domain, datetime(2026, 3, 29, 7, 0, tzinfo=UTC))
+    assert not in_sending_window(domain, datetime(2026, 3, 29, 16, 0, tzinfo=UTC))
+    # Sunday 25 October, back to winter time at 03:00: 17:59 local is 16:59 UTC.
+    assert in_sending_window(domain, datetime(2026, 10, 25, 16, 59, tzinfo=UTC))
+    assert not in_sending_window(domain, datetime(2026, 10, 25, 17, 0, tzinfo=UTC))
+    # Working days and Dutch holidays hold too.
+    domain.working_days = [1, 2, 3, 4, 5]
+    domain.skip_holidays = True
+    assert not in_sending_window(domain, datetime(2026, 3, 28, 10, 0, tzinfo=UTC))  # Saturday
+    assert not in_sending_window(domain, datetime(2026, 4, 27, 10, 0, tzinfo=UTC))  # King's Day
+    assert in_sending_window(domain, datetime(2026, 4, 28, 10, 0, tzinfo=UTC))
+
+
+def test_a_domain_bouncing_too_often_is_paused_with_the_reason(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    smtp_app.config.update(DOMAIN_HEALTH_MIN_SENDS=4, DOMAIN_HEALTH_WINDOW=50)
+    try:
+        domain = make_domain("punthelder-seo.nl", smtp_server.port)
+        _, leads, messages = make_running_campaign([domain], leads=6)
+        # Mail goes in scheduled order: three good sends, then the bounce.
+        for index, message in enumerate(messages):
+            message.scheduled_at = utcnow() - timedelta(minutes=10 - index)
+        db.session.commit()
+        smtp_server.reject(leads[3].email, 550, "5.1.1 User unknown")
+        run_until_idle(limit=4)
+        db.session.expire_all()
+        domain = db.session.get(SendingDomain, domain.id)
+        assert domain.paused is True
+        assert domain.paused_reason == (
+            "paused automatically: 25% hard bounces in the last 4 sends"
+        )
+        assert dispatch_once(utcnow(), enqueue=False).claimed == []
+        statuses = sorted(db.session.get(Message, m.id).status for m in messages)
+        assert statuses == ["bounced", "queued", "queued", "sent", "sent", "sent"]
+    finally:
+        smtp_app.config.update(DOMAIN_HEALTH_MIN_SENDS=20, DOMAIN_HEALTH_WINDOW=50)

@@ -7,6 +7,7 @@ only, on a free port, and keeps nothing after ``stop()``.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import glob
@@ -362,7 +363,14 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         data = raw if isinstance(raw, bytes) else str(raw).encode()
+        if self._capture.delay_seconds:
+            # A slow but steady server, for throughput measurements.
+            await asyncio.sleep(self._capture.delay_seconds)
         self._capture._record(CapturedMail(envelope.mail_from, list(envelope.rcpt_tos), data))
+        if any(self._capture._drops(address) for address in envelope.rcpt_tos):
+            # The mail is taken, but the connection dies before the sender hears so:
+            # from the sender's side the outcome is unknown.
+            session.peer and server.transport.abort()
         return "250 Message accepted for delivery"
 
 
@@ -377,6 +385,8 @@ class SmtpCapture:
         # theirs: one Condition guards messages and rejections and wakes wait_for().
         self._cond = threading.Condition()
         self._rejections: dict[str, str] = {}
+        self._dropped: set[str] = set()
+        self.delay_seconds = 0.0
         self._controller: Controller | None = Controller(
             _Handler(self), hostname=self.host, port=self.port
         )
@@ -399,11 +409,21 @@ class SmtpCapture:
         with self._cond:
             self._rejections[address.strip().lower()] = f"{code} {text}"
 
+    def drop_after_data(self, address: str) -> None:
+        """Take mail for ``address`` but cut the connection instead of answering 250."""
+        with self._cond:
+            self._dropped.add(address.strip().lower())
+
+    def _drops(self, address: str) -> bool:
+        with self._cond:
+            return address.strip().lower() in self._dropped
+
     def clear(self) -> None:
         """Forget received messages and rejections, as for a fresh server."""
         with self._cond:
             self.messages.clear()
             self._rejections.clear()
+            self._dropped.clear()
 
     def wait_for(self, count: int, timeout: float = 10) -> list[CapturedMail]:
         """Wait until at least ``count`` messages arrived and return a copy of them all.

@@ -13,9 +13,13 @@ from tests.support.services import RedisServer, free_port
 def test_healthz_is_public_and_checks_the_database(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {
-        "ok": True,
-        "checks": {"database": "ok", "redis": "not configured"},
+    assert response.json["ok"] is True
+    assert response.json["checks"] == {"database": "ok", "redis": "not configured"}
+    assert response.json["sending"] == {
+        "due": 0,
+        "oldest_due_at": None,
+        "oldest_due_seconds": 0,
+        "in_flight": 0,
     }
 
 
@@ -26,6 +30,7 @@ def test_healthz_checks_redis_when_configured(
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json["checks"]["redis"] == "ok"
+    assert response.json["queue_depth"] == {"sending": 0, "default": 0}
 
 
 def test_healthz_reports_503_when_redis_is_unreachable(app: Flask, database_url: str) -> None:
@@ -42,3 +47,20 @@ def test_healthz_reports_503_when_the_database_is_unreachable(
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["checks"]["database"] == "unavailable"
+
+
+def test_healthz_shows_the_oldest_due_message(client) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from tests.sending_support import make_domain, make_running_campaign
+    from webapp.database import utcnow
+    from webapp.extensions import db
+
+    _, _, messages = make_running_campaign([make_domain("punthelder-seo.nl", 1)], leads=3)
+    oldest = utcnow() - timedelta(hours=2)
+    messages[1].scheduled_at = oldest
+    db.session.commit()
+    sending = client.get("/healthz").json["sending"]
+    assert sending["due"] == 3
+    assert sending["oldest_due_at"] == oldest.isoformat()
+    assert 7190 <= sending["oldest_due_seconds"] <= 7300

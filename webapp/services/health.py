@@ -26,7 +26,48 @@ def check_health() -> dict[str, Any]:
     else:
         checks["redis"] = "not configured"
     ok = all(value in ("ok", "not configured") for value in checks.values())
-    return {"ok": ok, "checks": checks}
+    report: dict[str, Any] = {"ok": ok, "checks": checks}
+    if checks["database"] == "ok":
+        report["sending"] = sending_backlog()
+    if checks["redis"] == "ok":
+        report["queue_depth"] = _queue_depth(redis_url)
+    return report
+
+
+def sending_backlog() -> dict[str, Any]:
+    """How much mail is due and waiting, and since when (an idle worker shows up here)."""
+    from webapp.database import utcnow
+    from webapp.models import Campaign, Message
+
+    now = utcnow()
+    count, oldest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(Message.scheduled_at))
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .where(
+            Message.status == "queued",
+            Message.scheduled_at <= now,
+            Campaign.status == "running",
+        )
+    ).one()
+    in_flight = db.session.execute(
+        sa.select(sa.func.count()).where(Message.status == "sending")
+    ).scalar_one()
+    return {
+        "due": count,
+        "oldest_due_at": oldest.isoformat() if oldest else None,
+        "oldest_due_seconds": round((now - oldest).total_seconds()) if oldest else 0,
+        "in_flight": in_flight,
+    }
+
+
+def _queue_depth(url: str | None) -> dict[str, int]:
+    from redis import Redis
+    from rq import Queue
+
+    from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
+
+    connection = Redis.from_url(url or "", socket_connect_timeout=1, socket_timeout=1)
+    return {name: Queue(name, connection=connection).count for name in (SEND_QUEUE, DEFAULT_QUEUE)}
 
 
 def _check_redis(url: str) -> str:

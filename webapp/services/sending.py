@@ -76,6 +76,7 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
         message.status = "failed"
         message.last_error = f"render: {error.message}"
         add_event(message, "failed", reason="render", detail=error.message, missing=error.missing)
+        cancel_followups(message, "earlier mail failed")
         db.session.commit()
         return "failed"
 
@@ -177,6 +178,7 @@ def record_delivery(
         if message.retry_count >= MAX_ATTEMPTS:
             message.status = "failed"
             add_event(message, "failed", attempts=message.retry_count, **meta)
+            cancel_followups(message, "earlier mail failed")
             check_domain_health(domain, now)
         else:
             message.status = "queued"
@@ -204,6 +206,29 @@ def record_delivery(
         )
     )
     return message.status
+
+
+def cancel_followups(message: Message, reason: str) -> int:
+    """Cancel the lead's later queued mails in this campaign (a resend brings them back)."""
+    later = list(
+        db.session.execute(
+            sa.update(Message)
+            .where(
+                Message.campaign_id == message.campaign_id,
+                Message.lead_id == message.lead_id,
+                Message.mail_number > message.mail_number,
+                Message.status == "queued",
+            )
+            .values(status="canceled", last_error=reason)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    for message_id in later:
+        db.session.add(
+            MessageEvent(message_id=message_id, event_type="canceled", meta={"reason": reason})
+        )
+    return len(later)
 
 
 def retry_delay(domain: SendingDomain, attempt: int) -> timedelta:

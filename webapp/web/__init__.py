@@ -9,14 +9,29 @@ def register_blueprints(app: Flask) -> None:
     from webapp.extensions import csrf
     from webapp.web.api import bp as api_bp
     from webapp.web.auth import bp as auth_bp
+    from webapp.web.campaigns import bp as campaigns_bp
     from webapp.web.dashboard import bp as dashboard_bp
     from webapp.web.domains import bp as domains_bp
+    from webapp.web.leads import bp as leads_bp
+    from webapp.web.planning import bp as planning_bp
     from webapp.web.public import bp as public_bp
+    from webapp.web.suppressions import bp as suppressions_bp
+    from webapp.web.templates_editor import bp as templates_editor_bp
+    from webapp.web.tracking import bp as tracking_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(domains_bp, url_prefix="/domains")
+    app.register_blueprint(campaigns_bp, url_prefix="/campaigns")
+    app.register_blueprint(leads_bp, url_prefix="/leads")
+    app.register_blueprint(suppressions_bp, url_prefix="/suppressions")
+    app.register_blueprint(planning_bp, url_prefix="/planning")
+    app.register_blueprint(templates_editor_bp, url_prefix="/templates")
+    from webapp.web.outbox import bp as outbox_bp
+
+    app.register_blueprint(outbox_bp, url_prefix="/outbox")
+    app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
@@ -26,7 +41,13 @@ def register_blueprints(app: Flask) -> None:
 # (endpoint, label) of the main navigation, in order.
 NAV_ITEMS = [
     ("dashboard.index", "Overview"),
+    ("leads.index", "Leads"),
+    ("templates_editor.index", "Templates"),
+    ("campaigns.index", "Campaigns"),
     ("domains.index", "Domains"),
+    ("suppressions.index", "Suppressions"),
+    ("planning.availability", "Availability"),
+    ("outbox.index", "Outbox"),
 ]
 
 

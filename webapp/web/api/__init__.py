@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from webapp.web.api import domains, me  # noqa: E402, F401
+from webapp.web.api import (  # noqa: E402, F401
+    audience,
+    campaigns,
+    domains,
+    leads,
+    me,
+    messages,
+    planning,
+    suppressions,
+    templates,
+)

@@ -1,0 +1,99 @@
+"""The local outbox of the embedded default: mails written as .eml files, read back."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+_NAME = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    name: str
+    written_at: datetime
+    sender: str
+    recipient: str
+    subject: str
+
+
+@dataclass
+class OutboxMail:
+    entry: OutboxEntry
+    headers: list[tuple[str, str]]
+    text: str
+    html: str
+    attachments: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _path(outbox_dir: str, name: str) -> Path | None:
+    """The file of one mail; None for anything that is not a message id (no path tricks)."""
+    if not _NAME.match(name):
+        return None
+    path = Path(outbox_dir) / f"{name}.eml"
+    return path if path.is_file() else None
+
+
+def _parse(path: Path, headers_only: bool = False) -> EmailMessage:
+    with path.open("rb") as handle:
+        parser = email.parser.BytesParser(policy=email.policy.default)
+        return parser.parse(handle, headersonly=headers_only)  # type: ignore[return-value]
+
+
+def _entry(path: Path, mail: EmailMessage) -> OutboxEntry:
+    return OutboxEntry(
+        name=path.stem,
+        written_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+        sender=str(mail.get("From", "")),
+        recipient=str(mail.get("To", "")),
+        subject=str(mail.get("Subject", "")),
+    )
+
+
+def list_outbox(outbox_dir: str, limit: int = 200) -> list[OutboxEntry]:
+    """The newest mails in the outbox, newest first (headers only)."""
+    folder = Path(outbox_dir)
+    if not folder.is_dir():
+        return []
+    paths = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [_entry(path, _parse(path, headers_only=True)) for path in paths[:limit]]
+
+
+def read_outbox_mail(outbox_dir: str, name: str) -> OutboxMail | None:
+    """One mail with its headers, both parts and its attachments; None if there is none."""
+    path = _path(outbox_dir, name)
+    if path is None:
+        return None
+    mail = _parse(path)
+    text_part = mail.get_body(("plain",))
+    html_part = mail.get_body(("html",))
+    return OutboxMail(
+        entry=_entry(path, mail),
+        headers=[(key, str(value)) for key, value in mail.items()],
+        text=text_part.get_content() if text_part else "",
+        html=html_part.get_content() if html_part else "",
+        attachments=[
+            (
+                part.get_filename() or "attachment",
+                part.get_content_type(),
+                len(part.get_payload(decode=True) or b""),
+            )
+            for part in mail.iter_attachments()
+        ],
+    )
+
+
+def outbox_attachment(outbox_dir: str, name: str, filename: str) -> tuple[bytes, str] | None:
+    """The bytes and content type of one attachment of one mail."""
+    path = _path(outbox_dir, name)
+    if path is None:
+        return None
+    for part in _parse(path).iter_attachments():
+        if part.get_filename() == filename:
+            return part.get_payload(decode=True) or b"", part.get_content_type()
+    return None

@@ -1,0 +1,55 @@
+"""Operator actions on single messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+
+from webapp.database import utcnow
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Lead, Message
+from webapp.services.campaign_listing import message_to_dict
+from webapp.services.operator import DECISIONS, MessageConflict, decide_uncertain, resend_message
+from webapp.web.api import bp
+from webapp.web.api.helpers import json_body
+
+
+def _message(message_id: str) -> Message:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise ApiError(404, f"no message {message_id!r}")
+    return message
+
+
+def _answer(message: Message) -> dict[str, Any]:
+    lead = db.session.get(Lead, message.lead_id)
+    return message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
+
+
+@bp.post("/messages/<message_id>/resend")
+def messages_resend(message_id: str) -> Any:
+    message = _message(message_id)
+    try:
+        resend_message(message, current_user.id, utcnow())
+    except MessageConflict as error:
+        db.session.rollback()
+        raise ApiError(409, str(error)) from None
+    db.session.commit()
+    return _answer(message)
+
+
+@bp.post("/messages/<message_id>/decide")
+def messages_decide(message_id: str) -> Any:
+    outcome = json_body().get("outcome")
+    if outcome not in DECISIONS:
+        raise ApiError(422, "invalid decision", {"outcome": "must be 'sent' or 'resend'"})
+    message = _message(message_id)
+    try:
+        decide_uncertain(message, outcome, current_user.id, utcnow())
+    except MessageConflict as error:
+        db.session.rollback()
+        raise ApiError(409, str(error)) from None
+    db.session.commit()
+    return _answer(message)
