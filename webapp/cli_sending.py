@@ -24,9 +24,12 @@ def worker(burst: bool) -> None:
 def dispatch(once: bool) -> None:
     """One dispatcher pass: settle expired claims, claim due mail, enqueue sends."""
     from webapp.database import utcnow
-    from webapp.services.dispatch import dispatch_once
+    from webapp.extensions import db
+    from webapp.services.dispatch import complete_finished_campaigns, dispatch_once
 
     result = dispatch_once(utcnow())
+    result.completed += complete_finished_campaigns(utcnow())
+    db.session.commit()
     click.echo(
         json.dumps(
             {

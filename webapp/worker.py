@@ -46,9 +46,21 @@ def dispatch_pass() -> object:
     return result
 
 
+def completion_sweep() -> object:
+    """Complete running campaigns whose last mails were canceled (unsubscribe, bounce...)."""
+    from webapp.services.dispatch import complete_finished_campaigns
+
+    done = complete_finished_campaigns(utcnow())
+    db.session.commit()
+    return done
+
+
 def periodic_passes(app: Flask) -> list[Periodic]:
     """The scheduler's work; other passes (inbox, retention) join this list."""
-    return [Periodic("dispatch", app.config["DISPATCH_INTERVAL_SECONDS"], dispatch_pass)]
+    return [
+        Periodic("dispatch", app.config["DISPATCH_INTERVAL_SECONDS"], dispatch_pass),
+        Periodic("complete", 60, completion_sweep),
+    ]
 
 
 class Scheduler:

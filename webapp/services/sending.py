@@ -94,6 +94,10 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
     failpoint("after_smtp")
     outcome = record_delivery(message_id, claim_token, delivery, built, utcnow())
     db.session.commit()
+    from webapp.services.campaigns import complete_if_done
+
+    if complete_if_done(campaign, utcnow()):
+        db.session.commit()
     failpoint("after_commit")
     return outcome
 
