@@ -44,3 +44,24 @@ def test_foreign_keys_cascade_on_sqlite_too(sqlite_app: Flask) -> None:
     db.session.execute(sa.text("DELETE FROM campaigns"))
     db.session.commit()
     assert db.session.execute(sa.text("SELECT count(*) FROM messages")).scalar_one() == 0
+
+
+def test_the_embedded_default_sends_to_the_outbox_on_sqlite(sqlite_app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.sending_support import make_domain, make_running_campaign
+    from webapp.database import utcnow
+    from webapp.models import Campaign, Message
+    from webapp.services.dispatch import dispatch_once
+    from webapp.services.sending import send_claimed_message
+
+    sqlite_app.config["OUTBOX_DIR"] = str(tmp_path)
+    domain = make_domain("punthelder-seo.nl", 1)
+    campaign, _, messages = make_running_campaign([domain], leads=1, steps=2)
+    for _ in range(2):
+        ((message_id, token),) = dispatch_once(utcnow(), enqueue=False).claimed
+        assert send_claimed_message(message_id, token) == "sent"
+        domain.last_sent_at = None  # open the pace gate for the follow-up
+        db.session.commit()
+    db.session.expire_all()
+    assert {db.session.get(Message, m.id).status for m in messages} == {"sent"}
+    assert db.session.get(Campaign, campaign.id).status == "completed"
+    assert len(list(tmp_path.glob("*.eml"))) == 2
