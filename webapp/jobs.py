@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,13 +28,16 @@ def _worker_app() -> Flask:
 
 
 def job(function: F) -> F:
-    """Run the job inside an app context, and always release the database session."""
+    """Run the job in its own app context, so it gets (and releases) its own session.
+
+    A worker runs many jobs in one process: sharing a context would let one job's
+    broken transaction (a dropped database connection, say) poison every later one.
+    """
 
     @wraps(function)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            return function(*args, **kwargs)
-        with _worker_app().app_context():
+        app = current_app._get_current_object() if has_app_context() else _worker_app()  # type: ignore[attr-defined]
+        with app.app_context():
             return function(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
