@@ -1,0 +1,148 @@
+"""The dry run and domain availability, over the API and as pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests.factories import make_campaign, make_lead, make_template
+from webapp.extensions import db
+from webapp.models import Campaign, CampaignAudience, Message
+from webapp.services.domains import get_domain, seed_default_domains
+
+V1, V3 = "punthelder-vindbaarheid.nl", "punthelder-seo.nl"
+
+
+@pytest.fixture
+def campaign(app: Flask) -> Campaign:
+    seed_default_domains()
+    template = make_template(3)
+    made = make_campaign(template_id=template.id, domain=None, domains=[V1, V3], followup_days=2)
+    made.audience = CampaignAudience(lead_ids=[make_lead().id for _ in range(40)])
+    db.session.commit()
+    return made
+
+
+def test_the_api_dry_run_answers_the_documented_shape_and_writes_nothing(
+    api_client: Any, campaign: Campaign
+) -> None:
+    client, headers = api_client("manager")
+    response = client.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers)
+    assert response.status_code == 200
+    report = response.get_json()
+    assert set(report) >= {"total_messages", "finishes_at", "per_domain", "per_day", "warnings"}
+    assert report["total_messages"] == 120
+    assert {d["domain"] for d in report["per_domain"]} == {V1, V3}
+    entry = report["per_domain"][0]
+    assert set(entry) >= {
+        "domain",
+        "leads",
+        "messages",
+        "by_mail_number",
+        "first_slot",
+        "last_slot",
+        "days_needed",
+    }
+    assert entry["by_mail_number"] == {"1": 20, "2": 20, "3": 20}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", report["finishes_at"])
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", d["date"]) for d in report["per_day"])
+    assert sum(d["messages"] for d in report["per_day"]) == 120
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+
+
+def test_the_api_dry_run_of_an_unknown_campaign_is_404(api_client: Any, app: Flask) -> None:
+    client, headers = api_client("marketer")
+    response = client.get("/api/v1/campaigns/nope/dry-run", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"]
+
+
+def test_the_api_needs_a_token(client: Any, campaign: Campaign) -> None:
+    assert client.get(f"/api/v1/campaigns/{campaign.id}/dry-run").status_code == 401
+    assert client.get("/api/v1/domains/availability").status_code == 401
+
+
+def test_availability_is_not_taken_for_a_domain_name(api_client: Any, campaign: Campaign) -> None:
+    get_domain(V3).paused = True
+    db.session.commit()
+    client, headers = api_client("manager")
+    response = client.get("/api/v1/domains/availability", headers=headers)
+    assert response.status_code == 200
+    entries = response.get_json()
+    assert [e["label"] for e in entries] == ["v1", "v2", "v3", "v4"]
+    for entry in entries:
+        assert set(entry) >= {
+            "domain",
+            "label",
+            "active_campaigns",
+            "capacity_per_day",
+            "booked",
+            "next_free_slot",
+            "paused",
+        }
+        assert len(entry["booked"]) == 14
+    assert entries[2]["paused"] is True and entries[2]["next_free_slot"] is None
+    # The domain itself is still found under its name.
+    assert client.get(f"/api/v1/domains/{V3}", headers=headers).get_json()["name"] == V3
+
+
+def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
+    login_as: Any, campaign: Campaign
+) -> None:
+    client = login_as("marketer")
+    response = client.get(
+        f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    html = response.text
+    assert "<html" not in html and 'id="dry-run"' in html
+    assert '<svg id="dry-run-chart"' in html
+    # One pattern per domain, so the bars read without colour.
+    assert len(re.findall(r'<pattern id="dry-run-pattern-\d"', html)) == 2
+    assert 'fill="url(#dry-run-pattern-1)"' in html
+    assert re.search(r"<title>\d{4}-\d\d-\d\d · v1: \d+ messages</title>", html)
+    assert 'id="dry-run-days"' in html and 'id="dry-run-legend"' in html
+    cells = re.findall(
+        r'<tr data-date="[^"]+"><td>[^<]+</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>', html
+    )
+    assert sum(int(total) for _, _, total in cells) == 120
+    assert all(int(a) + int(b) == int(t) for a, b, t in cells)
+
+
+def test_the_dry_run_page_without_htmx_is_a_whole_page(login_as: Any, campaign: Campaign) -> None:
+    response = login_as("manager").get(f"/planning/campaigns/{campaign.id}/dry-run")
+    assert response.status_code == 200
+    assert "<html" in response.text and 'id="dry-run"' in response.text
+
+
+def test_the_dry_run_partial_lists_warnings(login_as: Any, campaign: Campaign) -> None:
+    get_domain(V3).paused = True
+    db.session.commit()
+    html = (
+        login_as("marketer")
+        .get(f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"})
+        .text
+    )
+    assert 'data-code="domain_paused"' in html and f"{V3} is paused" in html
+
+
+def test_the_availability_page_shows_a_heat_map_to_managers(
+    login_as: Any, campaign: Campaign
+) -> None:
+    client = login_as("manager")
+    response = client.get("/planning/availability")
+    assert response.status_code == 200
+    html = response.text
+    assert ">Availability</a>" in html  # in the navigation
+    assert 'id="availability-table"' in html and 'id="availability-v1"' in html
+    assert len(re.findall(r'<td class="heat heat-\d"', html)) >= 4 * 14
+    assert client.get("/planning/campaigns/nope/dry-run").status_code == 404
+
+
+def test_the_pages_need_a_login(client: Any, campaign: Campaign) -> None:
+    response = client.get("/planning/availability")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

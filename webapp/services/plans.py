@@ -1,0 +1,425 @@
+"""The planner's database side: what a campaign asks for, what is taken, the plan written.
+
+Reading: the campaign's request, the domains, the slots other campaigns already hold.
+Writing: the plan as `queued` messages (bulk, idempotent), and re-plans of queued
+messages. Every writer takes one lock first, so two planners never book one slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Message, SendingDomain, Template
+from webapp.services.plan_writer import lock_planning, write_messages
+from webapp.services.planner import (
+    DomainSpec,
+    LeadSpec,
+    PlanError,
+    PlannedMessage,
+    PlanSettings,
+    fresh_leads,
+    plan,
+)
+
+__all__ = [
+    "PlanError",
+    "PlanRequest",
+    "Prepared",
+    "auto_assign_domain",
+    "campaign_dry_run",
+    "domain_availability",
+    "domain_spec",
+    "dry_run_report",
+    "persist_plan",
+    "plan_request_for",
+    "prepare",
+    "replan_domain_campaigns",
+    "replan_queued",
+    "taken_slots",
+]
+
+LIVE = ("queued", "sending")
+_CHUNK = 5000
+
+
+@dataclass
+class PlanRequest:
+    """What a campaign (saved or still in the wizard) asks the planner for."""
+
+    lead_ids: list[str]
+    steps: int
+    start_at: datetime | None
+    followup_enabled: bool
+    followup_days: int
+    domains: list[str]
+    campaign_id: str | None = None
+    # Only for the dry run's warnings (missing variables, missing reports).
+    template_id: str | None = None
+    attach_report: bool = False
+
+
+@dataclass
+class Booking:
+    """A moment a domain is busy: another campaign's mail, or a mail just sent."""
+
+    at: datetime
+    campaign_id: str
+    other: bool  # held by another campaign (counted in the dry run's warning)
+
+
+@dataclass
+class Prepared:
+    """Everything the planner was given, and the plan it made (or why it could not)."""
+
+    request: PlanRequest
+    domains: list[SendingDomain]
+    unknown_domains: list[str]
+    bookings: dict[str, list[Booking]]
+    lead_ids: list[str]
+    skipped_leads: int
+    start: datetime
+    messages: list[PlannedMessage] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def specs(self) -> list[DomainSpec]:
+        return [domain_spec(domain) for domain in self.domains]
+
+
+def domain_spec(domain: SendingDomain) -> DomainSpec:
+    """The planner's view of a sending domain."""
+    return DomainSpec(
+        name=domain.name,
+        interval_seconds=domain.interval_seconds,
+        window_start=domain.window_start,
+        window_end=domain.window_end,
+        working_days=tuple(int(day) for day in domain.working_days),
+        timezone=domain.timezone,
+        skip_holidays=domain.skip_holidays,
+        aliases=tuple(a["alias"] for a in domain.aliases) or ("christian",),
+        paused=domain.paused,
+        label=domain.label,
+    )
+
+
+def plan_request_for(campaign: Campaign) -> PlanRequest:
+    """The request a saved campaign makes: its audience, template, settings and domains."""
+    template = db.session.get(Template, campaign.template_id)
+    steps = max((step.mail_number for step in template.steps), default=1) if template else 1
+    domains = [str(name) for name in campaign.domains or []]
+    if not domains and campaign.domain:
+        domains = [campaign.domain]
+    return PlanRequest(
+        lead_ids=[str(i) for i in (campaign.audience.lead_ids if campaign.audience else [])],
+        steps=steps,
+        start_at=campaign.start_at,
+        followup_enabled=campaign.followup_enabled,
+        followup_days=campaign.followup_days,
+        domains=domains,
+        campaign_id=campaign.id,
+        template_id=campaign.template_id,
+        attach_report=campaign.followup_attach_report,
+    )
+
+
+def auto_assign_domain() -> str | None:
+    """The active domain with the fewest running campaigns; ties by label."""
+    domains = db.session.execute(
+        sa.select(SendingDomain).where(SendingDomain.paused.is_(False))
+    ).scalars()
+    counts = running_campaign_counts()
+    ranked = sorted(domains, key=lambda d: (counts.get(d.name, 0), d.label, d.name))
+    return ranked[0].name if ranked else None
+
+
+def running_campaign_counts() -> dict[str, int]:
+    """How many running campaigns use each domain (`campaigns.domain` or `.domains`)."""
+    counts: dict[str, int] = {}
+    rows = db.session.execute(
+        sa.select(Campaign.domain, Campaign.domains).where(Campaign.status == "running")
+    )
+    for domain, domains in rows:
+        for name in set(domains or []) | ({domain} if domain else set()):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def taken_slots(
+    domains: list[SendingDomain], now: datetime, campaign_id: str | None = None
+) -> dict[str, list[Booking]]:
+    """Per domain, the moments other campaigns hold (queued or in flight), and every
+    mail sent within the last interval, so a new plan keeps its distance to them.
+    The campaign's own queued messages are not taken: they are what gets planned."""
+    if not domains:
+        return {}
+    interval = {d.name: timedelta(seconds=d.interval_seconds) for d in domains}
+    since = now - max(interval.values())
+    rows = db.session.execute(
+        sa.select(
+            Message.domain_used,
+            Message.scheduled_at,
+            Message.sent_at,
+            Message.status,
+            Message.campaign_id,
+        ).where(
+            Message.domain_used.in_(list(interval)),
+            sa.or_(
+                sa.and_(Message.status.in_(LIVE), Message.scheduled_at >= since),
+                Message.sent_at >= since,
+            ),
+        )
+    )
+    taken: dict[str, list[Booking]] = {name: [] for name in interval}
+    for name, scheduled_at, sent_at, status, owner in rows:
+        own = owner == campaign_id
+        if status in LIVE and not (own and status == "queued"):
+            taken[name].append(Booking(scheduled_at, owner, not own))
+        if sent_at is not None and sent_at >= now - interval[name]:
+            taken[name].append(Booking(sent_at, owner, not own))
+    for bookings in taken.values():
+        bookings.sort(key=lambda booking: booking.at)
+    return taken
+
+
+def _times(bookings: dict[str, list[Booking]]) -> dict[str, list[datetime]]:
+    return {name: [b.at for b in items] for name, items in bookings.items()}
+
+
+def load_domains(names: Iterable[str]) -> tuple[list[SendingDomain], list[str]]:
+    """The named domains in the order given, and the names that do not exist."""
+    wanted = list(dict.fromkeys(n.strip().lower() for n in names if n))
+    found = {
+        d.name: d
+        for d in db.session.execute(
+            sa.select(SendingDomain).where(SendingDomain.name.in_(wanted))
+        ).scalars()
+    }
+    return [found[n] for n in wanted if n in found], [n for n in wanted if n not in found]
+
+
+def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
+    """The audience's leads that still exist and are neither deleted nor stopped, in order."""
+    ordered = list(dict.fromkeys(lead_ids))
+    usable: set[str] = set()
+    for offset in range(0, len(ordered), _CHUNK):
+        chunk = ordered[offset : offset + _CHUNK]
+        usable.update(
+            db.session.execute(
+                sa.select(Lead.id).where(
+                    Lead.id.in_(chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
+                )
+            ).scalars()
+        )
+    return [lead_id for lead_id in ordered if lead_id in usable]
+
+
+def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prepared:
+    """Gather the planner's input for a request and make the plan; writes nothing."""
+    names = request.domains or [name for name in [auto_assign_domain()] if name]
+    domains, unknown = load_domains(names)
+    bookings = taken_slots(domains, now, request.campaign_id)
+    lead_ids = plannable_lead_ids(request.lead_ids)
+    start = max(request.start_at or now, now)
+    prepared = Prepared(
+        request,
+        domains,
+        unknown,
+        bookings,
+        lead_ids,
+        len(dict.fromkeys(request.lead_ids)) - len(lead_ids),
+        start,
+    )
+    if not make_plan:
+        return prepared
+    steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
+    settings = PlanSettings(request.start_at, max(0, request.followup_days))
+    try:
+        prepared.messages = plan(
+            prepared.specs, _times(bookings), fresh_leads(lead_ids, steps), settings, now
+        )
+    except PlanError as error:
+        prepared.error = str(error)
+    return prepared
+
+
+def persist_plan(campaign: Campaign, now: datetime) -> int:
+    """Plan the campaign and write its messages as `queued`; returns the rows written.
+
+    Exactly the dry run's plan for the same `now`. A repeat writes nothing: the
+    unique key (campaign, lead, mail number) keeps the rows already there.
+    """
+    lock_planning()
+    if not campaign.domains and not campaign.domain:
+        campaign.domain = auto_assign_domain()
+    prepared = prepare(plan_request_for(campaign), now)
+    if prepared.error:
+        raise PlanError(prepared.error)
+    existing = {
+        (lead_id, number): message_id
+        for lead_id, number, message_id in db.session.execute(
+            sa.select(Message.lead_id, Message.mail_number, Message.id).where(
+                Message.campaign_id == campaign.id
+            )
+        )
+    }
+    if all((m.lead_id, m.mail_number) in existing for m in prepared.messages):
+        return 0  # started before: every row is there already
+    return write_messages(campaign, prepared.messages, existing, now)
+
+
+def replan_queued(campaign: Campaign, now: datetime) -> int:
+    """Move the campaign's queued messages to free slots from now on; returns how many moved.
+
+    Each lead keeps its order and its sender. A lead whose domain is paused moves to
+    another of the campaign's domains if nothing went out to it yet; otherwise it waits
+    (its messages stay as they are) until its domain is active again.
+    """
+    lock_planning()
+    request = plan_request_for(campaign)
+    names = request.domains or [name for name in [auto_assign_domain()] if name]
+    domains, _unknown = load_domains(names)
+    active = {d.name for d in domains if not d.paused}
+    rows = list(
+        db.session.execute(
+            sa.select(Message)
+            .where(Message.campaign_id == campaign.id, Message.status != "canceled")
+            .order_by(Message.lead_id, Message.mail_number)
+        ).scalars()
+    )
+    by_lead: dict[str, list[Message]] = {}
+    for message in rows:
+        by_lead.setdefault(message.lead_id, []).append(message)
+    position = {lead_id: i for i, lead_id in enumerate(request.lead_ids)}
+    leads: list[LeadSpec] = []
+    queued: dict[tuple[str, int], Message] = {}
+    for lead_id in sorted(by_lead, key=lambda i: (position.get(i, len(position)), i)):
+        spec = _replan_lead(by_lead[lead_id], active)
+        if spec is not None:
+            leads.append(spec)
+            queued.update({(m.lead_id, m.mail_number): m for m in by_lead[lead_id]})
+    if not leads:
+        return 0
+    settings = PlanSettings(campaign.start_at, max(0, campaign.followup_days))
+    specs = [domain_spec(d) for d in domains]
+    planned = plan(specs, _times(taken_slots(domains, now, campaign.id)), leads, settings, now)
+    changes = []
+    for item in planned:
+        message = queued[(item.lead_id, item.mail_number)]
+        if (message.scheduled_at, message.domain_used, message.alias) != (
+            item.scheduled_at,
+            item.domain,
+            item.alias,
+        ):
+            changes.append(
+                {
+                    "id": message.id,
+                    "scheduled_at": item.scheduled_at,
+                    "domain_used": item.domain,
+                    "alias": item.alias,
+                    "from_email": item.from_email,
+                    "reply_to_email": item.from_email,
+                }
+            )
+    if changes:
+        db.session.execute(sa.update(Message), changes)
+        db.session.expire_all()
+    return len(changes)
+
+
+def _replan_lead(messages: list[Message], active: set[str]) -> LeadSpec | None:
+    """One lead's queued mails as the planner's input, or None when it waits."""
+    waiting = [m for m in messages if m.status == "queued"]
+    if not waiting:
+        return None
+    gone = [m for m in messages if m.status != "queued" and m.mail_number < waiting[0].mail_number]
+    sender = messages[0]
+    after = max((m.sent_at or m.scheduled_at for m in gone), default=None)
+    numbers = tuple(m.mail_number for m in waiting)
+    if sender.domain_used in active:
+        return LeadSpec(sender.lead_id, numbers, sender.domain_used, sender.alias, after)
+    if gone or not active:
+        return None  # its sender is paused and mail already went out: keep the thread
+    return LeadSpec(sender.lead_id, numbers)
+
+
+def replan_domain_campaigns(domain_name: str, now: datetime) -> int:
+    """Re-plan every running campaign that sends from a domain (paused, resumed, changed)."""
+    moved = 0
+    for campaign in db.session.execute(
+        sa.select(Campaign).where(Campaign.status == "running").order_by(Campaign.created_at)
+    ).scalars():
+        if domain_name in (campaign.domains or []) or campaign.domain == domain_name:
+            moved += replan_queued(campaign, now)
+    return moved
+
+
+def campaign_messages(campaign_id: str) -> list[PlannedMessage]:
+    """A started campaign's plan as it stands: its messages that are not canceled."""
+    rows = db.session.execute(
+        sa.select(
+            Message.lead_id,
+            Message.mail_number,
+            Message.domain_used,
+            Message.alias,
+            Message.scheduled_at,
+            Message.sent_at,
+        )
+        .where(Message.campaign_id == campaign_id, Message.status != "canceled")
+        .order_by(Message.scheduled_at)
+    )
+    return [
+        PlannedMessage(lead, number, domain, alias, sent_at or scheduled_at, None)
+        for lead, number, domain, alias, scheduled_at, sent_at in rows
+    ]
+
+
+def availability_rows(names: list[str], first: datetime, last: datetime) -> dict[str, Any]:
+    """Live messages (queued, in flight) per domain scheduled in [first, last)."""
+    result: dict[str, list[datetime]] = {name: [] for name in names}
+    rows = db.session.execute(
+        sa.select(Message.domain_used, Message.scheduled_at).where(
+            Message.domain_used.in_(names),
+            Message.status.in_(LIVE),
+            Message.scheduled_at >= first,
+            Message.scheduled_at < last,
+        )
+    )
+    for name, scheduled_at in rows:
+        result[name].append(scheduled_at)
+    return result
+
+
+def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
+    """The dry run (INTERFACES.md shape); writes nothing. A campaign that already
+    started reports the plan it wrote; any other the plan it would get now."""
+    from webapp.services.plan_report import build_report
+
+    campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
+    if campaign is not None and campaign.status != "draft":
+        written = campaign_messages(campaign.id)
+        if written:
+            return build_report(prepare(request, now, make_plan=False), written)
+    prepared = prepare(request, now)
+    return build_report(prepared, prepared.messages)
+
+
+def domain_availability(now: datetime) -> list[dict[str, Any]]:
+    """Per domain: running campaigns, capacity, bookings of the next 14 working days,
+    the next free slot (INTERFACES.md shape)."""
+    from webapp.services.availability import availability
+
+    return availability(now)
+
+
+def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:
+    """The dry run of a saved campaign, or None when there is no such campaign."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    return dry_run_report(plan_request_for(campaign), now)

@@ -1,0 +1,202 @@
+"""Slot arithmetic of one sending domain: window, interval, working days, holidays, DST.
+
+Pure: no database, no clock. A slot is a local wall-clock time (window start + k x
+interval, before window end, on a working day) converted to UTC with zoneinfo.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+# A plan that needs more calendar days than this cannot be placed (no working days,
+# a window that never exists...). Ten years is far beyond any real campaign.
+HORIZON_DAYS = 3660
+
+
+class PlanError(ValueError):
+    """The plan cannot be made: no usable domain, or no slot within the horizon."""
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """The settings of a sending domain that decide where its slots are."""
+
+    name: str
+    interval_seconds: int = 1200
+    window_start: time = time(9, 0)
+    window_end: time = time(18, 0)
+    working_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays, Monday 1
+    timezone: str = "Europe/Amsterdam"
+    skip_holidays: bool = True
+    aliases: tuple[str, ...] = ("christian", "victor")
+    paused: bool = False
+    label: str = ""
+
+
+@lru_cache(maxsize=64)
+def dutch_holidays(year: int) -> frozenset[date]:
+    """The Dutch public holidays of one year (King's Day, Christmas, ...)."""
+    return frozenset(holidays.country_holidays("NL", years=[year]).keys())
+
+
+@dataclass
+class DomainCalendar:
+    """Working days and slots of one domain, computed lazily and cached per day."""
+
+    spec: DomainSpec
+    zone: ZoneInfo = field(init=False)
+    interval: timedelta = field(init=False)
+    _days: dict[date, list[datetime]] = field(default_factory=dict, init=False)
+    _raw: dict[date, list[datetime]] = field(default_factory=dict, init=False)
+    _shift: dict[tuple[date, int], date] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.zone = ZoneInfo(self.spec.timezone)
+        self.interval = timedelta(seconds=self.spec.interval_seconds)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def day_start(self, day: date) -> datetime:
+        """The first instant of a local day, in UTC."""
+        return datetime.combine(day, time(0), self.zone).astimezone(UTC)
+
+    def is_working_day(self, day: date) -> bool:
+        if day.isoweekday() not in self.spec.working_days:
+            return False
+        return not (self.spec.skip_holidays and day in dutch_holidays(day.year))
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself if it is a working day, else the first one after it."""
+        for offset in range(HORIZON_DAYS):
+            candidate = day + timedelta(days=offset)
+            if self.is_working_day(candidate):
+                return candidate
+        raise PlanError(f"{self.spec.name} has no working day within {HORIZON_DAYS} days")
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """The working day `count` working days after `day` (`day` itself need not work)."""
+        key = (day, count)
+        if key not in self._shift:
+            current = day
+            for _ in range(count):
+                current = self.next_working_day(current + timedelta(days=1))
+            self._shift[key] = current
+        return self._shift[key]
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """How many working days lie in [first, last]."""
+        return sum(
+            1
+            for offset in range((last - first).days + 1)
+            if self.is_working_day(first + timedelta(days=offset))
+        )
+
+    def grid(self, day: date) -> list[datetime]:
+        """Every wall-clock slot of a day that exists (not in a DST gap), in UTC."""
+        if day not in self._raw:
+            slots: list[datetime] = []
+            if self.is_working_day(day):
+                local = datetime.combine(day, self.spec.window_start)
+                end = datetime.combine(day, self.spec.window_end)
+                while local < end:
+                    aware = local.replace(tzinfo=self.zone)
+                    moment = aware.astimezone(UTC)
+                    # A time skipped by a spring-forward change maps to another wall time.
+                    if moment.astimezone(self.zone).replace(tzinfo=None) == local:
+                        slots.append(moment)
+                    local += self.interval
+            self._raw[day] = slots
+        return self._raw[day]
+
+    def slots(self, day: date) -> list[datetime]:
+        """The day's usable slots: the grid, minus any slot closer than the interval
+        to the grid slot before it (only possible next to a DST change)."""
+        if day not in self._days:
+            grid = self.grid(day)
+            kept: list[datetime] = []
+            previous = self._previous_grid_slot(day) if grid else None
+            for moment in grid:
+                if previous is None or moment - previous >= self.interval:
+                    kept.append(moment)
+                previous = moment
+            self._days[day] = kept
+        return self._days[day]
+
+    def _previous_grid_slot(self, day: date) -> datetime | None:
+        # Only a slot within one interval matters; look back just far enough.
+        lookback = self.spec.interval_seconds // 86400 + 2
+        for offset in range(1, lookback + 1):
+            grid = self.grid(day - timedelta(days=offset))
+            if grid:
+                return grid[-1]
+        return None
+
+    def slots_per_day(self) -> int:
+        """Slots of an ordinary day (no DST change): window length / interval, rounded up."""
+        start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
+        end = self.spec.window_end.hour * 3600 + self.spec.window_end.minute * 60
+        return max(0, -(-(end - start) // self.spec.interval_seconds))
+
+
+class SlotCursor:
+    """Walks a domain's free slots in time order, from a start instant on.
+
+    A slot is free when no taken time (another campaign's booking, a recent send;
+    possibly off the grid) lies closer than the interval to it.
+    """
+
+    def __init__(self, calendar: DomainCalendar, taken: list[datetime], start: datetime) -> None:
+        self.calendar = calendar
+        self.taken = sorted(taken)
+        self._taken_index = 0
+        self._limit = calendar.local_date(start) + timedelta(days=HORIZON_DAYS)
+        self._load(calendar.local_date(start))
+        self._index = bisect_left(self._slots, start)
+
+    def _load(self, day: date) -> None:
+        self._day = self.calendar.next_working_day(day)
+        if self._day > self._limit:
+            raise PlanError(f"no free slot on {self.calendar.spec.name} within the horizon")
+        self._slots = self.calendar.slots(self._day)
+        self._index = 0
+
+    def peek(self) -> datetime:
+        """The next free slot (it stays the next one until `take`)."""
+        interval = self.calendar.interval
+        taken = self.taken
+        while True:
+            while self._index >= len(self._slots):
+                self._load(self._day + timedelta(days=1))
+            moment = self._slots[self._index]
+            while self._taken_index < len(taken) and taken[self._taken_index] <= moment - interval:
+                self._taken_index += 1
+            if self._taken_index < len(taken) and taken[self._taken_index] < moment + interval:
+                self._index += 1
+                continue
+            return moment
+
+    def take(self) -> datetime:
+        """Use the next free slot and return it."""
+        moment = self.peek()
+        self._index += 1
+        return moment
+
+    def seek(self, moment: datetime) -> None:
+        """Skip every slot before `moment`."""
+        day = self.calendar.local_date(moment)
+        if day > self._day:
+            self._load(day)
+        if day >= self._day:
+            self._index = max(self._index, bisect_left(self._slots, moment))
+
+
+def count_taken_between(taken: list[datetime], first: datetime, last: datetime) -> int:
+    """How many of the sorted `taken` times lie in [first, last]."""
+    return bisect_right(taken, last) - bisect_left(taken, first)
