@@ -1,0 +1,181 @@
+"""Reading campaigns: the list with progress, one campaign's shape, its messages page by page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Message, Template
+from webapp.models.campaigns import CAMPAIGN_STATUSES
+from webapp.models.messages import MESSAGE_STATUSES
+
+MESSAGES_PER_PAGE = 50
+
+
+def list_campaigns(status: str | None = None) -> list[Campaign]:
+    """Campaigns, newest first; only those with `status` when given."""
+    query = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    if status in CAMPAIGN_STATUSES:
+        query = query.where(Campaign.status == status)
+    return list(db.session.execute(query).scalars())
+
+
+def _empty_progress() -> dict[str, Any]:
+    progress: dict[str, Any] = dict.fromkeys(MESSAGE_STATUSES, 0)
+    progress.update(planned=0, sent=0, opened=0, percent=0.0, finishes_at=None)
+    return progress
+
+
+def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per campaign: messages per status, planned (not canceled), sent (`sent_at` set),
+    opened (`open_at` set), the share sent, and when the last live message is due."""
+    result = {campaign_id: _empty_progress() for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return result
+    live = Message.status.in_(("queued", "sending"))
+    rows = db.session.execute(
+        sa.select(
+            Message.campaign_id,
+            Message.status,
+            sa.func.count(),
+            sa.func.count(Message.sent_at),
+            sa.func.count(Message.open_at),
+            sa.func.max(sa.case((live, Message.scheduled_at))),
+        )
+        .where(Message.campaign_id.in_(campaign_ids))
+        .group_by(Message.campaign_id, Message.status)
+    )
+    for campaign_id, status, count, sent, opened, last_due in rows:
+        progress = result[campaign_id]
+        progress[status] = count
+        progress["sent"] += sent
+        progress["opened"] += opened
+        if status != "canceled":
+            progress["planned"] += count
+        if last_due is not None and (
+            progress["finishes_at"] is None or last_due > progress["finishes_at"]
+        ):
+            progress["finishes_at"] = last_due
+    for progress in result.values():
+        if progress["planned"]:
+            progress["percent"] = round(100 * progress["sent"] / progress["planned"], 1)
+    return result
+
+
+def template_names(campaigns: list[Campaign]) -> dict[str, str]:
+    ids = {c.template_id for c in campaigns}
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(Template.id, Template.name).where(Template.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+def effective_domains(campaign: Campaign) -> list[str]:
+    """The domains the campaign sends from: those chosen, else the auto-assigned one."""
+    return list(campaign.domains or []) or ([campaign.domain] if campaign.domain else [])
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The public shape of a campaign (INTERFACES.md), with its progress."""
+    if progress is None:
+        progress = progress_by_campaign([campaign.id])[campaign.id]
+    audience = campaign.audience
+    finishes_at = campaign.finished_at or progress.get("finishes_at")
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "template_id": campaign.template_id,
+        "domain": campaign.domain,
+        "domains": effective_domains(campaign),
+        "domains_auto": not campaign.domains,
+        "audience_size": len(audience.lead_ids) if audience else 0,
+        "audience": {
+            "list_names": list(audience.list_names or []),
+            "only_complete": audience.only_complete,
+            "exclude_suppressed": audience.exclude_suppressed,
+            "exclude_recent_days": audience.exclude_recent_days or None,
+            "one_per_domain": audience.one_per_domain,
+        }
+        if audience
+        else None,
+        "start_at": _iso(campaign.start_at),
+        "followup_enabled": campaign.followup_enabled,
+        "followup_days": campaign.followup_days,
+        "followup_attach_report": campaign.followup_attach_report,
+        "created_at": _iso(campaign.created_at),
+        "updated_at": _iso(campaign.updated_at),
+        "started_at": _iso(campaign.started_at),
+        "finished_at": _iso(campaign.finished_at),
+        "finishes_at": _iso(finishes_at),
+        "progress": {k: _iso(v) if isinstance(v, datetime) else v for k, v in progress.items()},
+    }
+
+
+def list_messages(
+    campaign_id: str,
+    status: str | None = None,
+    mail_number: int | None = None,
+    domain: str | None = None,
+    page: int = 1,
+    per_page: int = MESSAGES_PER_PAGE,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a campaign's messages (by schedule), with the lead's address; and the total."""
+    conditions = [Message.campaign_id == campaign_id]
+    if status:
+        conditions.append(Message.status == status)
+    if mail_number:
+        conditions.append(Message.mail_number == mail_number)
+    if domain:
+        conditions.append(Message.domain_used == domain)
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(Message).where(*conditions)
+    ).scalar_one()
+    rows = db.session.execute(
+        sa.select(Message, Lead.email, Lead.company)
+        .join(Lead, Lead.id == Message.lead_id)
+        .where(*conditions)
+        .order_by(Message.scheduled_at, Message.mail_number, Message.id)
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    return [message_to_dict(m, email, company) for m, email, company in rows], int(total)
+
+
+def message_to_dict(message: Message, email: str, company: str | None) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "campaign_id": message.campaign_id,
+        "lead_id": message.lead_id,
+        "email": email,
+        "company": company,
+        "mail_number": message.mail_number,
+        "status": message.status,
+        "domain_used": message.domain_used,
+        "alias": message.alias,
+        "from_email": message.from_email,
+        "scheduled_at": _iso(message.scheduled_at),
+        "sent_at": _iso(message.sent_at),
+        "open_at": _iso(message.open_at),
+        "retry_count": message.retry_count,
+        "last_error": message.last_error,
+    }
+
+
+def message_domains(campaign_id: str) -> list[str]:
+    """The sending domains a campaign's messages use, for the messages table's filter."""
+    return list(
+        db.session.execute(
+            sa.select(Message.domain_used)
+            .where(Message.campaign_id == campaign_id)
+            .distinct()
+            .order_by(Message.domain_used)
+        ).scalars()
+    )

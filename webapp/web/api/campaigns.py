@@ -1,0 +1,137 @@
+"""Campaigns over the API: create, read, edit, and the lifecycle actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from webapp.database import utcnow
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Campaign
+from webapp.models.campaigns import CAMPAIGN_STATUSES
+from webapp.models.messages import MESSAGE_STATUSES
+from webapp.services.campaign_listing import (
+    campaign_to_dict,
+    list_campaigns,
+    list_messages,
+    progress_by_campaign,
+)
+from webapp.services.campaigns import (
+    CampaignConflict,
+    CampaignInputError,
+    apply_action,
+    create_campaign,
+    get_campaign,
+    update_campaign,
+)
+from webapp.web.api import bp
+from webapp.web.api.helpers import json_body
+
+
+def _campaign_or_404(campaign_id: str) -> Campaign:
+    campaign = get_campaign(campaign_id)
+    if campaign is None:
+        raise ApiError(404, f"no campaign {campaign_id!r}")
+    return campaign
+
+
+@bp.get("/campaigns")
+def campaigns_index() -> Any:
+    status = request.args.get("status") or None
+    if status is not None and status not in CAMPAIGN_STATUSES:
+        raise ApiError(422, "invalid filter", {"status": f"one of {', '.join(CAMPAIGN_STATUSES)}"})
+    campaigns = list_campaigns(status)
+    progress = progress_by_campaign([c.id for c in campaigns])
+    return [campaign_to_dict(c, progress[c.id]) for c in campaigns]
+
+
+@bp.post("/campaigns")
+def campaigns_create() -> Any:
+    try:
+        campaign = create_campaign(json_body(), current_user.id, utcnow())
+    except CampaignInputError as error:
+        db.session.rollback()
+        raise ApiError(422, "invalid campaign", error.fields) from None
+    db.session.commit()
+    return campaign_to_dict(campaign), 201
+
+
+@bp.get("/campaigns/<campaign_id>")
+def campaigns_show(campaign_id: str) -> Any:
+    return campaign_to_dict(_campaign_or_404(campaign_id))
+
+
+@bp.patch("/campaigns/<campaign_id>")
+def campaigns_update(campaign_id: str) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    try:
+        update_campaign(campaign, json_body(), current_user.id, utcnow())
+    except CampaignInputError as error:
+        db.session.rollback()
+        raise ApiError(422, "invalid campaign", error.fields) from None
+    except CampaignConflict as error:
+        db.session.rollback()
+        raise ApiError(409, error.message, error.fields) from None
+    db.session.commit()
+    return campaign_to_dict(campaign)
+
+
+def _act(campaign_id: str, action: str) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    try:
+        apply_action(campaign, action, current_user.id, utcnow())
+    except CampaignConflict as error:
+        db.session.rollback()
+        raise ApiError(409, error.message, error.fields) from None
+    db.session.commit()
+    return campaign_to_dict(campaign)
+
+
+@bp.post("/campaigns/<campaign_id>/start")
+def campaigns_start(campaign_id: str) -> Any:
+    return _act(campaign_id, "start")
+
+
+@bp.post("/campaigns/<campaign_id>/pause")
+def campaigns_pause(campaign_id: str) -> Any:
+    return _act(campaign_id, "pause")
+
+
+@bp.post("/campaigns/<campaign_id>/resume")
+def campaigns_resume(campaign_id: str) -> Any:
+    return _act(campaign_id, "resume")
+
+
+@bp.post("/campaigns/<campaign_id>/stop")
+def campaigns_stop(campaign_id: str) -> Any:
+    return _act(campaign_id, "stop")
+
+
+@bp.get("/campaigns/<campaign_id>/messages")
+def campaigns_messages(campaign_id: str) -> Any:
+    campaign = _campaign_or_404(campaign_id)
+    errors: dict[str, str] = {}
+    status = request.args.get("status") or None
+    if status is not None and status not in MESSAGE_STATUSES:
+        errors["status"] = f"one of {', '.join(MESSAGE_STATUSES)}"
+    mail_number = _int_arg("mail_number", 1, 4, errors)
+    page = _int_arg("page", 1, 1_000_000, errors) or 1
+    if errors:
+        raise ApiError(422, "invalid filter", errors)
+    items, total = list_messages(
+        campaign.id, status, mail_number, request.args.get("domain") or None, page
+    )
+    return {"items": items, "total": total, "page": page}
+
+
+def _int_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        errors[name] = f"a whole number from {low} to {high}"
+        return None
+    return int(raw)

@@ -1,0 +1,218 @@
+"""The campaign pages: the list, one campaign, its messages, its actions, editing it."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.htmx import is_htmx, render_page_or_fragment
+from webapp.models import Campaign
+from webapp.models.campaigns import CAMPAIGN_STATUSES
+from webapp.models.messages import MESSAGE_STATUSES
+from webapp.services.audience import available_lists
+from webapp.services.campaign_listing import (
+    effective_domains,
+    list_campaigns,
+    list_messages,
+    message_domains,
+    progress_by_campaign,
+    template_names,
+)
+from webapp.services.campaigns import (
+    LIVE_EDITABLE,
+    TRANSITIONS,
+    CampaignConflict,
+    CampaignInputError,
+    apply_action,
+    get_campaign,
+    stored_filters,
+    update_campaign,
+)
+from webapp.services.domains import list_domains
+from webapp.services.templates import get_template, list_templates
+from webapp.web.campaigns import bp
+from webapp.web.campaigns.forms import (
+    audience_input,
+    form_errors,
+    local_today,
+    read_state,
+    state_from_campaign,
+    to_input,
+)
+from webapp.web.campaigns.previews import audience_preview_context
+
+ACTIONS = ("start", "pause", "resume", "stop")
+ACTION_LABELS = {"start": "Start", "pause": "Pause", "resume": "Resume", "stop": "Stop"}
+DONE = {
+    "start": "Started “{}”: its messages are queued.",
+    "pause": "Paused “{}”. Queued messages wait until you resume.",
+    "resume": "Resumed “{}”: its queued messages were re-planned from now.",
+    "stop": "Stopped “{}”. Every queued message was canceled.",
+}
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["APP_TIMEZONE"])
+
+
+def _campaign(campaign_id: str) -> Campaign:
+    return get_campaign(campaign_id) or abort(404)
+
+
+@bp.get("/")
+def index() -> Any:
+    status = request.args.get("status") or None
+    status = status if status in CAMPAIGN_STATUSES else None
+    campaigns = list_campaigns(status)
+    return render_page_or_fragment(
+        "campaigns/index.html",
+        "campaigns/_table.html",
+        campaigns=campaigns,
+        progress=progress_by_campaign([c.id for c in campaigns]),
+        templates=template_names(campaigns),
+        status=status,
+        statuses=CAMPAIGN_STATUSES,
+        domains_of=effective_domains,
+    )
+
+
+@bp.post("/audience-preview")
+def audience_preview() -> Any:
+    """The live funnel for the builder's current settings (an htmx fragment)."""
+    state = read_state(request.form)
+    return render_template(
+        "campaigns/_audience_preview.html",
+        **audience_preview_context(audience_input(state), utcnow()),
+    )
+
+
+@bp.get("/<campaign_id>")
+def show(campaign_id: str) -> Any:
+    from webapp.services.plans import campaign_dry_run
+
+    campaign = _campaign(campaign_id)
+    now = utcnow()
+    filters = stored_filters(campaign)
+    return render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        template=get_template(campaign.template_id),
+        progress=progress_by_campaign([campaign.id])[campaign.id],
+        domains=effective_domains(campaign),
+        actions=_allowed_actions(campaign),
+        report=campaign_dry_run(campaign.id, now),
+        **audience_preview_context(filters.to_dict(), now),
+        **_messages_context(campaign),
+    )
+
+
+def _allowed_actions(campaign: Campaign) -> list[tuple[str, str]]:
+    return [(a, ACTION_LABELS[a]) for a in ACTIONS if campaign.status in TRANSITIONS[a][0]]
+
+
+def _messages_context(campaign: Campaign) -> dict[str, Any]:
+    args = request.args
+    status = args.get("status") if args.get("status") in MESSAGE_STATUSES else None
+    number = args.get("mail_number", "")
+    mail_number = int(number) if number in ("1", "2", "3", "4") else None
+    domain = args.get("domain") or None
+    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    items, total = list_messages(campaign.id, status, mail_number, domain, page)
+    per_page = 50
+    return {
+        "messages": items,
+        "messages_total": total,
+        "messages_page": page,
+        "pages": max(1, -(-total // per_page)),
+        "filters": {"status": status, "mail_number": mail_number, "domain": domain},
+        "message_statuses": MESSAGE_STATUSES,
+        "message_domains": message_domains(campaign.id),
+    }
+
+
+@bp.get("/<campaign_id>/messages")
+def messages(campaign_id: str) -> Any:
+    campaign = _campaign(campaign_id)
+    return render_page_or_fragment(
+        "campaigns/messages.html",
+        "campaigns/_messages.html",
+        campaign=campaign,
+        **_messages_context(campaign),
+    )
+
+
+@bp.post("/<campaign_id>/start", defaults={"action": "start"})
+@bp.post("/<campaign_id>/pause", defaults={"action": "pause"})
+@bp.post("/<campaign_id>/resume", defaults={"action": "resume"})
+@bp.post("/<campaign_id>/stop", defaults={"action": "stop"})
+def act(campaign_id: str, action: str) -> Any:
+    campaign = _campaign(campaign_id)
+    name = campaign.name
+    try:
+        apply_action(campaign, action, current_user.id, utcnow())
+    except CampaignConflict as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _back_to(campaign_id, status=409)
+    db.session.commit()
+    flash(DONE[action].format(name), "success")
+    return _back_to(campaign_id)
+
+
+def _back_to(campaign_id: str, status: int = 303) -> Any:
+    target = url_for("campaigns.show", campaign_id=campaign_id)
+    if is_htmx():
+        # The whole page changes (status, actions, progress): let htmx load it.
+        return "", 200 if status == 303 else status, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+@bp.get("/<campaign_id>/edit")
+def edit(campaign_id: str) -> Any:
+    campaign = _campaign(campaign_id)
+    state = state_from_campaign(campaign, _zone())
+    return _render_edit(campaign, state, {})
+
+
+@bp.post("/<campaign_id>/edit")
+def update(campaign_id: str) -> Any:
+    campaign = _campaign(campaign_id)
+    now, zone = utcnow(), _zone()
+    state = read_state(request.form)
+    raw, errors = to_input(state, zone, local_today(now, zone))
+    if campaign.status != "draft":
+        raw = {key: value for key, value in raw.items() if key in LIVE_EDITABLE}
+        errors = {}
+    if errors:
+        return _render_edit(campaign, state, errors, status=422)
+    try:
+        update_campaign(campaign, raw, current_user.id, now)
+    except CampaignInputError as error:
+        db.session.rollback()
+        return _render_edit(_campaign(campaign_id), state, form_errors(error.fields), 422)
+    except CampaignConflict as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("campaigns.show", campaign_id=campaign_id), code=303)
+    db.session.commit()
+    flash(f"Saved “{campaign.name}”.", "success")
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id), code=303)
+
+
+def _render_edit(
+    campaign: Campaign, state: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Any:
+    context: dict[str, Any] = {"campaign": campaign, "state": state, "errors": errors}
+    if campaign.status == "draft":
+        context.update(
+            templates=list_templates(),
+            lists=available_lists(),
+            domains=list_domains(),
+            **audience_preview_context(audience_input(state), utcnow()),
+        )
+    return render_template("campaigns/edit.html", **context), status
