@@ -218,3 +218,55 @@ def test_marketers_see_domains_but_not_the_edit_page(
     assert "punthelder-zoekmachine.nl" in page.text
     assert "/edit" not in page.text
     assert client.get("/domains/punthelder-seo.nl/edit").status_code == 403
+
+
+def test_pausing_a_domain_moves_the_queued_mail_of_running_campaigns(
+    domains: None, api_client: Any
+) -> None:
+    import sqlalchemy as sa
+
+    from tests.factories import make_lead
+    from webapp.database import utcnow
+    from webapp.models import Campaign, CampaignAudience, Message, Template, TemplateStep
+    from webapp.services.campaigns import apply_action
+    from webapp.services.demo import template_steps
+
+    template = Template(name="t", steps=[TemplateStep(**step) for step in template_steps()[:1]])
+    db.session.add(template)
+    db.session.flush()
+    leads = [
+        make_lead(
+            vars={"company": "X", "url": "https://x.nl", "first_name": "Jan", "branche": "bouw"}
+        )
+        for _ in range(6)
+    ]
+    campaign = Campaign(
+        name="c",
+        template_id=template.id,
+        domains=["punthelder-seo.nl", "punthelder-marketing.nl"],
+        followup_enabled=False,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    db.session.add(CampaignAudience(campaign_id=campaign.id, lead_ids=[lead.id for lead in leads]))
+    apply_action(campaign, "start", None, utcnow())
+    db.session.commit()
+
+    def on(domain: str) -> int:
+        return db.session.execute(
+            sa.select(sa.func.count()).where(
+                Message.campaign_id == campaign.id,
+                Message.domain_used == domain,
+                Message.status == "queued",
+            )
+        ).scalar_one()
+
+    assert on("punthelder-seo.nl") > 0
+    client, headers = api_client("admin")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl", headers=headers, json={"paused": True}
+    )
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert on("punthelder-seo.nl") == 0
+    assert on("punthelder-marketing.nl") == 6

@@ -20,6 +20,18 @@ TEXT_FIELDS = ("label", "smtp_host", "smtp_user", "imap_host", "imap_user", "ima
 SECRET_FIELDS = ("smtp_password", "imap_password")
 BOOL_FIELDS = ("skip_holidays", "paused", "imap_tls")
 PORT_FIELDS = ("smtp_port", "imap_port")
+# Settings that decide where a domain's slots are.
+PACE_FIELDS = frozenset(
+    {
+        "paused",
+        "interval_seconds",
+        "window_start",
+        "window_end",
+        "working_days",
+        "timezone",
+        "skip_holidays",
+    }
+)
 EDITABLE_FIELDS = (
     *TEXT_FIELDS,
     *SECRET_FIELDS,
@@ -81,10 +93,25 @@ def update_domain(
         errors["window_end"] = "must be after window_start"
     if errors:
         raise DomainSettingsError(errors)
+    mailbox = ("imap_host", "imap_port", "imap_user", "imap_folder")
+    if any(field in values and values[field] != getattr(domain, field) for field in mailbox):
+        # Another mailbox: the UIDs remembered for the old one mean nothing there.
+        domain.imap_uidvalidity = None
+        domain.imap_last_uid = None
+    reshaped = any(
+        field in PACE_FIELDS and getattr(domain, field) != value for field, value in values.items()
+    )
     for field, value in values.items():
         setattr(domain, field, value)
     if values.get("paused") is False:
         domain.paused_reason = None
+    if reshaped:
+        # Its slots moved: queued mail of running campaigns on it moves with them.
+        from webapp.database import utcnow
+        from webapp.services.plans import replan_domain_campaigns
+
+        db.session.flush()
+        replan_domain_campaigns(domain.name, utcnow())
     record_action(
         "domain.updated",
         "sending_domain",
