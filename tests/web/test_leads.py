@@ -1,0 +1,294 @@
+"""Lead pages, the import flow, the export and the lead API, through real requests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.factories import make_campaign, make_event, make_lead, make_message
+from webapp.extensions import db
+from webapp.models import ImportJob, Lead
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
+
+
+def upload(name: str) -> tuple[io.BytesIO, str]:
+    return io.BytesIO((FIXTURES / name).read_bytes()), name
+
+
+def test_the_page_previews_then_imports_a_dutch_excel_file(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    response = client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": upload("cp1252_semicolon.csv"), "list_name": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    assert "Café De Zwaan" in response.text
+    assert '<option value="cp1252" selected>' in response.text
+    assert '<option value="semicolon" selected>' in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    assert job.list_name == "cp1252_semicolon"
+
+    response = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "Eindhoven", "map_3": "ignore"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    assert 'id="import-created">2<' in response.text
+    db.session.expire_all()
+    leads = db.session.scalars(sa.select(Lead).order_by(Lead.email)).all()
+    assert [(x.email, x.list_name) for x in leads] == [
+        ("info@cafe-dezwaan.nl", "Eindhoven"),
+        ("verkoop@groenteboer-muller.nl", "Eindhoven"),
+    ]
+    assert "plaats" not in leads[0].vars  # the column the marketer chose to ignore
+    assert job.status == "done" and job.stored_path is None
+    progress = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
+    assert progress.status_code == 286  # htmx stops polling
+
+
+def test_a_file_without_an_email_column_can_be_fixed_in_the_mapping(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    data = io.BytesIO(b"naam;adres\nJan;jan@gekozen.nl\n")
+    response = client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": (data, "x.csv"), "list_name": "x"},
+    )
+    assert "no e-mail column" in response.text
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    refused = client.post(f"/leads/import/{job.id}/start", data={"csrf_token": client.csrf})
+    assert refused.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+    client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "x", "map_1": "email"},
+    )
+    assert db.session.scalars(sa.select(Lead.email)).all() == ["jan@gekozen.nl"]
+
+
+def test_an_empty_upload_is_refused_with_a_reason(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    response = client.post(
+        "/leads/import/preview", data={"csrf_token": client.csrf, "file": upload("empty.csv")}
+    )
+    assert response.status_code == 422
+    assert "the file is empty" in response.text
+
+
+def test_a_large_file_imports_in_the_background_with_progress(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    from webapp.services.imports import run_import_job
+
+    client = login_as("marketer")
+    lines = ["email;company"] + [f"info{i}@groot{i}.nl;Groot {i}" for i in range(40_000)]
+    data = io.BytesIO("\n".join(lines).encode())
+    client.post("/leads/import/preview", data={"csrf_token": client.csrf, "file": (data, "g.csv")})
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    assert job.total_bytes > 1024 * 1024
+    response = client.post(
+        f"/leads/import/{job.id}/start", data={"csrf_token": client.csrf, "list_name": "groot"}
+    )
+    assert 'hx-trigger="every 1s"' in response.text
+    # The thread is running it; running the same job again must not import twice.
+    run_import_job(job.id)
+    while True:  # wait for the thread by polling the page, as the browser does
+        db.session.expire_all()
+        poll = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
+        if poll.status_code == 286:
+            break
+    db.session.expire_all()
+    assert job.status == "done", job.error
+    assert job.summary["created"] == 40_000
+    assert job.processed_rows == 40_000
+
+
+def test_search_filters_sort_and_pagination(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    make_lead(email="a@bakker.nl", company="Bakker", list_name="noord")
+    make_lead(email="b@slager.nl", company="Slager", list_name="zuid", stopped=True)
+    make_lead(email="c@bakkerij.nl", company="Bakkerij", list_name="noord", vars={})
+    db.session.commit()
+    client = login_as("manager")
+    found = client.get("/leads/?q=bakker&sort=email&direction=desc", headers={"HX-Request": "true"})
+    assert found.text.index("c@bakkerij.nl") < found.text.index("a@bakker.nl")
+    assert "b@slager.nl" not in found.text and "<html" not in found.text
+    assert "c@bakkerij.nl" in client.get("/leads/?complete=no").text
+    assert "a@bakker.nl" not in client.get("/leads/?complete=no").text
+    assert "b@slager.nl" in client.get("/leads/?stopped=yes").text
+    assert "a@bakker.nl" not in client.get("/leads/?list_name=zuid").text
+    page_two = client.get("/api/v1/leads")  # the page is not the API
+    assert page_two.status_code == 401
+
+
+def test_bulk_actions_apply_to_the_filtered_selection(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    make_lead(email="a@een.nl", list_name="oud")
+    make_lead(email="b@twee.nl", list_name="oud")
+    other = make_lead(email="c@drie.nl", list_name="ander")
+    db.session.commit()
+    client = login_as("marketer")
+    response = client.post(
+        "/leads/bulk",
+        data={"csrf_token": client.csrf, "list_name": "oud", "action": "stop"},
+        headers={"HX-Request": "true"},
+    )
+    assert "stop: 2 lead(s) changed." in response.text
+    client.post(
+        "/leads/bulk",
+        data={"csrf_token": client.csrf, "list_name": "oud", "action": "move", "target_list": "nw"},
+    )
+    db.session.expire_all()
+    rows = db.session.execute(sa.select(Lead.email, Lead.stopped, Lead.list_name)).all()
+    assert sorted(rows) == [
+        ("a@een.nl", True, "nw"),
+        ("b@twee.nl", True, "nw"),
+        ("c@drie.nl", False, "ander"),
+    ]
+    assert other.stopped is False
+
+
+def test_lists_show_counts_rename_and_delete_softly(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    make_lead(list_name="beurs")
+    make_lead(list_name="beurs", stopped=True)
+    db.session.commit()
+    client = login_as("marketer")
+    assert "beurs" in client.get("/leads/lists").text
+    client.post(
+        "/leads/lists/rename",
+        data={"csrf_token": client.csrf, "name": "beurs", "new_name": "beurs 2026"},
+    )
+    client.post("/leads/lists/delete", data={"csrf_token": client.csrf, "name": "beurs 2026"})
+    db.session.expire_all()
+    leads = db.session.scalars(sa.select(Lead)).all()
+    assert {x.list_name for x in leads} == {"beurs 2026"}
+    assert all(x.deleted_at is not None for x in leads)
+
+
+def test_the_lead_page_shows_history_and_acts(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(vars={"company": "X", "first_name": "{{ 7*7 }}"})
+    campaign = make_campaign(name="Voorjaar")
+    message = make_message(campaign, lead)
+    make_event(message, "opened")
+    queued = make_message(campaign, lead, mail_number=2)
+    db.session.commit()
+    client = login_as("marketer")
+    page = client.get(f"/leads/{lead.id}").text
+    assert "Voorjaar" in page and "opened" in page and "{{ 7*7 }}" in page
+    client.post(f"/leads/{lead.id}/stop", data={"csrf_token": client.csrf})
+    client.post(f"/leads/{lead.id}/delete", data={"csrf_token": client.csrf})
+    client.post(
+        f"/leads/{lead.id}/suppress", data={"csrf_token": client.csrf, "reason": "complaint"}
+    )
+    db.session.expire_all()
+    assert (lead.stopped, lead.deleted_at is not None, lead.status) == (True, True, "suppressed")
+    assert queued.status == "canceled"
+    client.post(f"/leads/{lead.id}/restore", data={"csrf_token": client.csrf})
+    client.post(f"/leads/{lead.id}/unstop", data={"csrf_token": client.csrf})
+    db.session.expire_all()
+    assert (lead.stopped, lead.deleted_at, lead.status) == (False, None, "suppressed")
+
+
+def test_the_export_is_excel_safe(app: Flask, login_as: Callable[[str], FlaskClient]) -> None:
+    make_lead(
+        email="a@formule.nl", company='=HYPERLINK("http://x")', vars={"tel": "+31 6", "n": "@x"}
+    )
+    make_lead(email="b@tab.nl", company="\tverborgen", vars={"cr": "\rx", "min": "-1"})
+    db.session.commit()
+    client = login_as("manager")
+    response = client.get("/leads/export.csv?sort=email&direction=asc")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeffemail,company,")
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert rows[0]["company"] == '\'=HYPERLINK("http://x")'
+    assert (rows[0]["tel"], rows[0]["n"]) == ("'+31 6", "'@x")
+    assert rows[1]["company"] == "'\tverborgen"
+    assert (rows[1]["cr"], rows[1]["min"]) == ("'\rx", "'-1")
+
+
+# -- the API ----------------------------------------------------------------------------
+
+
+def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], Any]) -> None:
+    client, headers = api_client("marketer")
+    response = client.post(
+        "/api/v1/leads/import",
+        data={"file": upload("quoted_newlines.csv"), "list_name": "api"},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json["created"] == 2 and response.json["skipped"] == 1
+    assert response.json["errors"][0]["line"] == 5
+    missing = client.post(
+        "/api/v1/leads/import",
+        data={"file": upload("missing_email_column.csv"), "list_name": "api"},
+        headers=headers,
+    )
+    assert missing.status_code == 422
+    assert "no e-mail column" in missing.json["error"]["fields"]["file"]
+    no_list = client.post("/api/v1/leads/import", data={"file": upload("tab.csv")}, headers=headers)
+    assert no_list.status_code == 422 and "list_name" in no_list.json["error"]["fields"]
+
+
+def test_api_lists_shows_stops_and_deletes_leads(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    lead = make_lead(email="api@lead.nl", list_name="a", vars={"company": "C", "x": "1"})
+    make_lead(list_name="b")
+    db.session.commit()
+    client, headers = api_client("marketer")
+    listed = client.get("/api/v1/leads?list_name=a&per_page=10", headers=headers).json
+    assert (listed["total"], listed["page"], listed["per_page"]) == (1, 1, 10)
+    item = listed["items"][0]
+    assert set(item) == {
+        "id", "email", "company", "url", "domain", "status", "list_name", "stopped",
+        "deleted_at", "last_emailed_at", "created_at", "vars",
+    }  # fmt: skip
+    assert item["created_at"].endswith("+00:00")
+    assert client.get(f"/api/v1/leads/{lead.id}", headers=headers).json["vars"]["x"] == "1"
+    assert client.post(f"/api/v1/leads/{lead.id}/stop", headers=headers).json["stopped"] is True
+    deleted = client.delete(f"/api/v1/leads/{lead.id}", headers=headers).json
+    assert deleted["deleted_at"] is not None
+    assert client.get("/api/v1/leads?list_name=a", headers=headers).json["total"] == 0
+    assert client.get("/api/v1/leads/nope", headers=headers).status_code == 404
+    assert client.get("/api/v1/leads?status=gone", headers=headers).status_code == 422
+
+
+def test_cli_imports_and_prints_the_summary(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["leads", "import", str(FIXTURES / "utf8_bom.csv"), "--list", "cli"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "created": 2, "updated": 0, "unchanged": 0, "skipped": 0, "errors": [],
+    }  # fmt: skip
+    again = runner.invoke(args=["leads", "import", str(FIXTURES / "utf8_bom.csv"), "--list", "cli"])
+    assert json.loads(again.output)["unchanged"] == 2
+    bad = runner.invoke(args=["leads", "import", str(FIXTURES / "empty.csv"), "--list", "cli"])
+    assert bad.exit_code != 0 and "the file is empty" in bad.output

@@ -1,0 +1,102 @@
+"""The suppression page and API: add addresses and domains, search, remove (admins, recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.factories import make_campaign, make_lead, make_message
+from webapp.extensions import db
+from webapp.models import AuditEvent, Lead, Suppression
+from webapp.services.suppressions import is_suppressed
+
+
+def test_suppressing_a_domain_suppresses_its_leads_and_cancels_their_mail(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(email="jan@weg.nl", domain="weg.nl")
+    keep = make_lead(email="piet@blijft.nl")
+    queued = make_message(make_campaign(), lead)
+    db.session.commit()
+    client = login_as("marketer")
+    response = client.post(
+        "/suppressions/",
+        data={
+            "csrf_token": client.csrf,
+            "kind": "domain",
+            "value": "WWW.Weg.nl",
+            "reason": "manual",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200 and "Suppressed weg.nl" in response.text
+    db.session.expire_all()
+    assert (lead.status, keep.status, queued.status) == ("suppressed", "active", "canceled")
+    assert is_suppressed("iemand@weg.nl") and not is_suppressed("iemand@blijft.nl")
+    assert is_suppressed("info@gmail.com", "weg.nl")
+    search = client.get("/suppressions/?q=weg", headers={"HX-Request": "true"})
+    assert "weg.nl" in search.text
+
+
+def test_invalid_input_is_refused_naming_the_field(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    response = client.post(
+        "/suppressions/",
+        data={"csrf_token": client.csrf, "kind": "email", "value": "geen-adres", "reason": "x"},
+    )
+    assert response.status_code == 422
+    assert "@-sign" in response.text and "reason" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0
+
+
+def test_only_admins_remove_and_the_removal_is_recorded(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(email="terug@bedrijf.nl", status="suppressed")
+    suppression = Suppression(email="terug@bedrijf.nl", reason="manual")
+    db.session.add(suppression)
+    db.session.commit()
+    marketer = login_as("marketer")
+    url = f"/suppressions/{suppression.id}/delete"
+    assert marketer.post(url, data={"csrf_token": marketer.csrf}).status_code == 403
+    admin = login_as("admin")
+    assert admin.post(url, data={"csrf_token": admin.csrf}).status_code == 200
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0
+    event = db.session.scalars(sa.select(AuditEvent)).one()
+    assert (event.action, event.user_id) == ("suppression.removed", admin.user.id)
+    assert event.details["email"] == "terug@bedrijf.nl"
+    assert db.session.get(Lead, lead.id).status == "active"
+
+
+def test_api_adds_lists_and_removes_suppressions(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+    created = client.post(
+        "/api/v1/suppressions",
+        json={"email": "Klacht@Bedrijf.nl", "reason": "complaint"},
+        headers=headers,
+    )
+    assert created.status_code == 201
+    assert (created.json["email"], created.json["reason"]) == ("klacht@bedrijf.nl", "complaint")
+    again = client.post(
+        "/api/v1/suppressions", json={"email": "klacht@bedrijf.nl"}, headers=headers
+    )
+    assert again.status_code == 200
+    both = client.post(
+        "/api/v1/suppressions", json={"email": "a@b.nl", "domain": "b.nl"}, headers=headers
+    )
+    assert both.status_code == 422 and "email" in both.json["error"]["fields"]
+    listed = client.get("/api/v1/suppressions?q=klacht", headers=headers).json
+    assert listed["total"] == 1
+    sid = created.json["id"]
+    assert client.delete(f"/api/v1/suppressions/{sid}", headers=headers).status_code == 403
+    admin, admin_headers = api_client("admin")
+    assert admin.delete(f"/api/v1/suppressions/{sid}", headers=admin_headers).status_code == 200

@@ -1,0 +1,86 @@
+"""CSV that spreadsheets open safely: UTF-8 with BOM, no cell read as a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from webapp.models import Lead
+
+BOM = "\ufeff"
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+LEAD_EXPORT_FIELDS = (
+    "email",
+    "company",
+    "url",
+    "domain",
+    "status",
+    "list_name",
+    "stopped",
+    "deleted_at",
+    "last_emailed_at",
+    "created_at",
+)
+
+
+def neutralise_cell(value: Any) -> str:
+    """The cell as text; a leading formula character is defused with a `'` (OWASP)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def spreadsheet_safe_csv(rows: Iterable[Iterable[Any]], header: Iterable[str]) -> Iterator[str]:
+    """Stream CSV text: a BOM, the header, then one line per row, every cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: Iterable[Any]) -> str:
+        writer.writerow([neutralise_cell(cell) for cell in cells])
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield BOM + line(header)
+    for row in rows:
+        yield line(row)
+
+
+def lead_export(leads: Iterable[Lead]) -> Iterator[str]:
+    """Leads as spreadsheet-safe CSV: the lead's fields, then one column per variable.
+
+    The variable columns are those of the first 1,000 leads (read ahead once); later
+    leads' other variables are left out rather than holding the whole export in memory.
+    """
+    iterator = iter(leads)
+    head: list[Lead] = []
+    for lead in iterator:
+        head.append(lead)
+        if len(head) >= 1_000:
+            break
+    var_names: list[str] = []
+    for lead in head:
+        for name in lead.vars or {}:
+            if name not in var_names and name not in ("company", "url"):
+                var_names.append(name)
+
+    def rows() -> Iterator[list[Any]]:
+        for source in (head, iterator):
+            for lead in source:
+                values = lead.vars or {}
+                yield [getattr(lead, f) for f in LEAD_EXPORT_FIELDS] + [
+                    values.get(name, "") for name in var_names
+                ]
+
+    yield from spreadsheet_safe_csv(rows(), [*LEAD_EXPORT_FIELDS, *var_names])

@@ -1,0 +1,97 @@
+"""Leads over the API: import, search, one lead, stop, soft delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Lead
+from webapp.services import leads as lead_service
+from webapp.services.imports import ImportFileError, import_file, remove_file, store_upload
+from webapp.services.leads import LeadFilter
+from webapp.web.api import bp
+
+
+def _lead(lead_id: str) -> Lead:
+    lead = lead_service.get_lead(lead_id)
+    if lead is None:
+        raise ApiError(404, f"no lead {lead_id!r}")
+    return lead
+
+
+@bp.post("/leads/import")
+def leads_import() -> Any:
+    upload = request.files.get("file")
+    list_name = (request.form.get("list_name") or "").strip()
+    fields = {}
+    if upload is None or not upload.filename:
+        fields["file"] = "required (multipart form field `file`)"
+    if not list_name:
+        fields["list_name"] = "required"
+    if fields:
+        raise ApiError(422, "invalid import", fields)
+    assert upload is not None
+    path = store_upload(upload.stream, upload.filename or "upload.csv")
+    try:
+        summary = import_file(path, list_name)
+    except ImportFileError as error:
+        db.session.rollback()
+        raise ApiError(422, str(error), {"file": str(error)}) from None
+    finally:
+        remove_file(path)
+    db.session.commit()
+    return summary.to_dict()
+
+
+@bp.get("/leads")
+def leads_index() -> Any:
+    args = request.args
+    if args.get("status") and args["status"] not in ("active", "suppressed", "bounced"):
+        raise ApiError(422, "invalid filter", {"status": "one of active, suppressed, bounced"})
+    chosen = LeadFilter.from_args(args)
+    page = lead_service.search_leads(
+        chosen, args.get("page", 1, type=int) or 1, args.get("per_page", 50, type=int) or 50
+    )
+    return {
+        "items": [lead_service.lead_to_dict(lead) for lead in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
+@bp.get("/leads/<lead_id>")
+def leads_show(lead_id: str) -> Any:
+    return lead_service.lead_to_dict(_lead(lead_id))
+
+
+@bp.post("/leads/<lead_id>/stop")
+def leads_stop(lead_id: str) -> Any:
+    lead = lead_service.set_stopped(_lead(lead_id), True, current_user.id)
+    db.session.commit()
+    return lead_service.lead_to_dict(lead)
+
+
+@bp.post("/leads/<lead_id>/unstop")
+def leads_unstop(lead_id: str) -> Any:
+    lead = lead_service.set_stopped(_lead(lead_id), False, current_user.id)
+    db.session.commit()
+    return lead_service.lead_to_dict(lead)
+
+
+@bp.delete("/leads/<lead_id>")
+def leads_delete(lead_id: str) -> Any:
+    lead = lead_service.set_deleted(_lead(lead_id), True, current_user.id)
+    db.session.commit()
+    return lead_service.lead_to_dict(lead)
+
+
+@bp.post("/leads/<lead_id>/restore")
+def leads_restore(lead_id: str) -> Any:
+    lead = lead_service.set_deleted(_lead(lead_id), False, current_user.id)
+    db.session.commit()
+    return lead_service.lead_to_dict(lead)

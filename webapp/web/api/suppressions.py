@@ -1,0 +1,67 @@
+"""The suppression list over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+
+from webapp.errors import ApiError
+from webapp.extensions import db
+from webapp.models import Suppression
+from webapp.security import admin_required
+from webapp.services.suppressions import (
+    SuppressionError,
+    add_suppression,
+    remove_suppression,
+    search_suppressions,
+    suppression_to_dict,
+)
+from webapp.web.api import bp
+from webapp.web.api.helpers import json_body
+
+
+@bp.get("/suppressions")
+def suppressions_index() -> Any:
+    page = search_suppressions(
+        request.args.get("q", ""),
+        request.args.get("page", 1, type=int) or 1,
+        min(request.args.get("per_page", 50, type=int) or 50, 500),
+    )
+    return {
+        "items": [suppression_to_dict(s) for s in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
+@bp.post("/suppressions")
+def suppressions_create() -> Any:
+    body = json_body()
+    try:
+        suppression, created = add_suppression(
+            email=body.get("email"),
+            domain=body.get("domain"),
+            reason=body.get("reason") or "manual",
+            note=body.get("note"),
+            user_id=current_user.id,
+        )
+    except SuppressionError as error:
+        db.session.rollback()
+        raise ApiError(422, "invalid suppression", error.fields) from None
+    db.session.commit()
+    return suppression_to_dict(suppression), 201 if created else 200
+
+
+@bp.delete("/suppressions/<suppression_id>")
+@admin_required
+def suppressions_delete(suppression_id: str) -> Any:
+    suppression = db.session.get(Suppression, suppression_id)
+    if suppression is None:
+        raise ApiError(404, f"no suppression {suppression_id!r}")
+    data = suppression_to_dict(suppression)
+    remove_suppression(suppression, current_user.id)
+    db.session.commit()
+    return data

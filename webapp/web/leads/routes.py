@@ -1,0 +1,323 @@
+"""Leads: the searchable list, one lead's page, bulk actions, lists, export and import."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.htmx import is_htmx, render_page_or_fragment
+from webapp.models import ImportJob
+from webapp.models.leads import SUPPRESSION_REASONS
+from webapp.services import leads as lead_service
+from webapp.services.csv_sniff import DELIMITER_NAMES, ENCODINGS, FileFormat
+from webapp.services.exports import lead_export
+from webapp.services.import_columns import COMPANY, EMAIL, IGNORE, URL, VAR_PREFIX
+from webapp.services.imports import (
+    ImportFileError,
+    create_import_job,
+    discard_stale_import_jobs,
+    inspect_file,
+    job_format,
+    remove_file,
+    run_import_job,
+    runs_in_background,
+    start_import_job,
+    store_upload,
+)
+from webapp.services.leads import LeadActionError, LeadFilter
+from webapp.services.suppressions import SuppressionError, suppress_lead
+from webapp.web.leads import bp
+
+PER_PAGE = 50
+
+
+def _page_number() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("/")
+def index() -> Any:
+    chosen = LeadFilter.from_args(request.args)
+    page = lead_service.search_leads(chosen, _page_number(), PER_PAGE)
+    return render_page_or_fragment(
+        "leads/index.html",
+        "leads/_results.html",
+        chosen=chosen,
+        results=page,
+        list_names=lead_service.list_names(),
+        message=None,
+    )
+
+
+@bp.post("/bulk")
+def bulk() -> Any:
+    chosen = LeadFilter.from_args(request.form)
+    action = request.form.get("action", "")
+    try:
+        changed = lead_service.bulk_action(
+            chosen, action, current_user.id, request.form.get("target_list", "")
+        )
+    except LeadActionError as error:
+        db.session.rollback()
+        message, status = error.message, 422
+    else:
+        db.session.commit()
+        message, status = f"{action}: {changed} lead(s) changed.", 200
+        if action == "move":
+            chosen = LeadFilter.from_args({**chosen.as_args(), "list_name": ""})
+    page = lead_service.search_leads(chosen, 1, PER_PAGE)
+    html = render_template(
+        "leads/_results.html",
+        chosen=chosen,
+        results=page,
+        list_names=lead_service.list_names(),
+        message=message,
+    )
+    return html, status
+
+
+@bp.get("/export.csv")
+def export() -> Any:
+    chosen = LeadFilter.from_args(request.args)
+    # Written to a spooled file (on disk past 8 MB) while the session is at hand, then
+    # sent from there: memory stays flat and no query outlives the request's context.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    for chunk in lead_export(lead_service.iter_leads(chosen)):
+        spool.write(chunk.encode("utf-8"))
+    spool.seek(0)
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return send_file(
+        spool, mimetype="text/csv", as_attachment=True, download_name=f"leads-{stamp}.csv"
+    )
+
+
+# -- one lead ---------------------------------------------------------------------------
+
+
+@bp.get("/<lead_id>")
+def show(lead_id: str) -> Any:
+    lead = lead_service.get_lead(lead_id) or abort(404)
+    return render_template(
+        "leads/show.html",
+        lead=lead,
+        history=lead_service.lead_history(lead),
+        reasons=SUPPRESSION_REASONS,
+    )
+
+
+@bp.post("/<lead_id>/stop")
+def stop(lead_id: str) -> Any:
+    return _act(lead_id, "stop")
+
+
+@bp.post("/<lead_id>/unstop")
+def unstop(lead_id: str) -> Any:
+    return _act(lead_id, "unstop")
+
+
+@bp.post("/<lead_id>/delete")
+def delete(lead_id: str) -> Any:
+    return _act(lead_id, "delete")
+
+
+@bp.post("/<lead_id>/restore")
+def restore(lead_id: str) -> Any:
+    return _act(lead_id, "restore")
+
+
+def _act(lead_id: str, action: str) -> Any:
+    lead = lead_service.get_lead(lead_id) or abort(404)
+    if action in ("stop", "unstop"):
+        lead_service.set_stopped(lead, action == "stop", current_user.id)
+    else:
+        lead_service.set_deleted(lead, action == "delete", current_user.id)
+    db.session.commit()
+    if is_htmx():
+        return render_template("leads/_lead_state.html", lead=lead)
+    flash(f"{lead.email}: {action} done.", "success")
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<lead_id>/suppress")
+def suppress(lead_id: str) -> Any:
+    lead = lead_service.get_lead(lead_id) or abort(404)
+    try:
+        suppress_lead(
+            lead,
+            request.form.get("reason", "manual"),
+            request.form.get("note") or None,
+            current_user.id,
+        )
+    except SuppressionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{lead.email} is suppressed; its queued mails are canceled.", "success")
+    return redirect(url_for("leads.show", lead_id=lead_id))
+
+
+# -- lists ------------------------------------------------------------------------------
+
+
+@bp.get("/lists")
+def lists() -> Any:
+    return render_template("leads/lists.html", lists=lead_service.list_counts(), message=None)
+
+
+@bp.post("/lists/rename")
+def rename_list() -> Any:
+    return _list_action("rename")
+
+
+@bp.post("/lists/delete")
+def delete_list() -> Any:
+    return _list_action("delete")
+
+
+def _list_action(action: str) -> Any:
+    name = request.form.get("name", "")
+    try:
+        if action == "rename":
+            changed = lead_service.rename_list(
+                name, request.form.get("new_name", ""), current_user.id
+            )
+            message = f"Renamed {name} ({changed} leads)."
+        else:
+            changed = lead_service.delete_list(name, current_user.id)
+            message = f"Deleted the {changed} leads of {name}."
+    except LeadActionError as error:
+        db.session.rollback()
+        return render_template(
+            "leads/_lists.html", lists=lead_service.list_counts(), message=error.message
+        ), 422
+    db.session.commit()
+    return render_template("leads/_lists.html", lists=lead_service.list_counts(), message=message)
+
+
+# -- import -----------------------------------------------------------------------------
+
+
+def _targets(header: list[str], mapping: list[str]) -> list[tuple[str, str]]:
+    """Choices for each column's select: the lead fields, the column as a variable, ignore."""
+    choices = [(EMAIL, "e-mail"), (COMPANY, "company"), (URL, "url")]
+    for target in mapping:
+        if target.startswith(VAR_PREFIX):
+            choices.append((target, f"variable {target[len(VAR_PREFIX) :]}"))
+    choices.append((IGNORE, "ignore"))
+    return choices
+
+
+def _render_preview(job: ImportJob, status: int = 200) -> Any:
+    try:
+        preview = inspect_file(job.stored_path or "", job_format(job))
+    except ImportFileError as error:
+        return render_template("leads/_import_error.html", error=str(error)), 422
+    job.options = {"format": preview.fmt.to_dict(), "mapping": preview.mapping}
+    db.session.commit()
+    return render_template(
+        "leads/_import_preview.html",
+        job=job,
+        preview=preview,
+        targets=_targets(preview.header, preview.mapping),
+        encodings=ENCODINGS,
+        delimiters=DELIMITER_NAMES,
+    ), status
+
+
+@bp.get("/import")
+def import_page() -> Any:
+    return render_template("leads/import.html", list_names=lead_service.list_names())
+
+
+@bp.post("/import/preview")
+def import_preview() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("leads/_import_error.html", error="Choose a file to upload."), 422
+    discard_stale_import_jobs()
+    path = store_upload(upload.stream, upload.filename)
+    try:
+        preview = inspect_file(path)
+    except ImportFileError as error:
+        remove_file(path)
+        db.session.commit()
+        return render_template("leads/_import_error.html", error=str(error)), 422
+    list_name = request.form.get("list_name", "").strip() or upload.filename.rsplit(".", 1)[0]
+    job = create_import_job(path, upload.filename, list_name, preview, current_user.id)
+    db.session.commit()
+    return _render_preview(job)
+
+
+def _pending_job(job_id: str) -> ImportJob:
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if job.status != "pending" or not job.stored_path:
+        abort(409, "This import has already run.")
+    return job
+
+
+@bp.post("/import/<job_id>/format")
+def import_format(job_id: str) -> Any:
+    job = _pending_job(job_id)
+    delimiter = {v: k for k, v in DELIMITER_NAMES.items()}.get(request.form.get("delimiter", ""))
+    encoding = request.form.get("encoding", "")
+    current = job_format(job)
+    job.options = {
+        "format": FileFormat(
+            kind=current.kind,
+            encoding=encoding if encoding in ENCODINGS else current.encoding,
+            delimiter=delimiter or current.delimiter,
+            has_sep_line=current.has_sep_line,
+        ).to_dict()
+    }
+    return _render_preview(job)
+
+
+@bp.post("/import/<job_id>/start")
+def import_start(job_id: str) -> Any:
+    job = _pending_job(job_id)
+    options = dict(job.options or {})
+    columns = len(options.get("mapping") or [])
+    allowed = {EMAIL, COMPANY, URL, IGNORE}
+    mapping = []
+    for index, default in enumerate(options.get("mapping") or []):
+        chosen = request.form.get(f"map_{index}", default)
+        ok = chosen in allowed or (chosen.startswith(VAR_PREFIX) and len(chosen) > len(VAR_PREFIX))
+        mapping.append(chosen if ok else default)
+    list_name = request.form.get("list_name", "").strip()
+    if len(mapping) != columns or mapping.count(EMAIL) != 1 or not list_name:
+        problem = "Choose exactly one e-mail column." if list_name else "Give the list a name."
+        return render_template("leads/_import_error.html", error=problem), 422
+    job.options = {**options, "mapping": mapping}
+    job.list_name = list_name[:200]
+    db.session.commit()
+    if runs_in_background(job):
+        start_import_job(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    else:
+        run_import_job(job.id)
+    db.session.expire_all()
+    return render_template("leads/_import_progress.html", job=db.session.get(ImportJob, job_id))
+
+
+@bp.get("/import/<job_id>")
+def import_progress(job_id: str) -> Any:
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if not is_htmx():
+        return render_template("leads/import.html", job=job, list_names=[])
+    html = render_template("leads/_import_progress.html", job=job)
+    # 286 tells htmx to stop polling.
+    return (html, 286) if job.status in ("done", "failed") else html

@@ -1,0 +1,75 @@
+"""The suppression list: search it, add an address or a domain, remove one (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, request
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.htmx import render_page_or_fragment
+from webapp.models import Suppression
+from webapp.models.leads import SUPPRESSION_REASONS
+from webapp.security import admin_required
+from webapp.services.suppressions import (
+    SuppressionError,
+    add_suppression,
+    remove_suppression,
+    search_suppressions,
+)
+from webapp.web.suppressions import bp
+
+
+def _render(status: int = 200, errors: dict[str, str] | None = None, message: str = "") -> Any:
+    q = request.values.get("q", "")
+    page = search_suppressions(q, max(request.values.get("page", 1, type=int) or 1, 1))
+    html = render_page_or_fragment(
+        "suppressions/index.html",
+        "suppressions/_list.html",
+        results=page,
+        q=q,
+        reasons=SUPPRESSION_REASONS,
+        errors=errors or {},
+        form=request.form,
+        message=message,
+    )
+    return html, status
+
+
+@bp.get("/")
+def index() -> Any:
+    return _render()
+
+
+@bp.post("/")
+def create() -> Any:
+    form = request.form
+    kind = form.get("kind", "email")
+    value = form.get("value", "")
+    try:
+        suppression, created = add_suppression(
+            email=value if kind == "email" else None,
+            domain=value if kind == "domain" else None,
+            reason=form.get("reason", "manual"),
+            note=form.get("note") or None,
+            user_id=current_user.id,
+        )
+    except SuppressionError as error:
+        db.session.rollback()
+        errors = {"value": error.fields.get("email") or error.fields.get("domain") or ""}
+        errors["reason"] = error.fields.get("reason", "")
+        return _render(422, errors)
+    db.session.commit()
+    what = suppression.email or suppression.domain
+    return _render(message=f"Suppressed {what}." if created else f"{what} was already suppressed.")
+
+
+@bp.post("/<suppression_id>/delete")
+@admin_required
+def delete(suppression_id: str) -> Any:
+    suppression = db.session.get(Suppression, suppression_id) or abort(404)
+    what = suppression.email or suppression.domain
+    restored = remove_suppression(suppression, current_user.id)
+    db.session.commit()
+    return _render(message=f"Removed {what}; {restored} lead(s) active again.")
