@@ -87,3 +87,22 @@ def test_domains_set_rejects_invalid_values(app: Flask) -> None:
     assert "interval_seconds" in result.output
     db.session.expire_all()
     assert get_domain("punthelder-seo.nl").interval_seconds == 1200
+
+
+def test_demo_seeds_the_whole_demo_once(app: Flask) -> None:
+    from webapp.models import Campaign, ImportJob
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[0])
+    assert summary["leads"] == 2100
+    assert summary["campaigns"] == 6
+    assert "demo login (admin): admin@punthelder.nl / demo-campaigns" in result.output
+    db.session.expire_all()
+    statuses = set(db.session.execute(db.select(Campaign.status)).scalars())
+    assert statuses == {"draft", "running", "paused", "completed", "stopped"}
+    assert len(db.session.execute(db.select(ImportJob)).scalars().all()) == 4
+
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert json.loads(again.output.splitlines()[0]) == {"seeded": False}

@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from webapp import cli_tracking
+from webapp import cli_leads, cli_tracking
 from webapp.extensions import db
 from webapp.models.users import ROLES
 
@@ -107,9 +107,11 @@ def domains_set(name: str, **options: str | None) -> None:
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no leads yet.")
 def demo(if_empty: bool) -> None:
     """Seed the demo data set and print the demo logins."""
-    from webapp.services.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+    from webapp.database import utcnow
+    from webapp.services.demo import DEMO_PASSWORD, DEMO_USERS
+    from webapp.services.demo_world import seed_demo_world
 
-    summary = seed_demo(if_empty=if_empty)
+    summary = seed_demo_world(utcnow(), if_empty=if_empty)
     db.session.commit()
     click.echo(json.dumps(summary))
     for email, role in DEMO_USERS:
@@ -120,8 +122,12 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(domains_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(cli_leads.leads_cli)
     app.cli.add_command(cli_tracking.tracking_cli)
     from webapp import cli_sending
 
     for command in (cli_sending.worker, cli_sending.dispatch, cli_sending.serve):
         app.cli.add_command(command)
+    from webapp.cli_inbox import inbox_cli
+
+    app.cli.add_command(inbox_cli)

@@ -216,7 +216,9 @@ def test_every_template_step_renders_for_every_complete_lead(app: Flask) -> None
     for step in template.steps:
         parts = [env.from_string(p) for p in (step.subject, step.body_html, step.body_text)]
         for lead in leads:
-            subject, html, text = (part.render(**lead.vars) for part in parts)
+            subject, html, text = (
+                part.render(**lead.vars, sender="Christian de Vries") for part in parts
+            )
             assert "{{" not in subject + html + text
             assert lead.vars["url"] in html and f'href="{lead.vars["url"]}"' in html
             assert lead.vars["url"] in text or lead.vars["company"] in text

@@ -104,7 +104,9 @@ FREE_MAIL_PROVIDERS = ("gmail.com", "gmail.com", "gmail.com", "gmail.com", "hotm
 FREE_MAIL_SHARE, SHARED_DOMAIN_SHARE = 0.04, 0.08
 INCOMPLETE, SUPPRESSED, BOUNCED, STOPPED, DELETED, EMAILED = 126, 63, 21, 12, 12, 60
 
-_SIGNATURE = "Met vriendelijke groet,\nPunthelder\nVindbaarheid in Google voor het mkb"
+_SIGNATURE = (
+    "Met vriendelijke groet,\n{{ sender }}\nPunthelder, vindbaarheid in Google voor het mkb"
+)
 # (mail_number, subject, paragraphs): the text body; the HTML body is made from the same.
 _STEPS: list[tuple[int, str, list[str]]] = [
     (1, "Vindbaarheid van {{ company }} in Google", [
