@@ -1,0 +1,354 @@
+"""The Jinja sandbox mail templates run in: no loader, few filters, hard limits.
+
+Template text is written by users and lead values come from imported spreadsheets, so
+neither is trusted. Besides Jinja's own sandbox (no underscore attributes, no unsafe
+callables), this one removes the globals and filters that reach outside or amplify
+(`attr`, `format`, `lipsum`, `cycler`, ...), keeps lists immutable, refuses
+`include` / `import` / `extends` and switching autoescape off, and bounds every render:
+string sizes are checked before they are built, every loop draws on an iteration budget
+and every call and attribute look-up checks a deadline. Nothing is killed mid-render:
+the render stops itself by raising.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import StrictUndefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.defaults import DEFAULT_FILTERS
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
+MAX_STRING_CHARS = 256 * 1024  # any string a template builds, and each rendered part
+MAX_LIST_ITEMS = 10_000  # any list a template builds
+MAX_RANGE = 1_000
+MAX_ITERATIONS = 20_000  # loop iterations in one render, all loops together
+MAX_POWER_BITS = 1_024
+RENDER_SECONDS = 0.5  # the whole mail: subject, HTML and text
+
+# Names the mail, not the lead, provides.
+BUILTIN_NAMES = frozenset({"sender", "unsubscribe_url", "tracking", "range"})
+# Names Jinja provides inside templates on its own.
+JINJA_LOCALS = frozenset({"loop", "varargs", "kwargs", "caller"})
+# Globals of plain Jinja or Flask templates that mail templates do not have.
+UNAVAILABLE_NAMES = frozenset(
+    {"self", "lipsum", "cycler", "joiner", "namespace", "dict", "config", "request",
+     "session", "g", "url_for", "get_flashed_messages"}
+)  # fmt: skip
+SAFE_FILTERS = frozenset(
+    {"abs", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+     "filesizeformat", "first", "float", "groupby", "indent", "int", "items", "join", "last",
+     "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace",
+     "reverse", "round", "select", "selectattr", "sort", "string", "striptags", "sum", "title",
+     "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap"}
+)  # fmt: skip
+# Methods of strings a template may call; the rest can amplify (center, zfill, join, ...).
+SAFE_STR_METHODS = frozenset(
+    {"capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha",
+     "isdigit", "islower", "isnumeric", "isspace", "istitle", "isupper", "lower", "lstrip",
+     "partition", "removeprefix", "removesuffix", "rfind", "rindex", "rpartition", "rsplit",
+     "rstrip", "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper"}
+)  # fmt: skip
+FORBIDDEN_TAGS: dict[type[nodes.Node], str] = {
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "import",
+    nodes.Extends: "extends",
+    nodes.EvalContextModifier: "autoescape",
+    nodes.ScopedEvalContextModifier: "autoescape",
+}
+_GUARD = "_loop_guard"
+
+
+class TemplateRefused(TemplateSyntaxError):
+    """Template text that parses but is not allowed in a mail (a tag, name or filter)."""
+
+
+class LimitExceeded(Exception):
+    """A render went past a size, time or iteration limit."""
+
+
+class MissingVariable(UndefinedError):
+    """A top-level variable the context does not have (or has empty)."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class MailUndefined(StrictUndefined):
+    """Strict: any use of an undefined value but a truth test raises, naming the variable."""
+
+    __slots__ = ()
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
+        from jinja2.utils import missing
+
+        if self._undefined_obj is missing and self._undefined_hint is None:
+            raise MissingVariable(f"{self._undefined_name} is missing", str(self._undefined_name))
+        return super()._fail_with_undefined_error(*args, **kwargs)
+
+    __iter__ = __str__ = __len__ = _fail_with_undefined_error
+    __eq__ = __ne__ = __hash__ = __contains__ = _fail_with_undefined_error
+
+    def __bool__(self) -> bool:
+        # `{% if first_name %}...{% else %}...{% endif %}` writes no blank: let it branch.
+        return False
+
+    __add__ = __radd__ = __mul__ = __rmul__ = __getitem__ = _fail_with_undefined_error
+    __call__ = __getattr__ = _fail_with_undefined_error
+
+
+@dataclass
+class Budget:
+    """What one render may still spend."""
+
+    deadline: float
+    iterations: int = MAX_ITERATIONS
+    spent: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded(f"took longer than {RENDER_SECONDS:g} s to render")
+
+    def tick(self) -> None:
+        self.iterations -= 1
+        if self.iterations < 0:
+            raise LimitExceeded(f"loops ran more than {MAX_ITERATIONS:,} times")
+        if self.iterations % 64 == 0:
+            self.check()
+
+
+_budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
+    "mail_render_budget", default=None
+)
+
+
+def start_budget() -> contextvars.Token[Budget | None]:
+    """Open a render's budget; pass the token to `end_budget` when done."""
+    return _budget.set(Budget(deadline=time.monotonic() + RENDER_SECONDS))
+
+
+def end_budget(token: contextvars.Token[Budget | None]) -> None:
+    _budget.reset(token)
+
+
+def current_budget() -> Budget:
+    budget = _budget.get()
+    if budget is None:  # outside start_budget (Jinja folding constants): limits all the same
+        budget = Budget(deadline=time.monotonic() + RENDER_SECONDS)
+    return budget
+
+
+def _check_size(chars: int, what: str) -> None:
+    if chars > MAX_STRING_CHARS:
+        raise LimitExceeded(f"{what} would make more than {MAX_STRING_CHARS:,} characters")
+
+
+def _check_items(items: int, what: str) -> None:
+    if items > MAX_LIST_ITEMS:
+        raise LimitExceeded(f"{what} would make a list of more than {MAX_LIST_ITEMS:,} items")
+
+
+def _bounded(value: Any, what: str) -> Any:
+    """`value`, if it is within the limits for a string or a list."""
+    if isinstance(value, str):
+        _check_size(len(value), what)
+    elif isinstance(value, list | tuple):
+        _check_items(len(value), what)
+    return value
+
+
+def _limited(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that checks the deadline before and the size of its result after."""
+
+    @functools.wraps(func)  # keeps jinja_pass_arg
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        current_budget().check()
+        return _bounded(func(*args, **kwargs), f"the filter {name!r}")
+
+    return filter_
+
+
+def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
+    budget = current_budget()
+    for item in iterable:
+        budget.tick()
+        yield item
+
+
+def _safe_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise LimitExceeded(f"range() of {len(numbers):,} numbers; the limit is {MAX_RANGE:,}")
+    return numbers
+
+
+def _checked_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
+    occurrences = str(s).count(str(old)) if old else len(str(s)) + 1
+    if count is not None:
+        occurrences = min(occurrences, max(count, 0))
+    _check_size(len(str(s)) + occurrences * max(len(str(new)) - len(str(old)), 0), "replace")
+    return do_replace(eval_ctx, s, old, new, count)
+
+
+def _checked_join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+    items = list(value)
+    _check_size(
+        sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0), "join"
+    )
+    return do_join(eval_ctx, items, d, attribute)
+
+
+def _checked_wordwrap(environment: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+    # textwrap is slow per line it makes: bound the lines, not just the characters.
+    if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
+        raise LimitExceeded(f"wordwrap would make more than {MAX_LIST_ITEMS:,} lines")
+    return do_wordwrap(environment, s, width, *args, **kwargs)
+
+
+def _checked_center(value: str, width: int = 80) -> str:
+    _check_size(int(width), "center")
+    return do_center(value, width)
+
+
+def _checked_indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    lines = str(s).count("\n") + 1
+    _check_size(
+        len(str(s)) + lines * (int(width) if isinstance(width, int) else len(width)), "indent"
+    )
+    return do_indent(s, width, first, blank)
+
+
+_checked_replace.jinja_pass_arg = DEFAULT_FILTERS["replace"].jinja_pass_arg  # type: ignore[attr-defined]
+_checked_join.jinja_pass_arg = DEFAULT_FILTERS["join"].jinja_pass_arg  # type: ignore[attr-defined]
+_checked_wordwrap.jinja_pass_arg = DEFAULT_FILTERS["wordwrap"].jinja_pass_arg  # type: ignore[attr-defined]
+
+
+class _MailCodeGenerator(CodeGenerator):
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        # `a ~ b` is no operator the sandbox intercepts: check what it built.
+        self.write("environment.checked_concat(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class MailSandbox(ImmutableSandboxedEnvironment):
+    """The environment for one kind of part: HTML (autoescaped) or plain text."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _MailCodeGenerator
+
+    def __init__(self, *, html: bool) -> None:
+        super().__init__(
+            loader=None,
+            autoescape=html,
+            undefined=MailUndefined,
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+        self.globals.clear()
+        self.globals["range"] = _safe_range
+        self.filters = {name: self.filters[name] for name in SAFE_FILTERS}
+        self.filters.update(
+            replace=_checked_replace,
+            join=_checked_join,
+            center=_checked_center,
+            indent=_checked_indent,
+            wordwrap=_checked_wordwrap,
+        )
+        self.filters = {name: _limited(name, func) for name, func in self.filters.items()}
+        self.filters[_GUARD] = _loop_guard
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str):
+            return attr in SAFE_STR_METHODS
+        if isinstance(obj, int | float | complex):
+            return attr in ("real", "imag")
+        return super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> None:
+        # str.format and format_map are refused outright (is_safe_attribute), not wrapped.
+        return None
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        current_budget().check()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        current_budget().check()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        current_budget().check()
+        return _bounded(super().call(__context, __obj, *args, **kwargs), "a call")
+
+    def checked_concat(self, value: str) -> str:
+        _check_size(len(value), "joining strings with ~")
+        return value
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        current_budget().check()
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+            if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
+                raise LimitExceeded(f"{left} ** {right} is too large a number")
+        elif operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str) and isinstance(times, int):
+                    _check_size(len(seq) * times, "repeating a string")
+                elif isinstance(seq, list | tuple) and isinstance(times, int):
+                    _check_items(len(seq) * times, "repeating a list")
+        elif operator == "%" and isinstance(left, str):
+            raise SecurityError("formatting strings with % is not allowed in mail templates")
+        elif operator == "+" and isinstance(left, str) and isinstance(right, str):
+            _check_size(len(left) + len(right), "joining strings")
+        elif operator == "+" and isinstance(left, list | tuple) and isinstance(right, list | tuple):
+            _check_items(len(left) + len(right), "joining lists")
+        return super().call_binop(context, operator, left, right)
+
+    def prepare(self, source: str) -> nodes.Template:
+        """Parse and check a part's text; loops are wrapped in the iteration guard."""
+        if len(source) > MAX_SOURCE_CHARS:
+            raise TemplateRefused(
+                f"the text is {len(source):,} characters; the limit is {MAX_SOURCE_CHARS:,}", 1
+            )
+        tree = self.parse(source)
+        for tag, word in FORBIDDEN_TAGS.items():
+            for node in tree.find_all(tag):
+                raise TemplateRefused(
+                    f"{{% {word} %}} is not allowed in mail templates", node.lineno
+                )
+        for name in tree.find_all(nodes.Name):
+            if name.ctx == "load" and name.name in UNAVAILABLE_NAMES:
+                raise TemplateRefused(
+                    f"{name.name} is not available in mail templates", name.lineno
+                )
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            attr = node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)
+            if isinstance(attr, str) and attr.startswith("_"):
+                raise TemplateRefused(
+                    f"attributes starting with _ are not allowed ({attr})", node.lineno
+                )
+        for node in tree.find_all((nodes.Filter, nodes.Test)):
+            if isinstance(node, nodes.Filter) and node.name not in self.filters:
+                how = "is not allowed" if node.name in DEFAULT_FILTERS else "does not exist"
+                raise TemplateRefused(f"the filter {node.name!r} {how}", node.lineno)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _GUARD, [], [], None, None, lineno=loop.lineno)
+        return tree
+
+
+def _constant(node: nodes.Node) -> object:
+    return node.value if isinstance(node, nodes.Const) else None
+
+
+HTML_SANDBOX = MailSandbox(html=True)
+TEXT_SANDBOX = MailSandbox(html=False)
