@@ -46,6 +46,11 @@ class Config:
         self.DOMAIN_FAILURE_THRESHOLD = float(os.environ.get("DOMAIN_FAILURE_THRESHOLD", "0.2"))
         self.DOMAIN_HEALTH_WINDOW = int(os.environ.get("DOMAIN_HEALTH_WINDOW", "50"))
         self.DOMAIN_HEALTH_MIN_SENDS = int(os.environ.get("DOMAIN_HEALTH_MIN_SENDS", "20"))
+        # Tracking: how client IPs are kept (truncate | none | full), how soon after sending
+        # an open counts as a machine's, and how long user agents and IPs are kept at all.
+        self.TRACKING_IP_MODE = os.environ.get("TRACKING_IP_MODE", "truncate")
+        self.MACHINE_OPEN_SECONDS = int(os.environ.get("MACHINE_OPEN_SECONDS", "60"))
+        self.EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )

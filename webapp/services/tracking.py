@@ -1,0 +1,307 @@
+"""Opens, clicks and unsubscribes, recorded honestly.
+
+Image proxies, privacy relays and security scanners load pixels and follow links
+that no person looked at. Those events are kept (they prove delivery) but flagged
+`meta["machine"] = True` with a reason, so human opens can leave them out.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.database import UTCDateTime, new_id, utcnow
+from webapp.extensions import db
+from webapp.models import Lead, Message, MessageEvent
+from webapp.services.suppressions import find_suppression, suppress_lead
+
+DEFAULT_MACHINE_OPEN_SECONDS = 60
+DEFAULT_IP_MODE = "truncate"
+IP_MODES = ("truncate", "none", "full")
+MAX_USER_AGENT_LENGTH = 512
+MAX_URL_LENGTH = 2048
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Where machine traffic comes from, with the source that names each range.
+MACHINE_NETWORKS: tuple[tuple[str, _Network], ...] = (
+    # Apple owns 17.0.0.0/8; Mail Privacy Protection fetches every image through it.
+    ("apple_mpp", ipaddress.ip_network("17.0.0.0/8")),
+    # Exchange Online Protection (Microsoft 365 endpoint set 9, "mail.protection.outlook.com"):
+    # Defender and Safe Links scan mail from these, never a person's browser.
+    ("microsoft_scanner", ipaddress.ip_network("40.92.0.0/15")),
+    ("microsoft_scanner", ipaddress.ip_network("40.107.0.0/16")),
+    ("microsoft_scanner", ipaddress.ip_network("52.100.0.0/15")),
+    ("microsoft_scanner", ipaddress.ip_network("52.102.0.0/16")),
+    ("microsoft_scanner", ipaddress.ip_network("52.103.0.0/17")),
+    ("microsoft_scanner", ipaddress.ip_network("104.47.0.0/17")),
+    ("microsoft_scanner", ipaddress.ip_network("2a01:111:f400::/48")),
+    ("microsoft_scanner", ipaddress.ip_network("2a01:111:f403::/48")),
+)
+
+# (reason, pattern on the lower-cased user agent), first match wins.
+MACHINE_USER_AGENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("google_image_proxy", re.compile(r"googleimageproxy|via ggpht\.com")),
+    ("yahoo_image_proxy", re.compile(r"yahoomailproxy")),
+    ("microsoft_scanner", re.compile(r"bingpreview|microsoft office protocol discovery")),
+    (
+        "security_scanner",
+        re.compile(r"barracuda|mimecast|proofpoint|symantec|trendmicro|forcepoint|fireeye"),
+    ),
+    (
+        "automated_client",
+        re.compile(
+            r"bot[/;)]|crawler|spider|scanner|\+https?://|headlesschrome|phantomjs"
+            r"|^curl/|^wget/|^python-|^go-http-client|^java/|^libwww-perl|^okhttp/3\.\d+\.\d+$"
+        ),
+    ),
+)
+
+
+def classify(
+    user_agent: str | None,
+    ip: str | None,
+    sent_at: datetime | None,
+    now: datetime,
+    machine_seconds: int = DEFAULT_MACHINE_OPEN_SECONDS,
+) -> str | None:
+    """Why an open or click looks automated, or None when it looks like a person."""
+    agent = (user_agent or "").strip().lower()
+    if ip:
+        address = _parse_ip(ip)
+        for reason, network in MACHINE_NETWORKS:
+            if address is not None and address in network:
+                return reason
+    if not agent:
+        return "no_user_agent"
+    # MPP also fetches from Apple's relay partners; its bare agent gives it away there.
+    if agent == "mozilla/5.0":
+        return "apple_mpp"
+    for reason, pattern in MACHINE_USER_AGENTS:
+        if pattern.search(agent):
+            return reason
+    if sent_at is not None and (now - sent_at).total_seconds() < machine_seconds:
+        return "seconds_after_send"
+    return None
+
+
+def client_ip(
+    remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int
+) -> str | None:
+    """The caller's address: X-Forwarded-For is believed only through `trusted_proxies` hops."""
+    candidate = remote_addr
+    if trusted_proxies > 0 and forwarded_for:
+        # Each trusted proxy appended one entry; anything further left was sent by the client.
+        hops = [part.strip() for part in forwarded_for[-4096:].rsplit(",", trusted_proxies)]
+        if len(hops) >= trusted_proxies:
+            candidate = hops[-trusted_proxies]
+    address = _parse_ip(candidate)
+    return str(address) if address is not None else None
+
+
+def stored_ip(ip: str | None, mode: str) -> str | None:
+    """The address as kept: IPv4 /24 or IPv6 /48 network (default), nothing, or whole."""
+    address = _parse_ip(ip)
+    if address is None or mode == "none":
+        return None
+    if mode == "full":
+        return str(address)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not value or len(value) > 64:
+        return None
+    text = value.strip()
+    if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # "203.0.113.7:443"
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _settings() -> tuple[int, str]:
+    config = current_app.config
+    seconds = int(config.get("MACHINE_OPEN_SECONDS", DEFAULT_MACHINE_OPEN_SECONDS))
+    mode = config.get("TRACKING_IP_MODE", DEFAULT_IP_MODE)
+    return seconds, mode if mode in IP_MODES else DEFAULT_IP_MODE
+
+
+def _meta(reason: str | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"machine": reason is not None}
+    if reason is not None:
+        meta["reason"] = reason
+    meta.update(extra or {})
+    return meta
+
+
+@functools.cache
+def _statements() -> tuple[sa.Insert, sa.Update]:
+    """The pixel's two statements, built once: the hottest path of the product."""
+    events, messages = MessageEvent.__table__, Message.__table__
+    meta = events.c.meta.type
+    # Whether the event came too soon after sending is decided by the database from
+    # `sent_at`, between the two classifications made in Python.
+    source = sa.select(
+        sa.bindparam("p_id", type_=events.c.id.type),
+        messages.c.id,
+        sa.bindparam("p_event_type", type_=events.c.event_type.type),
+        sa.case(
+            (
+                messages.c.sent_at > sa.bindparam("p_soon_after", type_=UTCDateTime()),
+                sa.bindparam("p_meta_soon", type_=meta),
+            ),
+            else_=sa.bindparam("p_meta_later", type_=meta),
+        ),
+        sa.bindparam("p_user_agent", type_=events.c.user_agent.type),
+        sa.bindparam("p_ip_address", type_=events.c.ip_address.type),
+        sa.bindparam("p_now", type_=UTCDateTime()),
+    ).where(messages.c.id == sa.bindparam("p_message_id"))
+    columns = ["id", "message_id", "event_type", "meta", "user_agent", "ip_address", "created_at"]
+    insert = (
+        sa.insert(events).from_select(columns, source).execution_options(preserve_rowcount=True)
+    )
+    # One statement, so two first opens at once cannot both win; a later open matches no row.
+    update = (
+        sa.update(messages)
+        .where(
+            messages.c.id == sa.bindparam("p_message_id"),
+            sa.or_(messages.c.open_at.is_(None), messages.c.status == "sent"),
+        )
+        .values(
+            open_at=sa.func.coalesce(
+                messages.c.open_at, sa.bindparam("p_now", type_=UTCDateTime())
+            ),
+            status=sa.case((messages.c.status == "sent", "opened"), else_=messages.c.status),
+        )
+    )
+    return insert, update
+
+
+def _insert_event(
+    message_id: str,
+    event_type: str,
+    user_agent: str | None,
+    ip: str | None,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    """Insert the event if the message exists, in one statement; False when it does not."""
+    seconds, mode = _settings()
+    later = classify(user_agent, ip, None, now)
+    params = {
+        "p_id": new_id(),
+        "p_message_id": message_id,
+        "p_event_type": event_type,
+        "p_soon_after": now - timedelta(seconds=seconds),
+        "p_meta_soon": _meta(later or "seconds_after_send", extra),
+        "p_meta_later": _meta(later, extra),
+        "p_user_agent": (user_agent or None) and user_agent[:MAX_USER_AGENT_LENGTH],
+        "p_ip_address": stored_ip(ip, mode),
+        "p_now": now,
+    }
+    result = db.session.execute(_statements()[0], params)
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def record_open(
+    message_id: str,
+    user_agent: str | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record an `opened` event, set `open_at` on the first open, move `sent` to `opened`.
+
+    False (and nothing recorded) when the message does not exist.
+    """
+    now = now or utcnow()
+    if not _insert_event(message_id, "opened", user_agent, ip, now):
+        return False
+    db.session.execute(_statements()[1], {"p_message_id": message_id, "p_now": now})
+    return True
+
+
+def record_click(
+    message_id: str,
+    url: str,
+    user_agent: str | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record a `clicked` event with the link followed; False when the message is gone."""
+    now = now or utcnow()
+    extra = {"url": url[:MAX_URL_LENGTH]}
+    return _insert_event(message_id, "clicked", user_agent, ip, now, extra)
+
+
+@dataclass(frozen=True)
+class UnsubscribeResult:
+    """What an unsubscribe did: `changed` is False when all of it had been done before."""
+
+    found: bool
+    changed: bool = False
+
+
+def is_unsubscribed(message_id: str) -> bool:
+    """True when the address of the message's lead is suppressed (reads only)."""
+    email = db.session.execute(
+        sa.select(Lead.email)
+        .join(Message, Message.lead_id == Lead.id)
+        .where(Message.id == message_id)
+    ).scalar()
+    return email is not None and find_suppression(email=email) is not None
+
+
+def unsubscribe(message_id: str, now: datetime | None = None) -> UnsubscribeResult:
+    """Suppress the message's lead, cancel its queued mails everywhere, record `unsubscribed` once.
+
+    Idempotent: a second call (a one-click POST after the button, say) changes nothing
+    and records no second event; the lead has one `unsubscribed` event in all.
+    """
+    now = now or utcnow()
+    lead_id = db.session.execute(
+        sa.select(Message.lead_id).where(Message.id == message_id)
+    ).scalar()
+    if lead_id is None:
+        return UnsubscribeResult(found=False)
+    # The row lock makes a one-click POST and a button press at the same moment take turns.
+    lead = db.session.get(Lead, lead_id, with_for_update=True, populate_existing=True)
+    if lead is None:
+        return UnsubscribeResult(found=False)
+    recorded = db.session.execute(
+        sa.select(MessageEvent.id)
+        .join(Message, Message.id == MessageEvent.message_id)
+        .where(Message.lead_id == lead.id, MessageEvent.event_type == "unsubscribed")
+        .limit(1)
+    ).first()
+    queued = db.session.execute(
+        sa.select(Message.id).where(Message.lead_id == lead.id, Message.status == "queued").limit(1)
+    ).first()
+    done = (
+        recorded is not None
+        and queued is None
+        and lead.status in ("suppressed", "bounced")
+        and find_suppression(email=lead.email) is not None
+    )
+    if done:
+        return UnsubscribeResult(found=True, changed=False)
+    suppress_lead(lead, "unsubscribed")
+    if recorded is None:
+        db.session.add(
+            MessageEvent(message_id=message_id, event_type="unsubscribed", meta={}, created_at=now)
+        )
+    return UnsubscribeResult(found=True, changed=True)

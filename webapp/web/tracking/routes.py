@@ -1,0 +1,150 @@
+"""Open pixel, tracked links and unsubscribe: always a fast, small, cookie-free answer."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Response, abort, current_app, redirect, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from webapp.extensions import db
+from webapp.services import tokens, tracking
+from webapp.web.tracking import bp
+
+# A 1x1 transparent GIF (43 bytes).
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+# A one-click POST body is 26 bytes; a button press a little more. Nothing needs more.
+MAX_BODY_BYTES = 4096
+OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+@bp.before_request
+def _small_requests_only() -> None:
+    request.max_content_length = MAX_BODY_BYTES
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        abort(413)
+
+
+@bp.after_request
+def _without_cookies(response: Response) -> Response:
+    response.headers.remove("Set-Cookie")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return render_template("tracking/error.html", status=status), status, headers
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Any:
+    current_app.logger.exception("tracking: %s %s failed", request.method, request.path)
+    _rollback()
+    return render_template("tracking/error.html", status=500), 500
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the database is gone: nothing to roll back
+        current_app.logger.debug("tracking: rollback failed", exc_info=True)
+
+
+def _client() -> tuple[str | None, str | None]:
+    """(user agent, client IP) of the request."""
+    ip = tracking.client_ip(
+        request.remote_addr,
+        request.headers.get("X-Forwarded-For"),
+        int(current_app.config.get("TRUSTED_PROXIES", 0)),
+    )
+    return request.headers.get("User-Agent"), ip
+
+
+def _gif() -> Response:
+    response = Response(PIXEL_GIF, mimetype="image/gif")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/t/o/", defaults={"token": ""})
+@bp.get("/t/o/<path:token>")
+def pixel(token: str) -> Response:
+    """Whatever happens, the GIF: a broken pixel would show in the reader's mail."""
+    if request.method == "HEAD":
+        return _gif()  # a probe, not a reader loading the image
+    try:
+        message_id = tokens.read_open_token(token.removesuffix(".gif"))
+        if message_id is not None:
+            user_agent, ip = _client()
+            tracking.record_open(message_id, user_agent=user_agent, ip=ip)
+            db.session.commit()
+    except Exception:
+        current_app.logger.exception("tracking: open not recorded")
+        _rollback()
+    return _gif()
+
+
+@bp.get("/t/c/<path:token>")
+def click(token: str) -> Any:
+    """Redirect to the link signed into the token; record the click if the database lets us."""
+    link = tokens.read_click_token(token)
+    if link is None:
+        abort(404)
+    message_id, url = link
+    if request.method != "HEAD":  # a link checker's probe is not a click
+        try:
+            user_agent, ip = _client()
+            tracking.record_click(message_id, url, user_agent=user_agent, ip=ip)
+            db.session.commit()
+        except Exception:
+            current_app.logger.exception("tracking: click not recorded")
+            _rollback()
+    response = redirect(url, 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/u/<path:token>")
+def unsubscribe_page(token: str) -> Any:
+    """The page with one button; reading it changes nothing (link scanners GET it too)."""
+    message_id = tokens.read_unsubscribe_token(token) or abort(404)
+    done = tracking.is_unsubscribed(message_id)
+    return _page("tracking/unsubscribe.html", done=done)
+
+
+@bp.post("/u/<path:token>")
+def unsubscribe(token: str) -> Any:
+    """The button, or an RFC 8058 one-click POST: the signed token is the proof of intent."""
+    message_id = tokens.read_unsubscribe_token(token) or abort(404)
+    result = tracking.unsubscribe(message_id)
+    db.session.commit()
+    if not result.found:
+        current_app.logger.warning("tracking: unsubscribe for a message that is gone")
+    return _page("tracking/unsubscribe.html", done=True)
+
+
+@bp.route("/t/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/u/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], defaults={"rest": ""})
+@bp.route("/u/<path:rest>", methods=["PUT", "PATCH", "DELETE"])
+def elsewhere(rest: str) -> Any:
+    """Keeps every /t/ and /u/ answer on this blueprint: same headers, no session."""
+    if request.method != "GET" and rest:
+        if request.path.startswith("/u/"):
+            abort(405, valid_methods=["GET", "HEAD", "POST", "OPTIONS"])
+        if rest.startswith(("o/", "c/")):
+            abort(405, valid_methods=["GET", "HEAD", "OPTIONS"])
+    abort(404)
+
+
+def _page(template: str, **context: Any) -> Response:
+    response = Response(render_template(template, **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
