@@ -55,11 +55,35 @@ def completion_sweep() -> object:
     return done
 
 
+def inbox_pass() -> object:
+    """Read every sending domain's mailbox: replies, auto-replies, bounces, unsubscribes."""
+    from webapp.services.inbox import poll_inbox_once
+
+    summary = poll_inbox_once(utcnow())
+    db.session.commit()
+    if summary["mails"] or summary["errors"]:
+        log.info("inbox: %s", summary)
+    return summary
+
+
+def retention_pass() -> object:
+    """Forget user agents and IPs of events older than EVENT_RETENTION_DAYS."""
+    from flask import current_app
+
+    from webapp.services.retention import purge_tracking_details
+
+    purged = purge_tracking_details(utcnow(), current_app.config["EVENT_RETENTION_DAYS"])
+    db.session.commit()
+    return purged
+
+
 def periodic_passes(app: Flask) -> list[Periodic]:
-    """The scheduler's work; other passes (inbox, retention) join this list."""
+    """The scheduler's work: dispatching, completing, reading mailboxes, forgetting."""
     return [
         Periodic("dispatch", app.config["DISPATCH_INTERVAL_SECONDS"], dispatch_pass),
         Periodic("complete", 60, completion_sweep),
+        Periodic("inbox", float(app.config["INBOX_POLL_SECONDS"]), inbox_pass),
+        Periodic("retention", 24 * 3600, retention_pass),
     ]
 
 
