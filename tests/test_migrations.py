@@ -18,6 +18,8 @@ EXPECTED_TABLES = {
     "api_tokens",
     "audit_events",
     "campaign_audience",
+    "campaign_kpi_days",
+    "campaign_kpis",
     "campaigns",
     "import_jobs",
     "leads",

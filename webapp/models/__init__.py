@@ -4,6 +4,7 @@ from webapp.models.audit import AuditEvent
 from webapp.models.campaigns import Campaign, CampaignAudience
 from webapp.models.domains import SendingDomain
 from webapp.models.imports import ImportJob
+from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, Suppression
 from webapp.models.messages import Message, MessageEvent
 from webapp.models.templates import Template, TemplateStep
@@ -14,6 +15,8 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "CampaignAudience",
+    "CampaignKpi",
+    "CampaignKpiDay",
     "ImportJob",
     "Lead",
     "Message",

@@ -1,4 +1,4 @@
-"""The overview everyone lands on after logging in."""
+"""The overview everyone lands on after logging in, its live events and the calendar."""
 
 from __future__ import annotations
 
@@ -6,10 +6,39 @@ from typing import Any
 
 from flask import render_template
 
-from webapp.services.overview import overview_counts
+from webapp.database import utcnow
+from webapp.htmx import render_page_or_fragment
+from webapp.services.charts import meter_bars
+from webapp.services.overview import (
+    campaign_calendar,
+    campaign_overview,
+    overview_counts,
+    recent_events,
+    todays_sends,
+)
 from webapp.web.dashboard import bp
 
 
 @bp.get("/")
 def index() -> Any:
-    return render_template("dashboard/index.html", counts=overview_counts())
+    sends = todays_sends(utcnow())
+    return render_template(
+        "dashboard/index.html",
+        counts=overview_counts(),
+        campaigns=campaign_overview(),
+        sends=sends,
+        sends_chart=meter_bars(sends, "sent", "capacity"),
+        events=recent_events(),
+    )
+
+
+@bp.get("/events")
+def events() -> Any:
+    return render_template("dashboard/_events.html", events=recent_events())
+
+
+@bp.get("/calendar")
+def calendar() -> Any:
+    return render_page_or_fragment(
+        "dashboard/calendar.html", "dashboard/_calendar.html", calendar=campaign_calendar(utcnow())
+    )

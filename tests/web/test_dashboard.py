@@ -1,0 +1,155 @@
+"""The overview: every campaign's figures, today per domain, live events, the calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from tests.factories import make_campaign, make_event, make_lead, make_message
+from tests.services.test_kpis import every_kind_of_message
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.services.domains import seed_default_domains
+from webapp.services.kpis import plain_totals
+from webapp.services.overview import campaign_calendar, campaign_overview, todays_sends
+
+
+def test_the_overview_gives_every_campaign_the_plain_aggregates_figures(app: Flask) -> None:
+    first = make_campaign(name="Eerste", status="running")
+    every_kind_of_message(first)
+    make_campaign(name="Leeg")
+
+    rows = {row["name"]: row for row in campaign_overview()}
+
+    plain: dict[str, int] = {}
+    for counts in plain_totals(first.id).values():
+        for name, value in counts.items():
+            plain[name] = plain.get(name, 0) + value
+    assert {k: rows["Eerste"][k] for k in plain} == plain
+    assert rows["Eerste"]["reply_rate_pct"] == 14.29
+    assert rows["Leeg"]["sent"] == 0 and rows["Leeg"]["open_rate_pct"] is None
+
+
+def test_the_overview_page_lists_campaigns_with_dashes_for_those_that_sent_nothing(
+    app: Flask, login_as: Callable[[str], Any]
+) -> None:
+    sent = make_campaign(name="Verstuurd", status="running")
+    every_kind_of_message(sent)
+    empty = make_campaign(name="Nog niets")
+    db.session.commit()
+
+    page = login_as("manager").get("/").text
+
+    assert f'id="overview-campaign-{sent.id}"' in page and "57,14%" in page
+    row = page.split(f'id="overview-campaign-{empty.id}"')[1].split("</tr>")[0]
+    assert row.count("\u2013") == 3 and "%" not in row
+
+
+def test_todays_sends_per_domain_count_the_dutch_day_against_capacity(app: Flask) -> None:
+    seed_default_domains()
+    campaign = make_campaign(domain="punthelder-seo.nl")
+    now = utcnow()
+    for minutes in (1, 2, 3):
+        make_message(
+            campaign,
+            make_lead(),
+            domain_used="punthelder-seo.nl",
+            status="sent",
+            sent_at=now - timedelta(seconds=minutes),
+        )
+    make_message(
+        campaign,
+        make_lead(),
+        domain_used="punthelder-seo.nl",
+        status="sent",
+        sent_at=now - timedelta(days=2),
+    )
+
+    sends = {row["domain"]: row for row in todays_sends(now)}
+
+    assert sends["punthelder-seo.nl"]["sent"] == 3
+    assert sends["punthelder-marketing.nl"]["sent"] == 0
+    assert len(sends) == 4
+    capacities = {row["capacity"] for row in sends.values()}
+    assert capacities <= {0, 27}  # the default window, or none on a weekend or holiday
+
+
+def test_the_calendar_shows_which_campaign_sends_from_which_domain_on_which_day(
+    app: Flask,
+) -> None:
+    seed_default_domains()
+    past = make_campaign(name="Verleden")
+    ahead = make_campaign(name="Straks")
+    now = utcnow()
+    make_message(
+        past,
+        make_lead(),
+        domain_used="punthelder-seo.nl",
+        status="sent",
+        sent_at=now - timedelta(days=3),
+    )
+    for k in (1, 2):
+        make_message(
+            ahead,
+            make_lead(),
+            domain_used="punthelder-marketing.nl",
+            scheduled_at=now + timedelta(days=2, minutes=k),
+        )
+
+    calendar = campaign_calendar(now)
+
+    entries = {
+        (row["domain"], day, entry["name"], entry["messages"])
+        for row in calendar["rows"]
+        for day, cell in zip(calendar["days"], row["cells"], strict=True)
+        for entry in cell
+    }
+    from zoneinfo import ZoneInfo
+
+    local = ZoneInfo("Europe/Amsterdam")
+    assert entries == {
+        (
+            "punthelder-seo.nl",
+            (now - timedelta(days=3)).astimezone(local).date().isoformat(),
+            "Verleden",
+            1,
+        ),
+        (
+            "punthelder-marketing.nl",
+            (now + timedelta(days=2, minutes=1)).astimezone(local).date().isoformat(),
+            "Straks",
+            2,
+        ),
+    }
+    assert len(calendar["days"]) == 22
+
+
+def test_the_latest_events_poll_only_while_the_tab_is_visible(
+    app: Flask, login_as: Callable[[str], Any]
+) -> None:
+    campaign = make_campaign(name="Live")
+    message = make_message(campaign, make_lead(email="piet@klant.nl"))
+    make_event(message, "opened", meta={"machine": True})
+    db.session.commit()
+    client = login_as("manager")
+
+    page = client.get("/").text
+    fragment = client.get("/events", headers={"HX-Request": "true"}).text
+
+    assert "every 10s [document.visibilityState === 'visible']" in page
+    assert fragment.lstrip().startswith('<div id="recent-events"')
+    assert "piet@klant.nl" in fragment and "(machine)" in fragment
+
+
+def test_the_calendar_page_renders_for_a_manager(
+    app: Flask, login_as: Callable[[str], Any]
+) -> None:
+    seed_default_domains()
+    db.session.commit()
+    response = login_as("manager").get("/calendar")
+    assert response.status_code == 200
+    assert 'id="campaign-calendar"' in response.text
+    assert 'data-domain="punthelder-seo.nl"' in response.text
