@@ -4,10 +4,12 @@ gunicorn serves the app on 127.0.0.1 against a fresh, migrated PostgreSQL databa
 N sent messages. A load generator (`wrk` when installed, else a Python asyncio client)
 requests the pixel with valid tokens (every hit records an `opened` event), alternating
 with `/baseline/pixel.gif`: a minimal Flask app in the same gunicorn that answers the same
-GIF without touching the database (bench/pixel_wsgi.py). Rounds alternate to even out
-noise on a shared machine; the table shows the median round.
-Targets: the pixel at least 0.5x the baseline's throughput, p99 under 50 ms, and every
-answered hit recorded (events are counted afterwards).
+GIF without touching the database (bench/pixel_wsgi.py). A second gunicorn serves the app
+with `TRACKING_BUFFER` off, every hit written in its request, for comparison. Rounds
+alternate to even out noise on a shared machine; the table shows the median round.
+Targets: the (buffered) pixel at least 0.5x the baseline's throughput, p99 under 50 ms, and
+every answered hit recorded: events are counted after a graceful stop of both servers,
+which writes what the workers still held in their buffers.
 
 Run: .venv/bin/python bench/pixel.py [--messages 2000] [--seconds 5] [--rounds 3]
      [--connections 8] [--workers 4]
@@ -111,7 +113,13 @@ def count_opens(app) -> int:  # type: ignore[no-untyped-def]
         return int(db.session.scalar(query) or 0)
 
 
-def start_gunicorn(port: int, database_url: str, workers: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    port: int,
+    database_url: str,
+    workers: int,
+    app_spec: str = "bench.pixel_wsgi:app",
+    probe: str = "/baseline/pixel.gif",
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -131,14 +139,14 @@ def start_gunicorn(port: int, database_url: str, workers: int) -> subprocess.Pop
             str(ROOT),
             "--log-level",
             "warning",
-            "bench.pixel_wsgi:app",
+            app_spec,
         ],
         env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/baseline/pixel.gif", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
@@ -252,7 +260,8 @@ def main() -> None:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         }
     )
-    server = None
+    server = unbuffered = None
+    unbuffered_port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
     try:
         paths = seed(app, args.messages)
@@ -261,6 +270,14 @@ def main() -> None:
         baseline_file = workdir / "baseline.txt"
         baseline_file.write_text("/baseline/pixel.gif\n")
         server = start_gunicorn(port, database_url, args.workers)
+        # Same tokens: both servers share SECRET_KEY, and PUBLIC_BASE_URL is not checked.
+        unbuffered = start_gunicorn(
+            unbuffered_port,
+            database_url,
+            args.workers,
+            app_spec="webapp:create_app({'TRACKING_BUFFER': False})",
+            probe="/t/o/x.gif",
+        )
         tool = "wrk" if shutil.which("wrk") else "python asyncio client"
         print(
             f"{args.messages} sent messages, gunicorn {args.workers} sync workers, {tool}, "
@@ -269,18 +286,25 @@ def main() -> None:
         warm = argparse.Namespace(**{**vars(args), "seconds": 1})
         load(port, ["/baseline/pixel.gif"], baseline_file, warm)
         load(port, paths, pixel_file, warm)
+        load(unbuffered_port, paths, pixel_file, warm)
+        time.sleep(1)  # the warm-up's hits are written before counting starts
         opens_before = count_opens(app)
 
-        results: dict[str, list[dict]] = {"baseline": [], "pixel": []}  # type: ignore[type-arg]
+        results: dict[str, list[dict]] = {"baseline": [], "pixel": [], "unbuffered": []}  # type: ignore[type-arg]
         for _ in range(args.rounds):
             results["baseline"].append(load(port, ["/baseline/pixel.gif"], baseline_file, args))
             results["pixel"].append(load(port, paths, pixel_file, args))
-        time.sleep(1)  # let the last in-flight requests finish before counting
+            results["unbuffered"].append(load(unbuffered_port, paths, pixel_file, args))
+        time.sleep(1)  # let the last in-flight requests finish
+        for process in (server, unbuffered):  # a graceful stop writes what is still buffered
+            process.terminate()
+            process.wait(timeout=60)
         recorded = count_opens(app) - opens_before
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for process in (server, unbuffered):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=60)
         with app.app_context():
             db.engine.dispose()
         drop_database(admin_url, database_url, prefix=PREFIX)
@@ -295,7 +319,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for case, label in (
         ("baseline", "same GIF, no database (baseline)"),
-        ("pixel", "open pixel, valid tokens"),
+        ("pixel", "open pixel, valid tokens (buffered)"),
+        ("unbuffered", "open pixel, written in the request"),
     ):
         rps = median(case, "rps")
         print(
@@ -303,7 +328,9 @@ def main() -> None:
             f"{median(case, 'p99_ms'):.1f} | {sum(r['failed'] for r in results[case])} | "
             f"{rps / base_rps:.2f} |"
         )
-    answered = sum(r["requests"] - r["failed"] for r in results["pixel"])
+    answered = sum(
+        r["requests"] - r["failed"] for case in ("pixel", "unbuffered") for r in results[case]
+    )
     print()
     print(f"pixel hits answered: {answered}, opened events recorded: {recorded}")
     ratio = median("pixel", "rps") / base_rps

@@ -51,6 +51,9 @@ class Config:
         self.TRACKING_IP_MODE = os.environ.get("TRACKING_IP_MODE", "truncate")
         self.MACHINE_OPEN_SECONDS = int(os.environ.get("MACHINE_OPEN_SECONDS", "60"))
         self.EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
+        # Opens and clicks are queued in each web process and written in batches (about
+        # every 50 ms); off writes each hit within its request.
+        self.TRACKING_BUFFER = _bool("TRACKING_BUFFER", True)
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
         self.SESSION_COOKIE_SECURE = _bool(

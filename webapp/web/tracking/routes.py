@@ -9,7 +9,7 @@ from flask import Response, abort, current_app, redirect, render_template, reque
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.extensions import db
-from webapp.services import tokens, tracking
+from webapp.services import tokens, tracking, tracking_buffer
 from webapp.web.tracking import bp
 
 # A 1x1 transparent GIF (43 bytes).
@@ -68,6 +68,13 @@ def _client() -> tuple[str | None, str | None]:
     return request.headers.get("User-Agent"), ip
 
 
+def _record(hit: tracking.Hit) -> None:
+    """Queue the hit for the writer thread; write it here when buffering is off or full."""
+    if not tracking_buffer.enqueue(hit):
+        tracking.write_hits([hit])
+        db.session.commit()
+
+
 def _gif() -> Response:
     response = Response(PIXEL_GIF, mimetype="image/gif")
     response.headers["Cache-Control"] = "no-store"
@@ -84,8 +91,7 @@ def pixel(token: str) -> Response:
         message_id = tokens.read_open_token(token.removesuffix(".gif"))
         if message_id is not None:
             user_agent, ip = _client()
-            tracking.record_open(message_id, user_agent=user_agent, ip=ip)
-            db.session.commit()
+            _record(tracking.open_hit(message_id, user_agent, ip))
     except Exception:
         current_app.logger.exception("tracking: open not recorded")
         _rollback()
@@ -102,8 +108,7 @@ def click(token: str) -> Any:
     if request.method != "HEAD":  # a link checker's probe is not a click
         try:
             user_agent, ip = _client()
-            tracking.record_click(message_id, url, user_agent=user_agent, ip=ip)
-            db.session.commit()
+            _record(tracking.click_hit(message_id, url, user_agent, ip))
         except Exception:
             current_app.logger.exception("tracking: click not recorded")
             _rollback()
