@@ -1,0 +1,112 @@
+"""A believable past for the demo: the due mails of running and completed campaigns sent,
+opened, clicked, replied to and bounced, with the events tracking and the inbox record."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Campaign, Message, MessageEvent
+
+# Shares of the mails that went out (a cold campaign that works reasonably well).
+BOUNCE_SHARE = 0.03
+OPEN_SHARE = 0.45
+MACHINE_ONLY_SHARE = 0.3  # of the opened: only an image proxy or privacy relay loaded it
+CLICK_SHARE = 0.08
+REPLY_SHARE = 0.06
+# First lines of the answers, as the inbox shows them.
+REPLIES = (
+    "Goedemiddag, dat klinkt interessant. Kunt u volgende week dinsdag even bellen?",
+    "Graag die quickscan, dank u. Stuur hem maar naar dit adres.",
+    "Wij hebben hier op dit moment geen behoefte aan, maar bedankt voor het meedenken.",
+    "Hoi, onze website wordt door een ander bureau beheerd. Ik stuur uw mail door.",
+    "Wat kost zoiets ongeveer? Dan bespreek ik het met mijn compagnon.",
+)
+
+
+def seed_demo_history(now: datetime, seed: int = 7) -> dict[str, int]:
+    """Mark the queued mails due before `now` of running/completed campaigns as delivered,
+    with opens, clicks, replies and bounces; returns how many of each it wrote."""
+    due = sa.and_(Campaign.status.in_(("running", "completed")), Message.scheduled_at < now)
+    return deliver_due(due, now, random.Random(seed))
+
+
+def deliver_due(
+    condition: sa.ColumnElement[bool], now: datetime, rng: random.Random
+) -> dict[str, int]:
+    """Deliver the queued mails matching `condition` as the sender would have, with what
+    happened after: opens, clicks, replies (which stop the lead's later mails) and bounces."""
+    messages = (
+        db.session.execute(
+            sa.select(Message)
+            .join(Campaign, Campaign.id == Message.campaign_id)
+            .where(condition, Message.status == "queued")
+            .order_by(Message.scheduled_at, Message.id)
+        )
+        .scalars()
+        .all()
+    )
+    stopped: set[tuple[str, str]] = set()
+    counts = dict.fromkeys(("sent", "bounced", "opened", "clicked", "replied"), 0)
+    events: list[MessageEvent] = []
+
+    def event(message: Message, kind: str, at: datetime, **meta: object) -> None:
+        events.append(
+            MessageEvent(message_id=message.id, event_type=kind, meta=meta or None, created_at=at)
+        )
+
+    for message in messages:
+        at = message.scheduled_at
+        if (message.campaign_id, message.lead_id) in stopped:
+            message.status, message.last_error = "canceled", "lead replied"
+            continue
+        if rng.random() < BOUNCE_SHARE:
+            message.status = "bounced"
+            message.last_error = "550 5.1.1 mailbox unknown"
+            event(message, "bounced", at, hard=True, code=550)
+            counts["bounced"] += 1
+            stopped.add((message.campaign_id, message.lead_id))
+            continue
+        message.status, message.sent_at = "sent", at
+        event(message, "sent", at, code=250)
+        counts["sent"] += 1
+        if rng.random() < OPEN_SHARE:
+            opened_at = min(at + timedelta(minutes=rng.randint(2, 60 * 48)), now)
+            machine = rng.random() < MACHINE_ONLY_SHARE
+            message.status, message.open_at = "opened", opened_at
+            event(
+                message,
+                "opened",
+                opened_at,
+                machine=machine,
+                reason="apple_mpp" if machine else None,
+            )
+            counts["opened"] += 1
+            if not machine and rng.random() < CLICK_SHARE / OPEN_SHARE:
+                event(
+                    message,
+                    "clicked",
+                    opened_at + timedelta(seconds=40),
+                    machine=False,
+                    url="https://www.punthelder.nl/vindbaarheid",
+                )
+                counts["clicked"] += 1
+        if rng.random() < REPLY_SHARE:
+            replied_at = min(at + timedelta(hours=rng.randint(1, 72)), now)
+            event(
+                message,
+                "replied",
+                replied_at,
+                source="inbox",
+                excerpt=rng.choice(REPLIES),
+                subject="Re: Vindbaarheid in Google",
+            )
+            counts["replied"] += 1
+            stopped.add((message.campaign_id, message.lead_id))
+    db.session.flush()
+    db.session.add_all(events)
+    db.session.flush()
+    return counts
