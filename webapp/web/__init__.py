@@ -31,6 +31,12 @@ def register_blueprints(app: Flask) -> None:
     from webapp.web.outbox import bp as outbox_bp
 
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
+    from webapp.web.kpis import bp as kpis_bp
+
+    app.register_blueprint(kpis_bp, url_prefix="/kpis")
+    from webapp.web.inbox import bp as inbox_bp
+
+    app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api_bp)
@@ -44,6 +50,7 @@ NAV_ITEMS = [
     ("leads.index", "Leads"),
     ("templates_editor.index", "Templates"),
     ("campaigns.index", "Campaigns"),
+    ("inbox.index", "Inbox"),
     ("domains.index", "Domains"),
     ("suppressions.index", "Suppressions"),
     ("planning.availability", "Availability"),

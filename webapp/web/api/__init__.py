@@ -8,6 +8,7 @@ from webapp.web.api import (  # noqa: E402, F401
     audience,
     campaigns,
     domains,
+    kpis,
     leads,
     me,
     messages,
