@@ -60,4 +60,7 @@ def serve(host: str, port: int) -> None:
             if app.config.get("MAIL_BACKEND") != "smtp"
             else "worker: sending in-process through SMTP"
         )
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # app.run() refuses to block inside a flask command; serve with Werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
