@@ -74,3 +74,36 @@ def test_an_uncertain_message_is_decided_sent_or_resent(app: Flask, api_client: 
         f"/api/v1/messages/{one.id}/decide", headers=headers, json={"outcome": "resend"}
     )
     assert again.status_code == 409
+
+
+def test_the_campaign_page_offers_and_applies_the_operator_decisions(
+    app: Flask, login_as: Any
+) -> None:
+    from webapp.database import utcnow
+
+    domain = make_domain("punthelder-seo.nl", 1)
+    campaign, _, (failed, uncertain, sent) = make_running_campaign([domain], leads=3)
+    failed.status, failed.retry_count = "failed", 1
+    uncertain.status, uncertain.send_started_at = "uncertain", utcnow()
+    sent.status = "sent"
+    db.session.commit()
+
+    client = login_as("marketer")
+    page = client.get(f"/campaigns/{campaign.id}/messages")
+    assert page.status_code == 200
+    assert page.text.count(">Resend</button>") == 1
+    assert page.text.count(">It was sent</button>") == 1
+    url = f"/campaigns/{campaign.id}/messages"
+    headers = {"HX-Request": "true", "X-CSRFToken": client.csrf}
+    row = client.post(f"{url}/{failed.id}", data={"action": "resend"}, headers=headers)
+    assert row.status_code == 200
+    assert 'data-status="queued"' in row.text
+    row = client.post(f"{url}/{uncertain.id}", data={"action": "mark_sent"}, headers=headers)
+    assert 'data-status="sent"' in row.text
+    # Deciding again is a conflict, shown in the flash area.
+    again = client.post(f"{url}/{uncertain.id}", data={"action": "send_again"}, headers=headers)
+    assert again.status_code == 409
+    assert again.headers["HX-Retarget"] == "#flash"
+
+    manager = login_as("manager")
+    assert ">Resend</button>" not in manager.get(f"/campaigns/{campaign.id}/messages").text

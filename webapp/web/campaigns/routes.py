@@ -11,7 +11,7 @@ from flask_login import current_user
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page_or_fragment
-from webapp.models import Campaign
+from webapp.models import Campaign, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.services.audience import available_lists
@@ -20,6 +20,7 @@ from webapp.services.campaign_listing import (
     list_campaigns,
     list_messages,
     message_domains,
+    message_to_dict,
     progress_by_campaign,
     template_names,
 )
@@ -34,6 +35,7 @@ from webapp.services.campaigns import (
     update_campaign,
 )
 from webapp.services.domains import list_domains
+from webapp.services.operator import MessageConflict, decide_uncertain, resend_message
 from webapp.services.templates import get_template, list_templates
 from webapp.web.campaigns import bp
 from webapp.web.campaigns.forms import (
@@ -144,6 +146,31 @@ def messages(campaign_id: str) -> Any:
         campaign=campaign,
         **_messages_context(campaign),
     )
+
+
+# The operator's choices on one message row.
+MESSAGE_ACTIONS = {"resend": None, "mark_sent": "sent", "send_again": "resend"}
+
+
+@bp.post("/<campaign_id>/messages/<message_id>")
+def message_action(campaign_id: str, message_id: str) -> Any:
+    campaign = _campaign(campaign_id)
+    message = db.session.get(Message, message_id)
+    action = request.form.get("action", "")
+    if message is None or message.campaign_id != campaign.id or action not in MESSAGE_ACTIONS:
+        abort(404)
+    try:
+        if action == "resend":
+            resend_message(message, current_user.id, utcnow())
+        else:
+            decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
+    except MessageConflict as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    lead = db.session.get(Lead, message.lead_id)
+    row = message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
+    return render_template("campaigns/_message_row.html", m=row, campaign=campaign)
 
 
 @bp.post("/<campaign_id>/start", defaults={"action": "start"})
