@@ -327,3 +327,41 @@ def test_a_domain_bouncing_too_often_is_paused_with_the_reason(
         assert statuses == ["bounced", "queued", "queued", "sent", "sent", "sent"]
     finally:
         smtp_app.config.update(DOMAIN_HEALTH_MIN_SENDS=20, DOMAIN_HEALTH_WINDOW=50)
+
+
+def test_mail_is_dkim_signed_when_the_domain_has_a_key(
+    smtp_app: Flask, smtp_server: SmtpCapture, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import subprocess
+
+    import dkim
+
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    domain = make_domain(
+        "punthelder-seo.nl",
+        smtp_server.port,
+        dkim_selector="mail2026",
+        dkim_private_key=key.read_text(),
+    )
+    make_running_campaign([domain], leads=1)
+    assert run_until_idle() == ["sent"]
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.data.startswith(b"DKIM-Signature:")
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"mail2026._domainkey.punthelder-seo.nl."
+        return record
+
+    assert dkim.verify(mail.data, dnsfunc=dns)
+    # Any change to a signed header breaks it.
+    tampered = mail.data.replace(b"Subject: Mail 1", b"Subject: Mail 9")
+    assert not dkim.verify(tampered, dnsfunc=dns)
