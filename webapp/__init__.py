@@ -27,7 +27,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
         render_as_batch=True,
     )
-    extensions.mail.init_app(app)
     extensions.csrf.init_app(app)
     security.init_app(app)
     _enable_sqlite_foreign_keys(app)

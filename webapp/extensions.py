@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -12,6 +11,5 @@ from webapp.database import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,9 +1,9 @@
 """Handing a built mail to the world: SMTP per sending domain, or a local outbox.
 
-SMTP is driven phase by phase instead of through `sendmail`, because the phase in
-which a failure happens decides what the sender may do next: a refusal before DATA
-can be retried; a lost connection after the data went out cannot (the mail may have
-been delivered), so that outcome is `uncertain`.
+SMTP is driven phase by phase with smtplib (not `sendmail`, nor Flask-Mail, which wraps
+it), because the phase in which a failure happens decides what the sender may do next:
+a refusal before DATA can be retried; a lost connection after the data went out cannot
+(the mail may have been delivered), so that outcome is `uncertain`.
 """
 
 from __future__ import annotations
