@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 
 from tests.conftest import PASSWORD
+from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.services.demo import seed_demo
+from webapp.services.demo_world import seed_demo_world
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +22,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-dashboar
 def test_log_in_see_the_dashboard_and_log_out(
     app: Flask, live_server: str, page: Any, make_user: Callable[..., Any], tmp_path: Path
 ) -> None:
-    seed_demo()
+    seed_demo_world(utcnow())
     user = make_user("marketer", email="els@punthelder.nl")
     db.session.commit()
 

@@ -73,8 +73,9 @@ def deliver_due(
         message.status, message.sent_at = "sent", at
         event(message, "sent", at, code=250)
         counts["sent"] += 1
-        if rng.random() < OPEN_SHARE:
-            opened_at = min(at + timedelta(minutes=rng.randint(2, 60 * 48)), now)
+        opened_at = at + timedelta(minutes=rng.randint(2, 60 * 48))
+        # An open or reply that would lie after `now` has not happened yet.
+        if rng.random() < OPEN_SHARE and opened_at <= now:
             machine = rng.random() < MACHINE_ONLY_SHARE
             message.status, message.open_at = "opened", opened_at
             event(
@@ -94,8 +95,8 @@ def deliver_due(
                     url="https://www.punthelder.nl/vindbaarheid",
                 )
                 counts["clicked"] += 1
-        if rng.random() < REPLY_SHARE:
-            replied_at = min(at + timedelta(hours=rng.randint(1, 72)), now)
+        replied_at = at + timedelta(hours=rng.randint(1, 72))
+        if rng.random() < REPLY_SHARE and replied_at <= now:
             event(
                 message,
                 "replied",
