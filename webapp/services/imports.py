@@ -8,17 +8,11 @@ ever rendered: `{{ ... }}` and `=SUM(...)` in a cell are stored as the text they
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -26,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
-from webapp.models import ImportJob, Lead, Suppression
+from webapp.models import Lead, Suppression
 from webapp.services.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
 from webapp.services.import_columns import (
     COMPANY,
@@ -44,9 +38,6 @@ from webapp.services.lead_fields import company_domain
 BATCH_SIZE = 2_000
 MAX_ERRORS = 1_000
 PREVIEW_ROWS = 5
-# Bigger uploads import in the background, with a progress bar.
-BACKGROUND_BYTES = 1024 * 1024
-UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
 class ImportFileError(Exception):
@@ -360,131 +351,3 @@ def _suppressed(candidates: dict[str, set[str]]) -> set[str]:
         for email, its_domains in candidates.items()
         if email in emails or its_domains & blocked
     }
-
-
-# -- background jobs -------------------------------------------------------------------
-
-
-def import_dir() -> str:
-    """Where uploads wait for their import (IMPORT_DIR, default instance/imports)."""
-    path = current_app.config.get("IMPORT_DIR") or os.path.join(
-        current_app.instance_path, "imports"
-    )
-    os.makedirs(path, exist_ok=True)
-    return str(path)
-
-
-def store_upload(stream: IO[bytes], filename: str) -> str:
-    """Copy an uploaded file to disk in chunks; returns its path."""
-    suffix = os.path.splitext(filename or "")[1].lower()
-    suffix = suffix if suffix in UPLOAD_SUFFIXES else ".csv"
-    path = os.path.join(import_dir(), f"{new_id()}{suffix}")
-    with open(path, "wb") as target:
-        shutil.copyfileobj(stream, target, 1024 * 1024)
-    return path
-
-
-def create_import_job(
-    path: str, filename: str, list_name: str, preview: ImportPreview, user_id: str | None = None
-) -> ImportJob:
-    """A pending import of a stored upload, with the detected format and mapping."""
-    job = ImportJob(
-        list_name=clean_text(list_name)[:200],
-        filename=os.path.basename(filename or "upload.csv")[:255],
-        stored_path=path,
-        options={"format": preview.fmt.to_dict(), "mapping": preview.mapping},
-        status="pending",
-        total_bytes=os.path.getsize(path),
-        created_by_id=user_id,
-    )
-    db.session.add(job)
-    db.session.flush()
-    return job
-
-
-def job_format(job: ImportJob) -> FileFormat:
-    """The file format stored on a job."""
-    return FileFormat.from_dict(dict(job.options or {}).get("format") or {})
-
-
-def runs_in_background(job: ImportJob) -> bool:
-    """Whether the job is big enough to import outside the request."""
-    return job.total_bytes > BACKGROUND_BYTES
-
-
-def run_import_job(job_id: str) -> None:
-    """Import a pending job's file, committing progress per batch; ends done or failed."""
-    # Claimed atomically, so a job started twice (a retry, a second worker) runs once.
-    claimed = db.session.execute(
-        sa.update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.status == "pending")
-        .values(status="running")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    job = db.session.get(ImportJob, job_id)
-    if not claimed or job is None:
-        return
-
-    def progress(rows: int, processed: int) -> None:
-        job.processed_rows = rows
-        job.processed_bytes = processed
-        db.session.commit()
-
-    options = dict(job.options or {})
-    try:
-        summary = import_file(
-            job.stored_path or "",
-            job.list_name,
-            job_format(job),
-            options.get("mapping"),
-            progress,
-        )
-    except ImportFileError as error:
-        db.session.rollback()
-        job.status, job.error = "failed", str(error)
-    except Exception:
-        db.session.rollback()
-        current_app.logger.exception("lead import %s failed", job_id)
-        job.status, job.error = "failed", "the import stopped on an unexpected error"
-    else:
-        job.status, job.summary = "done", summary.to_dict()
-        job.processed_bytes = job.total_bytes
-    remove_file(job.stored_path)
-    job.stored_path = None
-    job.finished_at = utcnow()
-    db.session.commit()
-
-
-def start_import_job(app: Flask, job_id: str) -> None:
-    """Run the import outside the request (a thread now; a queue can take its place)."""
-
-    def work() -> None:
-        with app.app_context():
-            try:
-                run_import_job(job_id)
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=work, name=f"import-{job_id}", daemon=True).start()
-
-
-def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
-    """Fail previews nobody imported, and delete their files; the caller commits."""
-    stale = db.session.scalars(
-        sa.select(ImportJob).where(
-            ImportJob.status == "pending", ImportJob.created_at < utcnow() - older_than
-        )
-    ).all()
-    for job in stale:
-        remove_file(job.stored_path)
-        job.stored_path, job.status, job.error = None, "failed", "never imported"
-        job.finished_at = utcnow()
-    return len(stale)
-
-
-def remove_file(path: str | None) -> None:
-    """Delete an uploaded file that is no longer needed; a missing file is fine."""
-    if path:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)

@@ -11,7 +11,8 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead
 from webapp.services import leads as lead_service
-from webapp.services.imports import ImportFileError, import_file, remove_file, store_upload
+from webapp.services.import_jobs import remove_file, store_upload
+from webapp.services.imports import ImportFileError, import_file
 from webapp.services.leads import LeadFilter
 from webapp.web.api import bp
 

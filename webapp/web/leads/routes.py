@@ -26,11 +26,9 @@ from webapp.services import leads as lead_service
 from webapp.services.csv_sniff import DELIMITER_NAMES, ENCODINGS, FileFormat
 from webapp.services.exports import lead_export
 from webapp.services.import_columns import COMPANY, EMAIL, IGNORE, URL, VAR_PREFIX
-from webapp.services.imports import (
-    ImportFileError,
+from webapp.services.import_jobs import (
     create_import_job,
     discard_stale_import_jobs,
-    inspect_file,
     job_format,
     remove_file,
     run_import_job,
@@ -38,6 +36,7 @@ from webapp.services.imports import (
     start_import_job,
     store_upload,
 )
+from webapp.services.imports import ImportFileError, inspect_file
 from webapp.services.leads import LeadActionError, LeadFilter
 from webapp.services.suppressions import SuppressionError, suppress_lead
 from webapp.web.leads import bp
