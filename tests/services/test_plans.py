@@ -25,8 +25,8 @@ from webapp.services.plans import (
     dry_run_report,
     persist_plan,
     plan_request_for,
-    replan_queued,
 )
+from webapp.services.replanning import replan_queued
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=AMS).astimezone(UTC)  # Monday morning

@@ -173,7 +173,8 @@ def update_campaign(
 def _replan_followups(campaign: Campaign, now: datetime) -> None:
     """After a follow-up change: drop queued follow-ups when off; when on, bring back those
     switched off and plan missing ones; then move what is queued to the new settings' slots."""
-    from webapp.services.plans import persist_plan, replan_queued
+    from webapp.services.plans import persist_plan
+    from webapp.services.replanning import replan_queued
 
     if not campaign.followup_enabled:
         _cancel(campaign, FOLLOWUPS_OFF, Message.mail_number > 1)
@@ -264,7 +265,8 @@ def apply_action(campaign: Campaign, action: str, user_id: str | None, now: date
     """
     if action not in ("start", "pause", "resume", "stop"):
         raise ValueError(f"unknown action {action!r}")
-    from webapp.services.plans import PlanError, persist_plan, replan_queued
+    from webapp.services.plans import PlanError, persist_plan
+    from webapp.services.replanning import replan_queued
 
     if not _transition(campaign, action, now):
         raise TransitionError(action, campaign.status)

@@ -48,7 +48,7 @@ def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
     domain.paused_reason = f"paused automatically: {reason}"
     record_action("domain.paused", "sending_domain", domain.id, None, {"reason": reason})
     log.warning("domain %s paused: %s", domain.name, reason)
-    from webapp.services.plans import replan_domain_campaigns
+    from webapp.services.replanning import replan_domain_campaigns
 
     replan_domain_campaigns(domain.name, now)
     return True

@@ -108,7 +108,7 @@ def update_domain(
     if reshaped:
         # Its slots moved: queued mail of running campaigns on it moves with them.
         from webapp.database import utcnow
-        from webapp.services.plans import replan_domain_campaigns
+        from webapp.services.replanning import replan_domain_campaigns
 
         db.session.flush()
         replan_domain_campaigns(domain.name, utcnow())

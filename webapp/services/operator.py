@@ -84,7 +84,7 @@ def _requeue(message: Message, now: datetime) -> None:
 def _replan(message: Message, now: datetime) -> None:
     campaign = db.session.get(Campaign, message.campaign_id)
     if campaign is not None and campaign.status == "running":
-        from webapp.services.plans import replan_queued
+        from webapp.services.replanning import replan_queued
 
         db.session.flush()
         replan_queued(campaign, now)
