@@ -144,7 +144,7 @@ def test_a_schedule_in_the_past_is_refused_next_to_the_date(
     state = {"name": "X", "template_id": setup["template"].id, "list_names": "mkb"}
     page = wizard_post(
         marketer,
-        {"step": "schedule", "go": "next", "start_date": "2001-01-01", "followup_days": "0",
+        {"step": "schedule", "go": "next", "start_date": "2001-01-01", "followup_days": "-1",
          "domain_mode": "chosen", **state},
     )  # fmt: skip
     assert page.status_code == 422

@@ -162,7 +162,9 @@ def test_patch_edits_a_draft_and_only_name_and_follow_ups_of_a_running_one(
     assert renamed.status_code == 200
     assert renamed.json["name"] == "Later"
     assert renamed.json["progress"]["queued"] == 6
-    assert api("PATCH", url, json={"followup_days": 0}).status_code == 422
+    assert api("PATCH", url, json={"followup_days": -1}).status_code == 422
+    # 0 working days: each follow-up takes the next free slot after its earlier mail.
+    assert api("PATCH", url, json={"followup_days": 0}).json["followup_days"] == 0
 
 
 def test_unknown_campaigns_are_404(api: Any, setup: dict[str, Any]) -> None:

@@ -114,8 +114,9 @@ def _followup_days(raw: Any) -> int:
         days = int(raw)
     except (TypeError, ValueError):
         raise ValueError("must be a whole number of working days") from None
-    if not 1 <= days <= MAX_FOLLOWUP_DAYS:
-        raise ValueError(f"must be between 1 and {MAX_FOLLOWUP_DAYS} working days")
+    # 0 means the next free slot after the earlier mail (the planner allows it).
+    if not 0 <= days <= MAX_FOLLOWUP_DAYS:
+        raise ValueError(f"must be between 0 and {MAX_FOLLOWUP_DAYS} working days")
     return days
 
 
