@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import Lead, Suppression, Template
+from webapp.services.inputs import parse_bool
 from webapp.services.lead_fields import FREE_MAIL_DOMAINS
 
 # A template may use these without the lead carrying them in vars: they are lead columns.
@@ -107,17 +108,6 @@ def parse_filters(raw: dict[str, Any]) -> AudienceFilters:
         raise AudienceError(errors)
     return AudienceFilters(list_names=list_names, exclude_recent_days=days,
                            template_id=template_id, **flags)  # fmt: skip
-
-
-def parse_bool(raw: Any) -> bool:
-    """true / false from JSON or a form ("on", "1", "yes" / "off", "0", "no", "")."""
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in {"true", "1", "yes", "on"}:
-        return True
-    if isinstance(raw, str) and raw.strip().lower() in {"false", "0", "no", "off", ""}:
-        return False
-    raise ValueError("must be true or false")
 
 
 def _recent_days(raw: Any) -> int | None:

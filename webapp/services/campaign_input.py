@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import SendingDomain, Template
-from webapp.services.audience import AudienceError, parse_bool, parse_filters
+from webapp.services.audience import AudienceError, parse_filters
+from webapp.services.inputs import parse_bool
 
 # What a campaign that has started may still change.
 LIVE_EDITABLE = frozenset({"name", "followup_enabled", "followup_days", "followup_attach_report"})

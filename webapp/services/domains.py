@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
 from webapp.services.audit import record_action
+from webapp.services.inputs import parse_bool
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -142,7 +143,7 @@ def _parse(field: str, raw: Any) -> Any:
     if field in TEXT_FIELDS or field in SECRET_FIELDS or field == "paused_reason":
         return _text(field, raw)
     if field in BOOL_FIELDS:
-        return _bool(raw)
+        return parse_bool(raw)
     if field in PORT_FIELDS:
         return _int(raw, 1, 65535)
     if field == "interval_seconds":
@@ -175,16 +176,6 @@ def _text(field: str, raw: Any) -> str | None:
     if field == "label":
         return value
     return value or None
-
-
-def _bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in {"true", "1", "yes", "on"}:
-        return True
-    if isinstance(raw, str) and raw.strip().lower() in {"false", "0", "no", "off", ""}:
-        return False
-    raise ValueError("must be true or false")
 
 
 def _int(raw: Any, low: int, high: int) -> int:
