@@ -33,6 +33,14 @@ _cp1252_text = st.text(
 )
 
 
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @st.composite
 def csv_files(draw: st.DrawFn) -> tuple[bytes, set[str], int]:
     """A CSV as some spreadsheet might write it, the valid addresses in it, its row count."""
@@ -62,7 +70,8 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, set[str], int]:
         is_valid = "@" in address and address == address.strip() and address.isascii()
         if is_valid and "." in address.split("@")[-1] and address[0].isalnum():
             valid.add(address.lower())
-        if shout and "@" in address:
+        # Upper case can leave the code page: the micro sign (in cp1252) becomes a Greek Mu.
+        if shout and "@" in address and _encodes(address.upper(), encoding):
             address = f"  {address.upper()} "
         cells = [address, company, notes]
         multiline = any("\r" in cell or "\n" in cell for cell in cells)
