@@ -80,3 +80,31 @@ def test_partial_indexes_exist_on_postgres(fresh_database: Callable[[], str]) ->
     assert "idx_campaigns_composite_status" in definitions
     assert "idx_messages_active_campaigns" in definitions
     assert "idx_leads_active_targeting" in definitions
+
+
+def _event_trigger_level(connection: sa.Connection) -> str:
+    """'statement' or 'row': how the KPI trigger on new events runs."""
+    row_level = connection.execute(
+        sa.text("SELECT (tgtype & 1) = 1 FROM pg_trigger WHERE tgname = 'kpis_event_inserted'")
+    ).scalar_one()
+    return "row" if row_level else "statement"
+
+
+def test_the_history_goes_down_and_up_again_on_postgres(
+    fresh_database: Callable[[], str],
+) -> None:
+    """0004 swaps the event trigger for a statement trigger; going back restores 0003's."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app(app_config(fresh_database()))
+    migrate(app)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert _event_trigger_level(connection) == "statement"
+        downgrade(revision="0003")
+        with db.engine.connect() as connection:
+            assert _event_trigger_level(connection) == "row"
+        upgrade()
+        with db.engine.connect() as connection:
+            assert _event_trigger_level(connection) == "statement"
+        db.engine.dispose()

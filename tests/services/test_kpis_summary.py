@@ -3,6 +3,8 @@ on PostgreSQL and on the embedded SQLite; days are Europe/Amsterdam days in both
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_campaign, make_lead, make_message
+from webapp.database import new_id
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent
+from webapp.services import tracking
 from webapp.services.kpis import (
     campaign_timeline,
     plain_days,
@@ -112,6 +116,18 @@ operations = st.one_of(
     st.tuples(st.just("send"), slots, moments),
     st.tuples(st.just("open"), slots, moments, st.booleans()),
     st.tuples(st.just("event"), slots, st.sampled_from(EVENTS), moments),
+    # Many events in one statement, as the pixel's writer and the inbox store them.
+    st.tuples(
+        st.just("events"),
+        st.lists(st.tuples(slots, st.sampled_from(EVENTS), moments, st.booleans()), max_size=6),
+    ),
+    st.tuples(
+        st.just("hits"),
+        st.lists(
+            st.tuples(slots, st.sampled_from(["opened", "clicked"]), moments, st.booleans()),
+            max_size=6,
+        ),
+    ),
     st.tuples(st.just("hard_bounce"), slots, moments),
     st.tuples(st.just("status"), slots, st.sampled_from(STATUSES)),
     st.tuples(st.just("unsend"), slots),
@@ -208,6 +224,38 @@ class World:
             sa.insert(MessageEvent),
             [{"message_id": message_id, "event_type": event_type, "meta": meta, "created_at": at}],
         )
+
+    def events(self, batch: list[tuple[int, str, datetime, bool]]) -> None:
+        rows = [
+            {
+                "message_id": message_id,
+                "event_type": kind,
+                "meta": {"machine": machine},
+                "created_at": at,
+            }
+            for slot, kind, at, machine in batch
+            if (message_id := self.message(slot))
+        ]
+        if rows:
+            db.session.execute(sa.insert(MessageEvent).values(rows))
+
+    def hits(self, batch: list[tuple[int, str, datetime, bool]]) -> None:
+        hits = [
+            tracking.Hit(
+                id=new_id(),
+                message_id=message_id,
+                event_type=kind,
+                meta_soon={"machine": machine},
+                meta_later={"machine": machine},
+                user_agent=None,
+                ip_address=None,
+                at=at,
+                soon_after=at,
+            )
+            for slot, kind, at, machine in batch
+            if (message_id := self.message(slot))
+        ]
+        tracking.write_hits(hits)
 
     def hard_bounce(self, slot: int, at: datetime) -> None:
         message_id = self.message(slot)
@@ -308,3 +356,57 @@ def test_the_summary_equals_the_plain_aggregate_after_any_changes_on_sqlite(
     sqlite_app: Flask, ops: list[tuple[Any, ...]]
 ) -> None:
     run_sequence(ops)
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with db.engine.connect() as connection:
+        wait = connection.execute(
+            sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ).scalar()
+    return wait == "Lock"
+
+
+def test_two_first_clicks_written_at_once_count_once(app: Flask) -> None:
+    """Two writers' batches hold the first click of one message: the second waits for the
+    first to commit, then sees its event, so the message is clicked once."""
+    sent_at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    message_id = make_message(make_campaign(), make_lead(), status="sent", sent_at=sent_at).id
+    db.session.commit()
+    written, commit_first = threading.Event(), threading.Event()
+    second_pid: list[int] = []
+    errors: list[BaseException] = []
+
+    def write(minutes: int, before_commit: threading.Event | None) -> None:
+        meta = {"machine": False, "url": "https://example.nl/"}
+        at = sent_at + timedelta(minutes=minutes)
+        hit = tracking.Hit(new_id(), message_id, "clicked", meta, meta, None, None, at, at)
+        try:
+            with app.app_context():
+                if before_commit is None:
+                    second_pid.append(db.session.scalar(sa.text("SELECT pg_backend_pid()")))
+                tracking.write_hits([hit])
+                if before_commit is not None:
+                    written.set()
+                    before_commit.wait(timeout=30)
+                db.session.commit()
+        except BaseException as error:  # reported by the test's thread
+            errors.append(error)
+            written.set()
+
+    first = threading.Thread(target=write, args=(5, commit_first))
+    first.start()
+    assert written.wait(timeout=30)
+    second = threading.Thread(target=write, args=(6, None))
+    second.start()
+    deadline = time.monotonic() + 30
+    while not (second_pid and _waiting_on_a_lock(second_pid[0])):
+        assert time.monotonic() < deadline, "the second batch never waited for the first"
+        time.sleep(0.02)
+    commit_first.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    assert not errors
+    totals = list(summary_totals().values())
+    assert [row["clicked"] for row in totals] == [1]
+    assert summary_drift() == {"totals": [], "days": []}

@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -173,8 +173,18 @@ def _insert_event(
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-# The batch as parallel arrays, unnested into rows; ordered by message so that concurrent
-# batches lock the messages (the KPI triggers lock each event's message) in the same order.
+# The batch travels as one JSON array of hits (cheaper to build than one array per column)
+# and is read back as rows by each statement. Concurrent batches (one writer per web
+# process) first lock their messages in one order, so their KPI triggers and `open_at`
+# updates cannot deadlock each other.
+_BATCH_LOCK = sa.text(
+    """
+    SELECT m.id FROM messages m
+    WHERE m.id IN (SELECT h.message_id FROM json_to_recordset(CAST(:hits AS json))
+                   AS h(message_id varchar))
+    ORDER BY m.id FOR NO KEY UPDATE OF m
+    """
+)
 _BATCH_INSERT = sa.text(
     """
     INSERT INTO message_events
@@ -182,14 +192,9 @@ _BATCH_INSERT = sa.text(
     SELECT h.id, m.id, h.event_type,
            CASE WHEN m.sent_at > h.soon_after THEN h.meta_soon ELSE h.meta_later END,
            h.user_agent, h.ip_address, h.created_at
-    FROM unnest(
-        CAST(:ids AS varchar[]), CAST(:message_ids AS varchar[]),
-        CAST(:event_types AS varchar[]), CAST(:metas_soon AS jsonb[]),
-        CAST(:metas_later AS jsonb[]), CAST(:user_agents AS text[]),
-        CAST(:ips AS varchar[]), CAST(:created AS timestamptz[]),
-        CAST(:soon_after AS timestamptz[])
-    ) AS h(id, message_id, event_type, meta_soon, meta_later, user_agent, ip_address,
-           created_at, soon_after)
+    FROM json_to_recordset(CAST(:hits AS json)) AS h(
+        id varchar, message_id varchar, event_type varchar, meta_soon jsonb, meta_later jsonb,
+        user_agent text, ip_address varchar, created_at timestamptz, soon_after timestamptz)
     JOIN messages m ON m.id = h.message_id
     ORDER BY m.id, h.created_at
     """
@@ -202,8 +207,9 @@ _BATCH_OPENED = sa.text(
         status = CASE WHEN m.status = 'sent' THEN 'opened' ELSE m.status END
     FROM (
         SELECT h.message_id, min(h.created_at) AS first_at
-        FROM unnest(CAST(:message_ids AS varchar[]), CAST(:created AS timestamptz[]))
-            AS h(message_id, created_at)
+        FROM json_to_recordset(CAST(:hits AS json))
+            AS h(message_id varchar, event_type varchar, created_at timestamptz)
+        WHERE h.event_type = 'opened'
         GROUP BY h.message_id
     ) AS f
     WHERE m.id = f.message_id AND (m.open_at IS NULL OR m.status = 'sent')
@@ -211,10 +217,34 @@ _BATCH_OPENED = sa.text(
 )
 
 
+def _iso(moment: datetime) -> str:
+    """An ISO 8601 time with its offset; a naive time is UTC, as everywhere in the app."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _batch_json(hits: Sequence[Hit]) -> str:
+    return json.dumps(
+        [
+            {
+                "id": hit.id,
+                "message_id": hit.message_id,
+                "event_type": hit.event_type,
+                "meta_soon": hit.meta_soon,
+                "meta_later": hit.meta_later,
+                "user_agent": hit.user_agent,
+                "ip_address": hit.ip_address,
+                "created_at": _iso(hit.at),
+                "soon_after": _iso(hit.soon_after),
+            }
+            for hit in hits
+        ]
+    )
+
+
 def write_hits(hits: Sequence[Hit]) -> int:
     """Write a batch of hits as `record_open`/`record_click` would; the number of events.
 
-    On PostgreSQL two set-based statements whatever the batch size; elsewhere one per hit.
+    On PostgreSQL three set-based statements whatever the batch size; elsewhere one per hit.
     Hits of messages that are gone are left out.
     """
     if not hits:
@@ -228,25 +258,11 @@ def write_hits(hits: Sequence[Hit]) -> int:
         for hit in opens:  # the earliest first, so it is the one that sets `open_at`
             db.session.execute(_statements()[1], {"p_message_id": hit.message_id, "p_now": hit.at})
         return inserted
-    result = db.session.execute(
-        _BATCH_INSERT,
-        {
-            "ids": [hit.id for hit in hits],
-            "message_ids": [hit.message_id for hit in hits],
-            "event_types": [hit.event_type for hit in hits],
-            "metas_soon": [json.dumps(hit.meta_soon) for hit in hits],
-            "metas_later": [json.dumps(hit.meta_later) for hit in hits],
-            "user_agents": [hit.user_agent for hit in hits],
-            "ips": [hit.ip_address for hit in hits],
-            "created": [hit.at for hit in hits],
-            "soon_after": [hit.soon_after for hit in hits],
-        },
-    )
+    batch = {"hits": _batch_json(hits)}
+    db.session.execute(_BATCH_LOCK, batch)
+    result = db.session.execute(_BATCH_INSERT, batch)
     if opens:
-        db.session.execute(
-            _BATCH_OPENED,
-            {"message_ids": [hit.message_id for hit in opens], "created": [h.at for h in opens]},
-        )
+        db.session.execute(_BATCH_OPENED, batch)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
