@@ -292,3 +292,41 @@ def test_without_the_buffer_every_hit_is_written_in_its_request(
     finally:
         with direct.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize(("flush_items", "written_in_the_round"), [(1000, 5), (2, 7)])
+def test_a_writer_round_leaves_a_trickle_of_hits_for_its_next_round(
+    app: Flask,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    flush_items: int,
+    written_in_the_round: int,
+) -> None:
+    """Hits that arrive while the writer thread writes wait for its next round unless a full
+    batch has built up: a steady stream must not become a transaction per few hits."""
+    steady = new_app(database_url, TRACKING_FLUSH_ITEMS=1000, **NO_TIMER)
+    message = _sent()
+    real_write_hits = tracking.write_hits
+    arrived: list[tracking.Hit] = []
+
+    def write_while_two_more_arrive(hits: list[tracking.Hit]) -> int:
+        if not arrived:
+            arrived.extend(tracking.open_hit(message.id, CHROME, HOME_IP) for _ in range(2))
+            for hit in arrived:
+                assert tracking_buffer.enqueue(hit)
+        return real_write_hits(hits)
+
+    try:
+        with steady.app_context():
+            for _ in range(5):
+                assert tracking_buffer.enqueue(tracking.open_hit(message.id, CHROME, HOME_IP))
+            monkeypatch.setattr(tracking, "write_hits", write_while_two_more_arrive)
+            buffer = tracking_buffer.buffer_for(steady)
+            buffer.batch_items = flush_items  # only now: five queued hits woke no writer
+            assert buffer.flush(everything=False) == written_in_the_round
+            assert buffer.queued() == 7 - written_in_the_round
+            assert buffer.flush() == 7 - written_in_the_round
+        assert len(_events(message.id)) == 7
+    finally:
+        with steady.app_context():
+            db.engine.dispose()

@@ -76,20 +76,27 @@ class TrackingBuffer:
         """Hits waiting to be written, a failed batch included."""
         return self._queue.qsize() + len(self._pending)
 
-    def flush(self) -> int:
-        """Write everything queued so far, a failed batch first; the number of events written.
+    def flush(self, everything: bool = True) -> int:
+        """Write what is queued, a failed batch first; the number of events written.
 
+        `everything=False` (the writer thread's round) writes what was queued when it
+        started and goes on only while full batches wait: under a steady stream of hits it
+        must not spin on batches of a few hits, each a transaction of its own.
         Stops at the first failure: the batch is kept for a retry, or dropped (and logged)
         once it has failed `attempts` times.
         """
         written = 0
         with self._write_lock:
+            rounds = 0
             while True:
                 if not self._pending:
+                    if rounds and not everything and self._queue.qsize() < self.batch_items:
+                        return written
                     self._pending = self._drain()
                     if not self._pending:
                         return written
                 batch = self._pending
+                rounds += 1
                 try:
                     with self.app.app_context():
                         try:
@@ -164,7 +171,7 @@ class TrackingBuffer:
             if self._stopping.is_set():
                 return
             try:
-                self.flush()
+                self.flush(everything=False)
             except Exception:  # never let the writer die; the next round tries again
                 self.app.logger.exception("tracking: writing queued hits failed")
 
