@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeSerializer
+from werkzeug.test import Client
 
 from tests.conftest import new_app
 from tests.factories import make_campaign, make_lead, make_message
@@ -20,7 +21,7 @@ from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
 from webapp.services import mail_links, tokens
 from webapp.services.tracking_buffer import DEFAULT_ATTEMPTS, flush_tracking_buffer
-from webapp.web.tracking.routes import PIXEL_GIF
+from webapp.web.tracking.pixel import PIXEL_GIF, OpenPixel
 
 UNKNOWN_ID = "f" * 32
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
@@ -154,6 +155,27 @@ def test_a_head_request_gets_the_gif_headers_and_records_nothing(
     response = client.head(_path(mail_links.open_pixel_url(message.id)))
     assert response.status_code == 200 and response.mimetype == "image/gif"
     assert _count() == 0
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_flasks_own_pixel_route_answers_as_the_middleware_in_front_of_it_does(
+    app: Flask, message: Message, method: str
+) -> None:
+    """`OpenPixel` answers the pixel before Flask routes it; the route behind it (reached by
+    an app without the middleware) gives the same answer and records the same open."""
+    assert isinstance(app.wsgi_app, OpenPixel)
+    path = _path(mail_links.open_pixel_url(message.id))
+    answers = [
+        Client(wsgi).open(path, method=method, headers={"User-Agent": CHROME})
+        for wsgi in (app, app.wsgi_app.wsgi_app)
+    ]
+    front, route = answers
+    assert (front.status, front.get_data()) == (route.status, route.get_data())
+    assert sorted(front.headers.items()) == sorted(route.headers.items())
+    if method == "GET":
+        assert_pixel(front)
+    flush_tracking_buffer()
+    assert _count("opened") == (2 if method == "GET" else 0)
 
 
 def test_a_machine_open_through_the_pixel_is_flagged(client: FlaskClient, message: Message) -> None:

@@ -9,6 +9,7 @@ without re-rendering the mail at click time.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import current_app
@@ -34,8 +35,13 @@ def _serializer(purpose: str) -> URLSafeSerializer:
     config = current_app.config
     # itsdangerous signs with the last key and accepts every one, so old links keep
     # working through a rotation listed in Flask's SECRET_KEY_FALLBACKS.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt=purpose)
+    keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"])
+    return _cached_serializer(purpose, keys)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_serializer(purpose: str, keys: tuple[str | bytes, ...]) -> URLSafeSerializer:
+    return URLSafeSerializer(list(keys), salt=purpose)
 
 
 def _is_message_id(value: object) -> bool:

@@ -3,6 +3,7 @@ caller's address as read from the request and as kept."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from datetime import datetime
@@ -56,12 +57,33 @@ def classify(
     machine_seconds: int = DEFAULT_MACHINE_OPEN_SECONDS,
 ) -> str | None:
     """Why an open or click looks automated, or None when it looks like a person."""
-    agent = (user_agent or "").strip().lower()
-    if ip:
-        address = _parse_ip(ip)
-        for reason, network in MACHINE_NETWORKS:
-            if address is not None and address in network:
-                return reason
+    reason = _network_reason(ip) if ip else None
+    if reason is None:
+        agent = user_agent or ""
+        # Long agents are not worth a cache slot; real ones are a few hundred characters.
+        reason = _agent_reason(agent) if len(agent) <= 1024 else _agent_reason.__wrapped__(agent)
+    if reason is not None:
+        return reason
+    if sent_at is not None and (now - sent_at).total_seconds() < machine_seconds:
+        return "seconds_after_send"
+    return None
+
+
+# Mail is opened by few distinct clients and proxies, so both lookups are cached.
+@functools.lru_cache(maxsize=4096)
+def _network_reason(ip: str) -> str | None:
+    address = _parse_ip(ip)
+    if address is None:
+        return None
+    for reason, network in MACHINE_NETWORKS:
+        if address in network:
+            return reason
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _agent_reason(user_agent: str) -> str | None:
+    agent = user_agent.strip().lower()
     if not agent:
         return "no_user_agent"
     # MPP also fetches from Apple's relay partners; its bare agent gives it away there.
@@ -70,8 +92,6 @@ def classify(
     for reason, pattern in MACHINE_USER_AGENTS:
         if pattern.search(agent):
             return reason
-    if sent_at is not None and (now - sent_at).total_seconds() < machine_seconds:
-        return "seconds_after_send"
     return None
 
 
@@ -91,6 +111,13 @@ def client_ip(
 
 def stored_ip(ip: str | None, mode: str) -> str | None:
     """The address as kept: IPv4 /24 or IPv6 /48 network (default), nothing, or whole."""
+    if not ip or len(ip) > 64:
+        return None
+    return _stored_address(ip, mode)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_address(ip: str, mode: str) -> str | None:
     address = _parse_ip(ip)
     if address is None or mode == "none":
         return None
@@ -103,6 +130,11 @@ def stored_ip(ip: str | None, mode: str) -> str | None:
 def _parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not value or len(value) > 64:
         return None
+    return _parse_address(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = value.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
         text = text[1 : text.index("]")]

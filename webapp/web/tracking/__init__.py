@@ -52,4 +52,11 @@ def _without_sessions(state: BlueprintSetupState) -> None:
     state.app.session_interface = _NoSessionForTracking(state.app.session_interface)
 
 
+@bp.record_once
+def _pixel_before_flask(state: BlueprintSetupState) -> None:
+    from webapp.web.tracking.pixel import OpenPixel
+
+    state.app.wsgi_app = OpenPixel(state.app, state.app.wsgi_app)  # type: ignore[method-assign]
+
+
 from webapp.web.tracking import routes  # noqa: E402, F401
