@@ -11,7 +11,7 @@ from flask import Flask, Response
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from webapp import create_app
-from webapp.web.tracking.routes import PIXEL_GIF
+from webapp.web.tracking.pixel import PIXEL_GIF
 
 baseline = Flask("baseline")
 
