@@ -12,7 +12,7 @@ from flask import Flask
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
-from webapp.services import tracking
+from webapp.services import tracking, unsubscribing
 from webapp.services.retention import purge_tracking_details
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -230,7 +230,7 @@ def test_a_huge_user_agent_is_cut_to_a_sane_length(app: Flask) -> None:
 def test_an_unknown_message_records_nothing(app: Flask) -> None:
     assert tracking.record_open("f" * 32, DESKTOP_CHROME, HOME_IP) is False
     assert tracking.record_click("f" * 32, "https://example.nl/") is False
-    assert tracking.unsubscribe("f" * 32).found is False
+    assert unsubscribing.unsubscribe("f" * 32).found is False
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MessageEvent)) == 0
 
 
@@ -264,7 +264,7 @@ def test_unsubscribe_suppresses_the_lead_and_cancels_its_queued_mails_everywhere
     untouched = make_message(second, other_lead)
     db.session.commit()
 
-    result = tracking.unsubscribe(message.id, now=LATER)
+    result = unsubscribing.unsubscribe(message.id, now=LATER)
     db.session.commit()
     db.session.expire_all()
 
@@ -286,11 +286,11 @@ def test_unsubscribing_twice_has_the_same_result_and_one_event(app: Flask) -> No
     second_mail = _sent_message(lead=lead, campaign=campaign, mail_number=2)
     db.session.commit()
 
-    assert tracking.unsubscribe(message.id).changed
+    assert unsubscribing.unsubscribe(message.id).changed
     db.session.commit()
-    assert not tracking.unsubscribe(message.id).changed
+    assert not unsubscribing.unsubscribe(message.id).changed
     # The link of another mail to the same lead: also already done.
-    assert not tracking.unsubscribe(second_mail.id).changed
+    assert not unsubscribing.unsubscribe(second_mail.id).changed
     db.session.commit()
 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 1
@@ -310,7 +310,7 @@ def test_unsubscribe_after_a_manual_suppression_records_the_wish_and_keeps_the_r
     db.session.add(Suppression(email=lead.email, reason="manual"))
     db.session.commit()
 
-    assert tracking.unsubscribe(message.id).changed
+    assert unsubscribing.unsubscribe(message.id).changed
     db.session.commit()
     db.session.expire_all()
     assert db.session.scalars(sa.select(Suppression.reason)).all() == ["manual"]
@@ -322,7 +322,7 @@ def test_a_bounced_lead_stays_bounced_when_it_unsubscribes(app: Flask) -> None:
     lead = make_lead(status="bounced")
     message = _sent_message(lead=lead)
     db.session.commit()
-    tracking.unsubscribe(message.id)
+    unsubscribing.unsubscribe(message.id)
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Lead, lead.id).status == "bounced"  # type: ignore[union-attr]
@@ -331,11 +331,11 @@ def test_a_bounced_lead_stays_bounced_when_it_unsubscribes(app: Flask) -> None:
 def test_is_unsubscribed_only_reads(app: Flask) -> None:
     message = _sent_message()
     db.session.commit()
-    assert tracking.is_unsubscribed(message.id) is False
+    assert unsubscribing.is_unsubscribed(message.id) is False
     assert not db.session.new and not db.session.dirty
-    tracking.unsubscribe(message.id)
+    unsubscribing.unsubscribe(message.id)
     db.session.commit()
-    assert tracking.is_unsubscribed(message.id) is True
+    assert unsubscribing.is_unsubscribed(message.id) is True
 
 
 # -- retention -----------------------------------------------------------------------------

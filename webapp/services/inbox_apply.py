@@ -184,7 +184,7 @@ def _bounce(message: Message, mail: Classified, found: Match, at: datetime, now:
 
 
 def _unsubscribe(message: Message, mail: Classified, found: Match, at: datetime) -> str:
-    from webapp.services.tracking import unsubscribe
+    from webapp.services.unsubscribing import unsubscribe
 
     result = unsubscribe(message.id, at)
     if not result.changed:

@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, redirect, render_template, reque
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.extensions import db
-from webapp.services import tokens, tracking
+from webapp.services import tokens, tracking, unsubscribing
 from webapp.web.tracking import bp
 from webapp.web.tracking.pixel import (
     MAX_BODY_BYTES,
@@ -109,7 +109,7 @@ def click(token: str) -> Any:
 def unsubscribe_page(token: str) -> Any:
     """The page with one button; reading it changes nothing (link scanners GET it too)."""
     message_id = tokens.read_unsubscribe_token(token) or abort(404)
-    done = tracking.is_unsubscribed(message_id)
+    done = unsubscribing.is_unsubscribed(message_id)
     return _page("tracking/unsubscribe.html", done=done)
 
 
@@ -117,7 +117,7 @@ def unsubscribe_page(token: str) -> Any:
 def unsubscribe(token: str) -> Any:
     """The button, or an RFC 8058 one-click POST: the signed token is the proof of intent."""
     message_id = tokens.read_unsubscribe_token(token) or abort(404)
-    result = tracking.unsubscribe(message_id)
+    result = unsubscribing.unsubscribe(message_id)
     db.session.commit()
     if not result.found:
         current_app.logger.warning("tracking: unsubscribe for a message that is gone")
