@@ -29,7 +29,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from psycopg import sql
+
+from tests.support.tls import Certificates
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -375,9 +378,22 @@ class _Handler:
 
 
 class SmtpCapture:
-    """A real SMTP server in this process that keeps what it receives in ``messages``."""
+    """A real SMTP server in this process that keeps what it receives in ``messages``.
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    With ``tls="starttls"`` it offers STARTTLS and refuses mail before it; with ``tls="ssl"``
+    it speaks TLS from the first byte. With ``login=(user, password)`` it takes AUTH (over
+    TLS only) and refuses other credentials.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        tls: str = "none",
+        certificates: Certificates | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port if port is not None else free_port()
         self.messages: list[CapturedMail] = []
@@ -387,9 +403,36 @@ class SmtpCapture:
         self._rejections: dict[str, str] = {}
         self._dropped: set[str] = set()
         self.delay_seconds = 0.0
+        self.logins: list[str] = []  # the user names that logged in
+        self._login = login
+        options: dict[str, Any] = {}
+        if tls != "none":
+            if certificates is None:
+                raise ValueError("a TLS server needs certificates")
+            if tls == "starttls":
+                options.update(tls_context=certificates.server_context(), require_starttls=True)
+            elif tls == "ssl":
+                options.update(ssl_context=certificates.server_context())
+            else:
+                raise ValueError(f"tls must be none, starttls or ssl, got {tls!r}")
+        if login is not None:
+            # aiosmtpd knows only its own STARTTLS; with tls="ssl" every byte is TLS anyway.
+            options.update(authenticator=self._authenticate, auth_require_tls=tls == "starttls")
         self._controller: Controller | None = Controller(
-            _Handler(self), hostname=self.host, port=self.port
+            _Handler(self), hostname=self.host, port=self.port, **options
         )
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword) or self._login is None:
+            return AuthResult(success=False, handled=False)
+        given = (data.login.decode(), data.password.decode())
+        if given != self._login:
+            return AuthResult(success=False, handled=False)
+        with self._cond:
+            self.logins.append(given[0])
+        return AuthResult(success=True)
 
     def start(self) -> None:
         """Start listening (returns once the server accepts connections)."""

@@ -41,11 +41,17 @@ def deliver_smtp(domain: SendingDomain, raw: bytes, sender: str, recipient: str)
     """Send through the domain's SMTP server, reporting the phase-aware outcome."""
     if not domain.smtp_host:
         return Delivery(TEMPORARY, None, f"no SMTP host configured for {domain.name}")
-    phase = "connect"
     try:
         client = _connect(domain)
+    except smtplib.SMTPResponseException as error:
+        # The greeting, EHLO, STARTTLS or AUTH was refused: our server or our credentials,
+        # never the recipient's address, so never a bounce.
+        return Delivery(TEMPORARY, error.smtp_code, f"connect: {_decode(error.smtp_error)}")
+    except (smtplib.SMTPException, OSError) as error:  # TLS certificate errors included
+        return Delivery(TEMPORARY, None, f"connect: {type(error).__name__}: {error}")
+    phase = "envelope"
+    try:
         try:
-            phase = "envelope"
             code, text = client.mail(sender)
             if code != 250:
                 return _refused(code, text, sender_refused=True)
@@ -74,6 +80,10 @@ def deliver_smtp(domain: SendingDomain, raw: bytes, sender: str, recipient: str)
 
 
 def _connect(domain: SendingDomain) -> smtplib.SMTP:
+    """A client past EHLO, STARTTLS and AUTH as the domain asks; closed again on failure.
+
+    Certificates are verified against the system's trust store (`SSL_CERT_FILE` names
+    another bundle)."""
     if domain.smtp_tls == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             domain.smtp_host,
@@ -83,12 +93,16 @@ def _connect(domain: SendingDomain) -> smtplib.SMTP:
         )
     else:
         client = smtplib.SMTP(domain.smtp_host, domain.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
-    client.ehlo(domain.name)
-    if domain.smtp_tls == "starttls":
-        client.starttls(context=ssl.create_default_context())
+    try:
         client.ehlo(domain.name)
-    if domain.smtp_user and domain.smtp_password:
-        client.login(domain.smtp_user, domain.smtp_password)
+        if domain.smtp_tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo(domain.name)
+        if domain.smtp_user and domain.smtp_password:
+            client.login(domain.smtp_user, domain.smtp_password)
+    except BaseException:
+        client.close()
+        raise
     return client
 
 
