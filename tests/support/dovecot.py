@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.services import free_port
+from tests.support.tls import Certificates
 
 USER = "inbox@punthelder-seo.nl"
 
@@ -44,6 +45,7 @@ class DovecotServer:
     password: str
     base_dir: Path
     log_path: Path
+    tls_port: int | None = None  # implicit TLS (IMAPS), when started with certificates
     _stopped: bool = field(default=False, repr=False)
 
     def connect(self) -> imaplib.IMAP4:
@@ -76,7 +78,27 @@ class DovecotServer:
         os.kill(pid, signal.SIGKILL)
 
 
-def _config(base: Path, port: int, passwd: Path, mail: Path, uid: int, gid: int) -> str:
+def _ssl_config(base: Path, certificates: Certificates | None) -> str:
+    """TLS settings: none, or STARTTLS on the plain port and IMAPS (the caller's listener)."""
+    if certificates is None:
+        return "ssl = no"
+    cert, key = base / "server.pem", base / "server.key"
+    shutil.copyfile(certificates.cert, cert)
+    shutil.copyfile(certificates.key, key)
+    key.chmod(0o600)
+    return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
+
+
+def _config(
+    base: Path,
+    port: int,
+    passwd: Path,
+    mail: Path,
+    uid: int,
+    gid: int,
+    tls: str = "ssl = no",
+    tls_port: int = 0,
+) -> str:
     return f"""
 base_dir = {base}/run
 state_dir = {base}/state
@@ -84,7 +106,7 @@ log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{tls}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # Tests try a wrong password on purpose: answer at once.
@@ -106,7 +128,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -133,8 +156,13 @@ def _answers(host: str, port: int) -> bool:
     return True
 
 
-def start_dovecot(tmp_dir: Path, timeout: float = 15) -> DovecotServer:
-    """Start Dovecot with everything inside `tmp_dir`; returns once it answers IMAP."""
+def start_dovecot(
+    tmp_dir: Path, timeout: float = 15, certificates: Certificates | None = None
+) -> DovecotServer:
+    """Start Dovecot with everything inside `tmp_dir`; returns once it answers IMAP.
+
+    With `certificates` it also offers STARTTLS on its port and implicit TLS on `tls_port`.
+    """
     binary = dovecot_binary()
     base = Path(tmp_dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -155,10 +183,13 @@ def start_dovecot(tmp_dir: Path, timeout: float = 15) -> DovecotServer:
     last_error = ""
     for _attempt in range(3):  # free_port() can race with another process: retry.
         port = free_port()
+        tls_port = free_port() if certificates is not None else 0
         config = base / "dovecot.conf"
-        config.write_text(_config(base, port, passwd, mail, mail_user.pw_uid, mail_user.pw_gid))
+        ids = (mail_user.pw_uid, mail_user.pw_gid)
+        tls = _ssl_config(base, certificates)
+        config.write_text(_config(base, port, passwd, mail, *ids, tls=tls, tls_port=tls_port))
         server = DovecotServer(
-            "127.0.0.1", port, USER, password, base / "run", base / "dovecot.log"
+            "127.0.0.1", port, USER, password, base / "run", base / "dovecot.log", tls_port or None
         )
         # The master daemonizes: its children must not inherit our pipes, or run() would
         # wait for them forever. Start-up errors go to a file instead.

@@ -134,18 +134,36 @@ def _apply_one(
         return apply_mail(mail, domain, received_at, now)
 
 
+def imap_tls_mode(domain: SendingDomain) -> str:
+    """How the mailbox is reached: "ssl" (TLS from the first byte, as on port 993),
+    "starttls" (port 143, upgraded before login) or "none"."""
+    if not domain.imap_tls:
+        return "none"
+    return "starttls" if int(domain.imap_port) == 143 else "ssl"
+
+
+def connect_imap(host: str, port: int, tls: str) -> imaplib.IMAP4:
+    """A connection, not yet logged in, with TLS as asked and the certificate verified
+    against the default trust store (`SSL_CERT_FILE` names another bundle). A server that
+    does not offer STARTTLS is an error, never a login in the clear."""
+    if tls == "ssl":
+        context = ssl.create_default_context()
+        return imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TIMEOUT_SECONDS)
+    connection = imaplib.IMAP4(host, port, timeout=TIMEOUT_SECONDS)
+    if tls == "starttls":
+        try:
+            connection.starttls(ssl.create_default_context())
+        except BaseException:
+            with suppress(OSError):
+                connection.shutdown()
+            raise
+    return connection
+
+
 @contextmanager
 def _mailbox(domain: SendingDomain) -> Iterator[imaplib.IMAP4]:
     """A logged-in, read-only (EXAMINE) connection to the domain's folder."""
-    host, port = str(domain.imap_host), int(domain.imap_port)
-    connection: imaplib.IMAP4
-    if domain.imap_tls and port != 143:
-        context = ssl.create_default_context()
-        connection = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TIMEOUT_SECONDS)
-    else:
-        connection = imaplib.IMAP4(host, port, timeout=TIMEOUT_SECONDS)
-        if domain.imap_tls:
-            connection.starttls(ssl.create_default_context())
+    connection = connect_imap(str(domain.imap_host), int(domain.imap_port), imap_tls_mode(domain))
     try:
         connection.login(str(domain.imap_user), domain.imap_password or "")
         status, data = connection.select(_quote(domain.imap_folder or "INBOX"), readonly=True)
