@@ -169,7 +169,13 @@ def test_cutting_the_database_connections_mid_run_the_workers_recover(
     assert counts.get("sent", 0) >= 55
     copies = received(smtp_servers)
     assert max(copies.values()) == 1
-    assert len(copies) == 60
+    arrived = {key.split("|")[1] for key in copies}
+    sent = set(db.session.scalars(sa.select(Message.id).where(Message.status == "sent")))
+    assert sent <= arrived
+    # An uncertain mail usually went out, its outcome lost with the connection; it did not
+    # if the cut took the acknowledgement of its start's commit. Either way, never twice.
+    uncertain = set(db.session.scalars(sa.select(Message.id).where(Message.status == "uncertain")))
+    assert arrived <= sent | uncertain
 
 
 def test_pause_resume_and_stop_mid_campaign(

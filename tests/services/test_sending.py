@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from psycopg import sql as psycopg_sql
 
+from tests.conftest import migrate, new_app
 from tests.sending_support import make_domain, make_running_campaign
-from tests.support.services import SmtpCapture
+from tests.support.services import PostgresServer, SmtpCapture
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent, SendingDomain, Suppression
@@ -365,3 +369,55 @@ def test_mail_is_dkim_signed_when_the_domain_has_a_key(
     # Any change to a signed header breaks it.
     tampered = mail.data.replace(b"Subject: Mail 1", b"Subject: Mail 9")
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_a_mail_whose_start_is_committed_goes_out_though_the_database_then_goes_away(
+    fresh_database: Callable[[], str],
+    postgres_server: PostgresServer,
+    smtp_server: SmtpCapture,
+) -> None:
+    """Once the start is committed the mail is the sender's to deliver: nothing between that
+    commit and the SMTP conversation may need the database. (Its outcome cannot be written
+    then, so it will be settled as uncertain, never sent twice.)"""
+    url = fresh_database()
+    name = url.rsplit("/", 1)[1]
+    isolated = new_app(url, MAIL_BACKEND="smtp")
+    migrate(isolated)
+
+    def database_goes_away(session: Any) -> None:
+        with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+            database = psycopg_sql.Identifier(name)
+            admin.execute(
+                psycopg_sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database)
+            )
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+
+    try:
+        with isolated.app_context():
+            make_running_campaign([make_domain("punthelder-seo.nl", smtp_server.port)], 1, 1)
+            db.session.commit()
+            ((message_id, token),) = dispatch_once(utcnow(), enqueue=False).claimed
+            # The send job's first commit is its start.
+            sa.event.listen(db.session(), "after_commit", database_goes_away, once=True)
+            with pytest.raises(sa.exc.OperationalError):
+                send_claimed_message(message_id, token)  # the outcome cannot be written
+            (mail,) = smtp_server.wait_for(1)
+            assert mail.message["X-Campaign-Message-ID"] == message_id
+    finally:
+        with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+            database = psycopg_sql.Identifier(name)
+            admin.execute(
+                psycopg_sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(database)
+            )
+        with isolated.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    with isolated.app_context():
+        message = db.session.get(Message, message_id)
+        assert message is not None
+        assert (message.status, message.send_started_at is not None) == ("sending", True)
+        assert dispatch_once(utcnow(), enqueue=False).claimed == []
+        db.engine.dispose()

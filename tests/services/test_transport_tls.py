@@ -5,14 +5,13 @@ envelope a retry, never a bounce."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.support.services import SmtpCapture
 from tests.support.tls import Certificates, make_certificates
 from webapp.models import SendingDomain
-from webapp.services.transport import PERMANENT, SENT, TEMPORARY, deliver_smtp
+from webapp.services.transport import PERMANENT, SENT, TEMPORARY, SmtpServer, deliver_smtp
 
 RAW = b"From: Christian <christian@punthelder.nl>\r\nSubject: Hallo\r\n\r\nHallo Anna\r\n"
 SENDER = "christian@punthelder.nl"
@@ -68,9 +67,9 @@ def plain_server() -> Iterator[SmtpCapture]:
         server.stop()
 
 
-def domain_for(server: SmtpCapture, tls: str, login: tuple[str, str] | None = LOGIN) -> Any:
+def domain_for(server: SmtpCapture, tls: str, login: tuple[str, str] | None = LOGIN) -> SmtpServer:
     user, password = login or (None, None)
-    return SendingDomain(
+    domain = SendingDomain(
         name="punthelder.nl",
         smtp_host=server.host,
         smtp_port=server.port,
@@ -78,6 +77,7 @@ def domain_for(server: SmtpCapture, tls: str, login: tuple[str, str] | None = LO
         smtp_user=user,
         smtp_password=password,
     )
+    return SmtpServer.of(domain)
 
 
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])

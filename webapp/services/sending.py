@@ -80,6 +80,7 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
         db.session.commit()
         return "failed"
 
+    server = transport.SmtpServer.of(domain)  # read now: the database may be gone after
     failpoint("before_start")
     if not _start(message, domain, claim_token, now):
         db.session.rollback()
@@ -90,7 +91,7 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
         return "paced"
     db.session.commit()
 
-    delivery = _deliver(domain, built, message.id)
+    delivery = _deliver(server, built, message_id)
     failpoint("after_smtp")
     outcome = record_delivery(message_id, claim_token, delivery, built, utcnow())
     db.session.commit()
@@ -137,9 +138,9 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
     return started.rowcount == 1
 
 
-def _deliver(domain: SendingDomain, built: BuiltMail, message_id: str) -> transport.Delivery:
+def _deliver(server: transport.SmtpServer, built: BuiltMail, message_id: str) -> transport.Delivery:
     if current_app.config.get("MAIL_BACKEND") == "smtp":
-        return transport.deliver_smtp(domain, built.raw, built.sender, built.recipient)
+        return transport.deliver_smtp(server, built.raw, built.sender, built.recipient)
     return transport.deliver_outbox(current_app.config["OUTBOX_DIR"], built.raw, message_id)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from webapp.models import SendingDomain
@@ -37,12 +37,37 @@ PERMANENT = "permanent"  # 5xx for the recipient: a hard bounce
 UNCERTAIN = "uncertain"  # the data may have been delivered: never retried automatically
 
 
-def deliver_smtp(domain: SendingDomain, raw: bytes, sender: str, recipient: str) -> Delivery:
+@dataclass(frozen=True)
+class SmtpServer:
+    """A domain's SMTP settings as plain values. The send job reads them before it commits
+    the start of a send, so that delivering needs nothing from the database, which may be
+    unreachable by then: a mail whose start is committed should still go out."""
+
+    name: str
+    host: str | None
+    port: int
+    tls: str
+    user: str | None
+    password: str | None = field(repr=False)
+
+    @classmethod
+    def of(cls, domain: SendingDomain) -> SmtpServer:
+        return cls(
+            name=domain.name,
+            host=domain.smtp_host,
+            port=int(domain.smtp_port),
+            tls=domain.smtp_tls,
+            user=domain.smtp_user,
+            password=domain.smtp_password,
+        )
+
+
+def deliver_smtp(server: SmtpServer, raw: bytes, sender: str, recipient: str) -> Delivery:
     """Send through the domain's SMTP server, reporting the phase-aware outcome."""
-    if not domain.smtp_host:
-        return Delivery(TEMPORARY, None, f"no SMTP host configured for {domain.name}")
+    if not server.host:
+        return Delivery(TEMPORARY, None, f"no SMTP host configured for {server.name}")
     try:
-        client = _connect(domain)
+        client = _connect(server)
     except smtplib.SMTPResponseException as error:
         # The greeting, EHLO, STARTTLS or AUTH was refused: our server or our credentials,
         # never the recipient's address, so never a bounce.
@@ -79,27 +104,25 @@ def deliver_smtp(domain: SendingDomain, raw: bytes, sender: str, recipient: str)
         return Delivery(TEMPORARY, None, f"{phase}: {type(error).__name__}: {error}")
 
 
-def _connect(domain: SendingDomain) -> smtplib.SMTP:
+def _connect(server: SmtpServer) -> smtplib.SMTP:
     """A client past EHLO, STARTTLS and AUTH as the domain asks; closed again on failure.
 
     Certificates are verified against the system's trust store (`SSL_CERT_FILE` names
     another bundle)."""
-    if domain.smtp_tls == "ssl":
+    host = server.host or ""
+    if server.tls == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            domain.smtp_host,
-            domain.smtp_port,
-            timeout=SMTP_TIMEOUT_SECONDS,
-            context=ssl.create_default_context(),
+            host, server.port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context()
         )
     else:
-        client = smtplib.SMTP(domain.smtp_host, domain.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
+        client = smtplib.SMTP(host, server.port, timeout=SMTP_TIMEOUT_SECONDS)
     try:
-        client.ehlo(domain.name)
-        if domain.smtp_tls == "starttls":
+        client.ehlo(server.name)
+        if server.tls == "starttls":
             client.starttls(context=ssl.create_default_context())
-            client.ehlo(domain.name)
-        if domain.smtp_user and domain.smtp_password:
-            client.login(domain.smtp_user, domain.smtp_password)
+            client.ehlo(server.name)
+        if server.user and server.password:
+            client.login(server.user, server.password)
     except BaseException:
         client.close()
         raise
