@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_event, make_lead, make_message
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import ImportJob, Lead
 
@@ -118,6 +120,52 @@ def test_a_large_file_imports_in_the_background_with_progress(
     assert job.status == "done", job.error
     assert job.summary["created"] == 40_000
     assert job.processed_rows == 40_000
+    assert job.progressed_at is not None and job.progressed_at <= job.finished_at
+
+
+def _running_job(tmp_path: Path, quiet: timedelta) -> ImportJob:
+    """A job its thread left running, having last committed a batch `quiet` ago."""
+    upload = tmp_path / "upload.csv"
+    upload.write_text("email\ninfo@groot.nl\n")
+    job = ImportJob(
+        list_name="groot",
+        filename="groot.csv",
+        stored_path=str(upload),
+        status="running",
+        total_bytes=10_000_000,
+        processed_bytes=2_500_000,
+        processed_rows=12_345,
+        progressed_at=utcnow() - quiet,
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def test_an_import_that_stopped_mid_file_says_so_with_what_it_did_import(
+    app: Flask, login_as: Callable[[str], FlaskClient], tmp_path: Path
+) -> None:
+    """A deploy or crash ends the import thread; the page watching it must not spin forever."""
+    job = _running_job(tmp_path, quiet=timedelta(minutes=11))
+    client = login_as("marketer")
+    poll = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
+    assert poll.status_code == 286  # htmx stops polling
+    assert "stopped after 12.345 rows" in poll.text
+    db.session.expire_all()
+    assert job.status == "failed" and job.finished_at is not None
+    assert job.stored_path is None and not (tmp_path / "upload.csv").exists()
+
+
+def test_an_import_that_is_still_committing_batches_keeps_running(
+    app: Flask, login_as: Callable[[str], FlaskClient], tmp_path: Path
+) -> None:
+    job = _running_job(tmp_path, quiet=timedelta(minutes=2))
+    client = login_as("marketer")
+    poll = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
+    assert poll.status_code == 200
+    assert "12.345 rows read" in poll.text
+    db.session.expire_all()
+    assert job.status == "running" and (tmp_path / "upload.csv").exists()
 
 
 def test_search_filters_sort_and_pagination(

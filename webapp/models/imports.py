@@ -41,4 +41,6 @@ class ImportJob(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = created_at_column()
+    # When the running import last committed a batch: a job quiet for long has stopped.
+    progressed_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

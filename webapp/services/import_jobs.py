@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
+from webapp.formatting import thousands
 from webapp.models import ImportJob
 from webapp.services.csv_sniff import FileFormat
 from webapp.services.import_columns import clean_text
@@ -21,6 +22,9 @@ from webapp.services.imports import ImportFileError, ImportPreview, import_file
 
 # Bigger uploads import in the background, with a progress bar.
 BACKGROUND_BYTES = 1024 * 1024
+# A running import commits a batch every few seconds; one quiet this long has stopped (its
+# process was restarted or killed), and is failed with what it did import.
+STALLED_AFTER = timedelta(minutes=10)
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
@@ -77,7 +81,7 @@ def run_import_job(job_id: str) -> None:
     claimed = db.session.execute(
         sa.update(ImportJob)
         .where(ImportJob.id == job_id, ImportJob.status == "pending")
-        .values(status="running")
+        .values(status="running", progressed_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -88,6 +92,7 @@ def run_import_job(job_id: str) -> None:
     def progress(rows: int, processed: int) -> None:
         job.processed_rows = rows
         job.processed_bytes = processed
+        job.progressed_at = utcnow()
         db.session.commit()
 
     options = dict(job.options or {})
@@ -129,7 +134,7 @@ def start_import_job(app: Flask, job_id: str) -> None:
 
 
 def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
-    """Fail previews nobody imported, and delete their files; the caller commits."""
+    """Fail previews nobody imported and imports that stopped; the caller commits."""
     stale = db.session.scalars(
         sa.select(ImportJob).where(
             ImportJob.status == "pending", ImportJob.created_at < utcnow() - older_than
@@ -139,7 +144,32 @@ def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
         remove_file(job.stored_path)
         job.stored_path, job.status, job.error = None, "failed", "never imported"
         job.finished_at = utcnow()
-    return len(stale)
+    return len(stale) + settle_stalled_import_jobs()
+
+
+def settle_stalled_import_jobs(now: datetime | None = None) -> int:
+    """Fail running imports that have committed nothing for `STALLED_AFTER`; the caller commits.
+
+    Their process is gone (a deploy or crash ended the thread mid-file). The rows of the
+    batches it committed stay imported; importing the file again adds the rest, and rows
+    already there are updated, never doubled.
+    """
+    now = now or utcnow()
+    quiet_since = sa.func.coalesce(ImportJob.progressed_at, ImportJob.created_at)
+    stalled = db.session.scalars(
+        sa.select(ImportJob)
+        .where(ImportJob.status == "running", quiet_since < now - STALLED_AFTER)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job in stalled:
+        remove_file(job.stored_path)
+        job.stored_path, job.status, job.finished_at = None, "failed", now
+        job.error = (
+            f"The import stopped after {thousands(job.processed_rows)} rows and did not "
+            "finish (the server was restarted). Those rows are in the list; import the file "
+            "again for the rest: rows already there are not added twice."
+        )
+    return len(stalled)
 
 
 def remove_file(path: str | None) -> None:

@@ -33,6 +33,7 @@ from webapp.services.import_jobs import (
     remove_file,
     run_import_job,
     runs_in_background,
+    settle_stalled_import_jobs,
     start_import_job,
     store_upload,
 )
@@ -315,6 +316,9 @@ def import_start(job_id: str) -> Any:
 @bp.get("/import/<job_id>")
 def import_progress(job_id: str) -> Any:
     job = db.session.get(ImportJob, job_id) or abort(404)
+    if job.status == "running" and settle_stalled_import_jobs():
+        db.session.commit()  # the page watching a stopped import says so
+        db.session.refresh(job)
     if not is_htmx():
         return render_template("leads/import.html", job=job, list_names=[])
     html = render_template("leads/_import_progress.html", job=job)
