@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "campaign_kpis",
     "campaigns",
     "import_jobs",
+    "import_uploads",
     "leads",
     "message_events",
     "messages",

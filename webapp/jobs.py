@@ -49,3 +49,11 @@ def send_message(message_id: str, claim_token: str) -> str:
     from webapp.services.sending import send_claimed_message
 
     return send_claimed_message(message_id, claim_token)
+
+
+@job
+def run_import(job_id: str) -> None:
+    """Import a pending lead import's file."""
+    from webapp.services.import_jobs import run_import_job
+
+    run_import_job(job_id)

@@ -15,10 +15,14 @@ from flask import Flask, current_app
 SEND_QUEUE = "sending"
 DEFAULT_QUEUE = "default"
 JOB_TIMEOUT_SECONDS = 180
+# A lead import of the largest upload (64 MiB, about a million rows) takes minutes.
+IMPORT_TIMEOUT_SECONDS = 3600
 
 
 class JobQueue(Protocol):
-    def enqueue(self, job: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None: ...
+    def enqueue(
+        self, job: str, *args: Any, queue: str = DEFAULT_QUEUE, timeout: int = JOB_TIMEOUT_SECONDS
+    ) -> None: ...
 
 
 class RedisJobQueue:
@@ -29,13 +33,15 @@ class RedisJobQueue:
 
         self.connection = Redis.from_url(redis_url)
 
-    def enqueue(self, job: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:
+    def enqueue(
+        self, job: str, *args: Any, queue: str = DEFAULT_QUEUE, timeout: int = JOB_TIMEOUT_SECONDS
+    ) -> None:
         from rq import Queue
 
         Queue(queue, connection=self.connection).enqueue_call(
             f"webapp.jobs.{job}",
             args=args,
-            timeout=JOB_TIMEOUT_SECONDS,
+            timeout=timeout,
             result_ttl=0,
             failure_ttl=7 * 24 * 3600,
         )
@@ -48,7 +54,9 @@ class InlineJobQueue:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
 
-    def enqueue(self, job: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:
+    def enqueue(
+        self, job: str, *args: Any, queue: str = DEFAULT_QUEUE, timeout: int = JOB_TIMEOUT_SECONDS
+    ) -> None:
         from webapp import jobs
 
         function: Callable[..., Any] = getattr(jobs, job)

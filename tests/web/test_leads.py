@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import ImportJob, Lead
+from webapp.models import ImportJob, ImportUpload, Lead
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 
@@ -60,6 +61,44 @@ def test_the_page_previews_then_imports_a_dutch_excel_file(
     assert job.status == "done" and job.stored_path is None
     progress = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
     assert progress.status_code == 286  # htmx stops polling
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportUpload)) == 0
+
+
+def test_each_step_of_an_import_may_run_on_another_web_machine(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    """Behind a load balancer the preview, a format change and the start may each reach a
+    machine that never saw the upload: the file comes from the database there."""
+    client = login_as("marketer")
+    client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": upload("cp1252_semicolon.csv")},
+        headers={"HX-Request": "true"},
+    )
+    job = db.session.scalars(sa.select(ImportJob)).one()
+
+    def on_another_machine() -> None:
+        db.session.expire_all()
+        assert job.stored_path is not None
+        os.remove(job.stored_path)  # only the machine that took the upload had it
+
+    on_another_machine()
+    response = client.post(
+        f"/leads/import/{job.id}/format",
+        data={"csrf_token": client.csrf, "encoding": "cp1252", "delimiter": "semicolon"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200, response.text
+    assert "Café De Zwaan" in response.text
+    on_another_machine()
+    response = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "Eindhoven"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="import-created">2<' in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportUpload)) == 0
+    assert list(Path(app.instance_path, "imports").glob(f"{job.id}*")) == []
 
 
 def test_a_file_without_an_email_column_can_be_fixed_in_the_mapping(
@@ -138,6 +177,8 @@ def _running_job(tmp_path: Path, quiet: timedelta) -> ImportJob:
         progressed_at=utcnow() - quiet,
     )
     db.session.add(job)
+    db.session.flush()
+    db.session.add(ImportUpload(job_id=job.id, content=upload.read_bytes()))
     db.session.commit()
     return job
 
@@ -154,6 +195,7 @@ def test_an_import_that_stopped_mid_file_says_so_with_what_it_did_import(
     db.session.expire_all()
     assert job.status == "failed" and job.finished_at is not None
     assert job.stored_path is None and not (tmp_path / "upload.csv").exists()
+    assert db.session.get(ImportUpload, job.id) is None
 
 
 def test_an_import_that_is_still_committing_batches_keeps_running(

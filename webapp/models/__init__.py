@@ -3,7 +3,7 @@
 from webapp.models.audit import AuditEvent
 from webapp.models.campaigns import Campaign, CampaignAudience
 from webapp.models.domains import SendingDomain
-from webapp.models.imports import ImportJob
+from webapp.models.imports import ImportJob, ImportUpload
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, Suppression
 from webapp.models.messages import Message, MessageEvent
@@ -18,6 +18,7 @@ __all__ = [
     "CampaignKpi",
     "CampaignKpiDay",
     "ImportJob",
+    "ImportUpload",
     "Lead",
     "Message",
     "MessageEvent",

@@ -44,3 +44,15 @@ class ImportJob(db.Model):
     # When the running import last committed a batch: a job quiet for long has stopped.
     progressed_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class ImportUpload(db.Model):
+    """The bytes of an upload waiting for its import, kept in the database so that any web
+    machine or worker can preview or run it; deleted when the import ends."""
+
+    __tablename__ = "import_uploads"
+
+    job_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -1,21 +1,25 @@
-"""Import jobs: stored uploads, pending jobs, and running them in or outside the request."""
+"""Import jobs: stored uploads, pending jobs, and running them in or outside the request.
+
+An upload is kept in the database (`ImportUpload`) until its import ends, so the preview,
+the start and the import may each run on a different machine: each works on a local copy
+of the file, made from the database where the machine has none.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import threading
 from datetime import datetime, timedelta
 from typing import IO
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
 from webapp.formatting import thousands
-from webapp.models import ImportJob
+from webapp.models import ImportJob, ImportUpload
 from webapp.services.csv_sniff import FileFormat
 from webapp.services.import_columns import clean_text
 from webapp.services.imports import ImportFileError, ImportPreview, import_file
@@ -62,7 +66,31 @@ def create_import_job(
     )
     db.session.add(job)
     db.session.flush()
+    with open(path, "rb") as upload:
+        db.session.add(ImportUpload(job_id=job.id, content=upload.read()))
     return job
+
+
+def local_file(job: ImportJob) -> str:
+    """The path of the job's file on this machine, copied from the database if need be."""
+    if job.stored_path and os.path.isfile(job.stored_path):
+        return job.stored_path
+    upload = db.session.get(ImportUpload, job.id)
+    if upload is None:
+        raise ImportFileError("The uploaded file is gone; upload it again.")
+    suffix = os.path.splitext(job.stored_path or job.filename or "")[1].lower()
+    path = os.path.join(import_dir(), f"{job.id}{suffix if suffix in UPLOAD_SUFFIXES else '.csv'}")
+    with open(path, "wb") as target:
+        target.write(upload.content)
+    job.stored_path = path
+    return path
+
+
+def _forget_upload(job: ImportJob) -> None:
+    """The import has ended: its file goes, here and in the database."""
+    remove_file(job.stored_path)
+    job.stored_path = None
+    db.session.execute(sa.delete(ImportUpload).where(ImportUpload.job_id == job.id))
 
 
 def job_format(job: ImportJob) -> FileFormat:
@@ -98,7 +126,7 @@ def run_import_job(job_id: str) -> None:
     options = dict(job.options or {})
     try:
         summary = import_file(
-            job.stored_path or "",
+            local_file(job),
             job.list_name,
             job_format(job),
             options.get("mapping"),
@@ -114,23 +142,16 @@ def run_import_job(job_id: str) -> None:
     else:
         job.status, job.summary = "done", summary.to_dict()
         job.processed_bytes = job.total_bytes
-    remove_file(job.stored_path)
-    job.stored_path = None
+    _forget_upload(job)
     job.finished_at = utcnow()
     db.session.commit()
 
 
-def start_import_job(app: Flask, job_id: str) -> None:
-    """Run the import outside the request (a thread now; a queue can take its place)."""
+def start_import_job(job_id: str) -> None:
+    """Run the import outside the request: on a worker (RQ), or this process's job pool."""
+    from webapp.queue import IMPORT_TIMEOUT_SECONDS, get_queue
 
-    def work() -> None:
-        with app.app_context():
-            try:
-                run_import_job(job_id)
-            finally:
-                db.session.remove()
-
-    threading.Thread(target=work, name=f"import-{job_id}", daemon=True).start()
+    get_queue().enqueue("run_import", job_id, timeout=IMPORT_TIMEOUT_SECONDS)
 
 
 def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
@@ -141,8 +162,8 @@ def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
         )
     ).all()
     for job in stale:
-        remove_file(job.stored_path)
-        job.stored_path, job.status, job.error = None, "failed", "never imported"
+        _forget_upload(job)
+        job.status, job.error = "failed", "never imported"
         job.finished_at = utcnow()
     return len(stale) + settle_stalled_import_jobs()
 
@@ -162,8 +183,8 @@ def settle_stalled_import_jobs(now: datetime | None = None) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for job in stalled:
-        remove_file(job.stored_path)
-        job.stored_path, job.status, job.finished_at = None, "failed", now
+        _forget_upload(job)
+        job.status, job.finished_at = "failed", now
         job.error = (
             f"The import stopped after {thousands(job.processed_rows)} rows and did not "
             "finish (the server was restarted). Those rows are in the list; import the file "

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -30,6 +29,7 @@ from webapp.services.import_jobs import (
     create_import_job,
     discard_stale_import_jobs,
     job_format,
+    local_file,
     remove_file,
     run_import_job,
     runs_in_background,
@@ -224,7 +224,7 @@ def _targets(header: list[str], mapping: list[str]) -> list[tuple[str, str]]:
 
 def _render_preview(job: ImportJob, status: int = 200) -> Any:
     try:
-        preview = inspect_file(job.stored_path or "", job_format(job))
+        preview = inspect_file(local_file(job), job_format(job))
     except ImportFileError as error:
         return render_template("leads/_import_error.html", error=str(error)), 422
     job.options = {"format": preview.fmt.to_dict(), "mapping": preview.mapping}
@@ -265,7 +265,7 @@ def import_preview() -> Any:
 
 def _pending_job(job_id: str) -> ImportJob:
     job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status != "pending" or not job.stored_path:
+    if job.status != "pending":
         abort(409, "This import has already run.")
     return job
 
@@ -306,7 +306,7 @@ def import_start(job_id: str) -> Any:
     job.list_name = list_name[:200]
     db.session.commit()
     if runs_in_background(job):
-        start_import_job(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+        start_import_job(job.id)
     else:
         run_import_job(job.id)
     db.session.expire_all()
