@@ -94,11 +94,10 @@ def fill(fixture: str, message: Message, domain: SendingDomain, **values: str) -
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
 
 
-@pytest.fixture
-def mailbox(app: object, dovecot: DovecotServer) -> Mailbox:
-    """A new empty folder, and the sending domain set up to read it."""
+def make_mailbox(server: DovecotServer, port: int, tls: bool) -> Mailbox:
+    """A new empty folder, and the sending domain set up to read it on `port`."""
     folder = f"test-{os.urandom(4).hex()}"
-    connection = dovecot.connect()
+    connection = server.connect()
     try:
         status, data = connection.create(folder)
         assert status == "OK", data
@@ -107,15 +106,21 @@ def mailbox(app: object, dovecot: DovecotServer) -> Mailbox:
     domain = make_domain(
         SENDING_DOMAIN,
         2525,
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_user=dovecot.user,
-        imap_password=dovecot.password,
-        imap_tls=False,
+        imap_host=server.host,
+        imap_port=port,
+        imap_user=server.user,
+        imap_password=server.password,
+        imap_tls=tls,
         imap_folder=folder,
     )
     db.session.commit()
-    return Mailbox(dovecot, folder, domain)
+    return Mailbox(server, folder, domain)
+
+
+@pytest.fixture
+def mailbox(app: object, dovecot: DovecotServer) -> Mailbox:
+    """A new empty folder, and the sending domain set up to read it (no TLS)."""
+    return make_mailbox(dovecot, dovecot.port, tls=False)
 
 
 def sent_campaign(

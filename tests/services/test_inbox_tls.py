@@ -5,7 +5,6 @@ login in the clear to a server that does not offer STARTTLS."""
 from __future__ import annotations
 
 import imaplib
-import os
 import shutil
 import ssl
 import tempfile
@@ -16,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.sending_support import make_domain
 from tests.services import inbox_fixtures
-from tests.services.inbox_fixtures import SENDING_DOMAIN, Mailbox, sent_campaign
+from tests.services.inbox_fixtures import SENDING_DOMAIN, Mailbox, make_mailbox, sent_campaign
 from tests.support.dovecot import DovecotServer, start_dovecot
 from tests.support.tls import Certificates, make_certificates
 from webapp.database import utcnow
@@ -57,25 +55,8 @@ def untrusted(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def tls_mailbox(app: Flask, tls_dovecot: DovecotServer) -> Mailbox:
     """A fresh folder, read by a domain over implicit TLS."""
-    folder = f"test-{os.urandom(4).hex()}"
-    connection = tls_dovecot.connect()
-    try:
-        assert connection.create(folder)[0] == "OK"
-    finally:
-        connection.logout()
     assert tls_dovecot.tls_port is not None
-    domain = make_domain(
-        SENDING_DOMAIN,
-        2525,
-        imap_host=tls_dovecot.host,
-        imap_port=tls_dovecot.tls_port,
-        imap_user=tls_dovecot.user,
-        imap_password=tls_dovecot.password,
-        imap_tls=True,
-        imap_folder=folder,
-    )
-    db.session.commit()
-    return Mailbox(tls_dovecot, folder, domain)
+    return make_mailbox(tls_dovecot, tls_dovecot.tls_port, tls=True)
 
 
 def _poll() -> dict[str, object]:

@@ -80,14 +80,18 @@ def domain_for(server: SmtpCapture, tls: str, login: tuple[str, str] | None = LO
     return SmtpServer.of(domain)
 
 
-@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+@pytest.fixture(params=["starttls", "ssl"])
+def tls_server(
+    request: pytest.FixtureRequest, starttls_server: SmtpCapture, ssl_server: SmtpCapture
+) -> tuple[str, SmtpCapture]:
+    """Each kind of TLS server in turn, with the domain setting that reaches it."""
+    return request.param, starttls_server if request.param == "starttls" else ssl_server
+
+
 def test_mail_goes_out_over_a_verified_tls_connection_after_login(
-    trusted: Certificates,
-    starttls_server: SmtpCapture,
-    ssl_server: SmtpCapture,
-    tls: str,
+    trusted: Certificates, tls_server: tuple[str, SmtpCapture]
 ) -> None:
-    server = starttls_server if tls == "starttls" else ssl_server
+    tls, server = tls_server
     delivery = deliver_smtp(domain_for(server, tls), RAW, SENDER, RECIPIENT)
     assert delivery.kind == SENT, delivery.detail
     (mail,) = server.wait_for(1)
@@ -96,14 +100,10 @@ def test_mail_goes_out_over_a_verified_tls_connection_after_login(
     assert server.logins == [LOGIN[0]]
 
 
-@pytest.mark.parametrize("tls", ["starttls", "ssl"])
 def test_a_certificate_nobody_vouches_for_is_refused_and_the_mail_waits(
-    untrusted: Certificates,
-    starttls_server: SmtpCapture,
-    ssl_server: SmtpCapture,
-    tls: str,
+    untrusted: Certificates, tls_server: tuple[str, SmtpCapture]
 ) -> None:
-    server = starttls_server if tls == "starttls" else ssl_server
+    tls, server = tls_server
     delivery = deliver_smtp(domain_for(server, tls), RAW, SENDER, RECIPIENT)
     assert delivery.kind == TEMPORARY
     assert "CERTIFICATE_VERIFY_FAILED" in delivery.detail
