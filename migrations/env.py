@@ -25,11 +25,14 @@ config.set_main_option(
 
 
 def render_item(type_, obj, autogen_context):
-    """Write the app's UTCDateTime as a plain timestamptz, so migrations never import the app."""
-    from webapp.database import UTCDateTime
+    """Write the app's column types as plain ones (UTCDateTime a timestamptz, SealedText a
+    text), so migrations never import the app."""
+    from webapp.database import SealedText, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, SealedText):
+        return "sa.Text()"
     return False
 
 

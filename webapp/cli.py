@@ -59,6 +59,16 @@ def domains_seed() -> None:
     click.echo(f"created {len(created)} sending domain(s)")
 
 
+@domains_cli.command("reseal")
+def domains_reseal() -> None:
+    """Seal every domain secret under the current SECRET_KEY (run after changing it)."""
+    from webapp.services.domains import reseal_domain_secrets
+
+    count = reseal_domain_secrets()
+    db.session.commit()
+    click.echo(f"sealed {count} secret(s) under the current SECRET_KEY")
+
+
 def _domain_set_options(command: Any) -> Any:
     """One option per editable field, named like the API's (`--smtp-host`, ...)."""
     from webapp.services.domains import EDITABLE_FIELDS

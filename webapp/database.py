@@ -26,6 +26,24 @@ NAMING_CONVENTION = {
 }
 
 
+class SealedText(sa.TypeDecorator[str]):
+    """Text sealed on the way in and opened on the way out (`webapp.sealing`): a secret
+    that the database, its backups and its dumps only hold encrypted."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        from webapp.sealing import seal
+
+        return seal(value)
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        from webapp.sealing import unseal
+
+        return unseal(value)
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware.
 

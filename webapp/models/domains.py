@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.database import created_at_column, id_column, utcnow
+from webapp.database import SealedText, created_at_column, id_column, utcnow
 from webapp.extensions import db
 
 DEFAULT_ALIASES: list[dict[str, str]] = [
@@ -44,22 +44,23 @@ class SendingDomain(db.Model):
     name: Mapped[str] = mapped_column(sa.String(253))
     label: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
 
-    # Outgoing mail. Secrets are write-only: never rendered, returned or logged.
+    # Outgoing mail. Secrets are write-only (never rendered, returned or logged) and stored
+    # sealed under SECRET_KEY (SealedText).
     smtp_host: Mapped[str | None] = mapped_column(sa.String(253))
     smtp_port: Mapped[int] = mapped_column(default=587, server_default="587")
     smtp_user: Mapped[str | None] = mapped_column(sa.String(320))
-    smtp_password: Mapped[str | None] = mapped_column(sa.Text)
+    smtp_password: Mapped[str | None] = mapped_column(SealedText())
     smtp_tls: Mapped[str] = mapped_column(
         sa.String(8), default="starttls", server_default="starttls"
     )
     dkim_selector: Mapped[str | None] = mapped_column(sa.String(63))
-    dkim_private_key: Mapped[str | None] = mapped_column(sa.Text)
+    dkim_private_key: Mapped[str | None] = mapped_column(SealedText())
 
     # The mailbox replies and bounces arrive in.
     imap_host: Mapped[str | None] = mapped_column(sa.String(253))
     imap_port: Mapped[int] = mapped_column(default=993, server_default="993")
     imap_user: Mapped[str | None] = mapped_column(sa.String(320))
-    imap_password: Mapped[str | None] = mapped_column(sa.Text)
+    imap_password: Mapped[str | None] = mapped_column(SealedText())
     imap_tls: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     imap_folder: Mapped[str] = mapped_column(
         sa.String(200), default="INBOX", server_default="INBOX"

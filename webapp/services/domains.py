@@ -7,6 +7,9 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
+
 from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
@@ -19,6 +22,8 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
 # Fields a caller may change, by kind. Secrets are write-only.
 TEXT_FIELDS = ("label", "smtp_host", "smtp_user", "imap_host", "imap_user", "imap_folder")
 SECRET_FIELDS = ("smtp_password", "imap_password")
+# Stored sealed under SECRET_KEY (webapp/sealing.py).
+SEALED_FIELDS = (*SECRET_FIELDS, "dkim_private_key")
 BOOL_FIELDS = ("skip_holidays", "paused", "imap_tls")
 PORT_FIELDS = ("smtp_port", "imap_port")
 # Settings that decide where a domain's slots are.
@@ -290,3 +295,18 @@ def slots_per_day(domain: SendingDomain) -> int:
     start = domain.window_start.hour * 3600 + domain.window_start.minute * 60
     end = domain.window_end.hour * 3600 + domain.window_end.minute * 60
     return max(0, -(-(end - start) // domain.interval_seconds))
+
+
+def reseal_domain_secrets() -> int:
+    """Seal every domain secret again under the current SECRET_KEY (after a rotation, or
+    one stored before sealing existed); the number of secrets written. The caller commits.
+
+    A secret that no key opens reads as unset and is left alone: enter it again.
+    """
+    count = 0
+    for domain in db.session.scalars(sa.select(SendingDomain)):
+        for field in SEALED_FIELDS:
+            if getattr(domain, field):
+                flag_modified(domain, field)  # written again, so sealed with the current key
+                count += 1
+    return count
