@@ -10,7 +10,6 @@ import pytest
 
 from tests.support.services import SmtpCapture
 from tests.support.tls import Certificates, make_certificates
-from webapp.models import SendingDomain
 from webapp.services.transport import PERMANENT, SENT, TEMPORARY, SmtpServer, deliver_smtp
 
 RAW = b"From: Christian <christian@punthelder.nl>\r\nSubject: Hallo\r\n\r\nHallo Anna\r\n"
@@ -69,15 +68,7 @@ def plain_server() -> Iterator[SmtpCapture]:
 
 def domain_for(server: SmtpCapture, tls: str, login: tuple[str, str] | None = LOGIN) -> SmtpServer:
     user, password = login or (None, None)
-    domain = SendingDomain(
-        name="punthelder.nl",
-        smtp_host=server.host,
-        smtp_port=server.port,
-        smtp_tls=tls,
-        smtp_user=user,
-        smtp_password=password,
-    )
-    return SmtpServer.of(domain)
+    return SmtpServer("punthelder.nl", server.host, server.port, tls, user, password)
 
 
 @pytest.fixture(params=["starttls", "ssl"])

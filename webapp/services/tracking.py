@@ -194,7 +194,6 @@ _BATCH_INSERT = sa.text(
         id varchar, message_id varchar, event_type varchar, meta_soon jsonb, meta_later jsonb,
         user_agent text, ip_address varchar, created_at timestamptz, soon_after timestamptz)
     JOIN messages m ON m.id = h.message_id
-    ORDER BY m.id, h.created_at
     """
 )
 # The earliest open of each message sets `open_at`; `sent` becomes `opened`.
@@ -247,19 +246,20 @@ def write_hits(hits: Sequence[Hit]) -> int:
     """
     if not hits:
         return 0
-    opens = sorted((hit for hit in hits if hit.event_type == "opened"), key=lambda h: h.at)
     if db.session.get_bind().dialect.name != "postgresql":
         inserted = 0
         for hit in hits:
             result = db.session.execute(_statements()[0], _hit_params(hit))
             inserted += result.rowcount  # type: ignore[attr-defined]
-        for hit in opens:  # the earliest first, so it is the one that sets `open_at`
+        # The earliest open first, so it is the one that sets `open_at`.
+        opens = sorted((hit for hit in hits if hit.event_type == "opened"), key=lambda h: h.at)
+        for hit in opens:
             db.session.execute(_statements()[1], {"p_message_id": hit.message_id, "p_now": hit.at})
         return inserted
     batch = {"hits": _batch_json(hits)}
     db.session.execute(_BATCH_LOCK, batch)
     result = db.session.execute(_BATCH_INSERT, batch)
-    if opens:
+    if any(hit.event_type == "opened" for hit in hits):
         db.session.execute(_BATCH_OPENED, batch)
     return int(result.rowcount)  # type: ignore[attr-defined]
 

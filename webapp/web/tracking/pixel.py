@@ -52,12 +52,17 @@ def record_open(
         message_id = tokens.read_open_token(token.removesuffix(".gif"))
         if message_id is None:
             return
-        proxies = int(current_app.config.get("TRUSTED_PROXIES", 0))
-        ip = tracking.client_ip(remote_addr, forwarded_for, proxies)
+        ip = client_ip(remote_addr, forwarded_for)
         record(tracking.open_hit(message_id, user_agent, ip))
     except Exception:
         current_app.logger.exception("tracking: open not recorded")
         rollback()
+
+
+def client_ip(remote_addr: str | None, forwarded_for: str | None) -> str | None:
+    """The caller's address, believing X-Forwarded-For through `TRUSTED_PROXIES` hops only."""
+    proxies = int(current_app.config.get("TRUSTED_PROXIES", 0))
+    return tracking.client_ip(remote_addr, forwarded_for, proxies)
 
 
 def record(hit: tracking.Hit) -> None:

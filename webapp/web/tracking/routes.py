@@ -14,6 +14,7 @@ from webapp.web.tracking.pixel import (
     MAX_BODY_BYTES,
     PIXEL_GIF,
     TRACKING_HEADERS,
+    client_ip,
     record,
     record_open,
     rollback,
@@ -55,11 +56,7 @@ def _unexpected(error: Exception) -> Any:
 
 def _client() -> tuple[str | None, str | None]:
     """(user agent, client IP) of the request."""
-    ip = tracking.client_ip(
-        request.remote_addr,
-        request.headers.get("X-Forwarded-For"),
-        int(current_app.config.get("TRUSTED_PROXIES", 0)),
-    )
+    ip = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"))
     return request.headers.get("User-Agent"), ip
 
 
