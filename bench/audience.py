@@ -37,7 +37,7 @@ from webapp import create_app
 from webapp.database import new_id
 from webapp.extensions import db
 from webapp.models import Suppression, Template, TemplateStep
-from webapp.services.audience import AudienceFilters, preview_audience, selected_lead_ids
+from webapp.services.campaigns.audience import AudienceFilters, preview_audience, selected_lead_ids
 
 LEADS, LIST_SIZE = 200_000, 40_000
 NOW = datetime(2027, 1, 4, 6, 0, tzinfo=UTC)

@@ -119,7 +119,7 @@ def load(url: str, messages: int) -> None:
 
 
 def idle_pass(url: str, messages: int, repeat: int) -> tuple[float, float]:
-    from webapp.services.dispatch import dispatch_once
+    from webapp.services.sending.dispatch import dispatch_once
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url)})
     with app.app_context():

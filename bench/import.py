@@ -95,7 +95,7 @@ class FreshDatabase:
 
 def time_import(path: Path) -> tuple[float, dict[str, Any]]:
     from webapp.extensions import db
-    from webapp.services.imports import import_file
+    from webapp.services.leads.imports import import_file
 
     with FreshDatabase():
         start = time.perf_counter()

@@ -37,7 +37,8 @@ from tests.support.services import (
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models.kpis import COUNTERS
-from webapp.services.kpis import (
+from webapp.services.kpis.overview import campaign_overview
+from webapp.services.kpis.summaries import (
     campaign_kpis,
     campaign_timeline,
     plain_days,
@@ -45,7 +46,6 @@ from webapp.services.kpis import (
     rebuild_summaries,
     summary_drift,
 )
-from webapp.services.overview import campaign_overview
 
 CAMPAIGNS = 50
 LEADS_PER_CAMPAIGN = 5_000

@@ -81,7 +81,7 @@ def seed(app, messages: int) -> list[str]:  # type: ignore[no-untyped-def]
     from flask_migrate import upgrade
 
     from webapp.models import Campaign, Lead, Message, Template
-    from webapp.services.mail_links import open_pixel_url
+    from webapp.services.tracking.links import open_pixel_url
 
     with app.app_context():
         upgrade()

@@ -33,8 +33,8 @@ from webapp.database import new_id
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignAudience, Template, TemplateStep
 from webapp.services.domains import seed_default_domains
-from webapp.services.plan_writer import COLUMNS, copy_line, message_rows, write_messages
-from webapp.services.plans import persist_plan, plan_request_for, prepare
+from webapp.services.planning.plans import persist_plan, plan_request_for, prepare
+from webapp.services.planning.writer import COLUMNS, copy_line, message_rows, write_messages
 
 LEADS = 25_000
 STEPS = 4

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import jinja2
 
 from webapp.database import utcnow
+from webapp.demo.seed import demo_leads, template_steps
 from webapp.models import Lead
-from webapp.services.demo import demo_leads, template_steps
-from webapp.services.rendering import (
+from webapp.services.mail.rendering import (
     RenderError,
     StepDraft,
     lead_context,

@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import csrf_token_from
+from webapp.demo.seed import DEMO_PASSWORD, seed_demo
 from webapp.extensions import db
-from webapp.services.demo import DEMO_PASSWORD, seed_demo
 
 pytestmark = pytest.mark.sqlite
 
@@ -50,8 +50,8 @@ def test_the_embedded_default_sends_to_the_outbox_on_sqlite(sqlite_app: Flask, t
     from tests.sending_support import make_domain, make_running_campaign
     from webapp.database import utcnow
     from webapp.models import Campaign, Message
-    from webapp.services.dispatch import dispatch_once
-    from webapp.services.sending import send_claimed_message
+    from webapp.services.sending.dispatch import dispatch_once
+    from webapp.services.sending.send import send_claimed_message
 
     sqlite_app.config["OUTBOX_DIR"] = str(tmp_path)
     domain = make_domain("punthelder-seo.nl", 1)

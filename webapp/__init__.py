@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Flask
 
-from webapp.config import Config
+from webapp import cli, errors, extensions, formatting, security
+from webapp.config import ROOT, Config
+from webapp.extensions import db
+from webapp.web import register_blueprints
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -15,9 +18,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
-
-    from webapp import cli, errors, extensions, formatting, security
-    from webapp.web import register_blueprints
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(
@@ -39,7 +39,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _migrations_dir() -> Any:
-    from webapp.config import ROOT
 
     return ROOT / "migrations"
 
@@ -49,8 +48,6 @@ def _enable_sqlite_foreign_keys(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
-
-    from webapp.extensions import db
 
     with app.app_context():
         engine = db.engine

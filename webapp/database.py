@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from webapp.sealing import seal, unseal
+
 # Stable constraint names, so migrations can refer to them. Check constraints and
 # indexes carry the seed's own names (chk_..., idx_..., uk_...).
 NAMING_CONVENTION = {
@@ -34,12 +36,10 @@ class SealedText(sa.TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
-        from webapp.sealing import seal
 
         return seal(value)
 
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str | None:
-        from webapp.sealing import unseal
 
         return unseal(value)
 

@@ -8,7 +8,9 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp import htmx
 from webapp.htmx import is_htmx
+from webapp.security import is_api_request
 
 CODES = {
     400: "bad_request",
@@ -46,7 +48,6 @@ def api_error_response(
 
 
 def _is_api() -> bool:
-    from webapp.security import is_api_request
 
     return is_api_request()
 
@@ -95,6 +96,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
-    from webapp import htmx
 
     htmx.init_app(app)

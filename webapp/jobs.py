@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
 
+from webapp.services.leads import run_import_job
+from webapp.services.sending import send_claimed_message
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _app: Flask | None = None
@@ -21,6 +24,8 @@ def _worker_app() -> Flask:
     """The app of a worker process, made once per process."""
     global _app
     if _app is None:
+        # A worker process builds its own app; at module level this would import the app
+        # factory, and through it every blueprint, into every module that enqueues a job.
         from webapp import create_app
 
         _app = create_app()
@@ -46,14 +51,10 @@ def job(function: F) -> F:
 @job
 def send_message(message_id: str, claim_token: str) -> str:
     """Send one claimed message."""
-    from webapp.services.sending import send_claimed_message
-
     return send_claimed_message(message_id, claim_token)
 
 
 @job
 def run_import(job_id: str) -> None:
     """Import a pending lead import's file."""
-    from webapp.services.import_jobs import run_import_job
-
     run_import_job(job_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from typing import Any, Protocol
 
 from flask import Flask, current_app
@@ -57,9 +58,8 @@ class InlineJobQueue:
     def enqueue(
         self, job: str, *args: Any, queue: str = DEFAULT_QUEUE, timeout: int = JOB_TIMEOUT_SECONDS
     ) -> None:
-        from webapp import jobs
-
-        function: Callable[..., Any] = getattr(jobs, job)
+        # By name, as RQ does: the job functions sit above the services that enqueue them.
+        function: Callable[..., Any] = getattr(import_module("webapp.jobs"), job)
         self.pool.submit(self._run, function, args)
 
     def _run(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:

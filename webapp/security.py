@@ -17,6 +17,7 @@ from flask_login import current_user
 from webapp.extensions import db, login_manager
 from webapp.htmx import is_htmx
 from webapp.models import User
+from webapp.services.users import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,8 +61,6 @@ def enforce_access() -> Any:
     if is_public_request():
         return None
     if is_api_request():
-        from webapp.services.users import user_for_token
-
         user = user_for_token(_bearer_token())
         if user is None:
             abort(401)

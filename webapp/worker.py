@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from webapp import jobs
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
+from webapp.services.inbox import poll_inbox_once
+from webapp.services.sending import complete_finished_campaigns, dispatch_once
+from webapp.services.tracking import purge_tracking_details
 
 log = logging.getLogger("webapp.worker")
 
@@ -32,7 +37,6 @@ class Periodic:
 
 
 def dispatch_pass() -> object:
-    from webapp.services.dispatch import dispatch_once
 
     result = dispatch_once(utcnow())
     if result.claimed or result.requeued or result.uncertain or result.completed:
@@ -48,8 +52,6 @@ def dispatch_pass() -> object:
 
 def completion_sweep() -> object:
     """Complete running campaigns whose last mails were canceled (unsubscribe, bounce...)."""
-    from webapp.services.dispatch import complete_finished_campaigns
-
     done = complete_finished_campaigns(utcnow())
     db.session.commit()
     return done
@@ -57,8 +59,6 @@ def completion_sweep() -> object:
 
 def inbox_pass() -> object:
     """Read every sending domain's mailbox: replies, auto-replies, bounces, unsubscribes."""
-    from webapp.services.inbox import poll_inbox_once
-
     summary = poll_inbox_once(utcnow())
     db.session.commit()
     if summary["mails"] or summary["errors"]:
@@ -69,8 +69,6 @@ def inbox_pass() -> object:
 def retention_pass() -> object:
     """Forget user agents and IPs of events older than EVENT_RETENTION_DAYS."""
     from flask import current_app
-
-    from webapp.services.retention import purge_tracking_details
 
     purged = purge_tracking_details(utcnow(), current_app.config["EVENT_RETENTION_DAYS"])
     db.session.commit()
@@ -143,8 +141,6 @@ class Scheduler:
 
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Block running jobs and the scheduler (RQ on Redis, or the in-process queue)."""
-    from webapp import jobs
-
     jobs._app = app
     scheduler = Scheduler(app, periodic_passes(app))
     redis_url = app.config.get("REDIS_URL")
@@ -158,8 +154,6 @@ def run_worker(app: Flask, burst: bool = False) -> None:
         return
     from redis import Redis
     from rq import SimpleWorker
-
-    from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
 
     scheduler.start()
     connection = Redis.from_url(redis_url)

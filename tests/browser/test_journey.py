@@ -11,8 +11,8 @@ from flask import Flask
 
 from tests.conftest import PASSWORD
 from webapp.database import utcnow
+from webapp.demo.world import seed_demo_world
 from webapp.extensions import db
-from webapp.services.demo_world import seed_demo_world
 
 pytestmark = pytest.mark.browser
 

@@ -183,7 +183,7 @@ def test_pause_resume_and_stop_mid_campaign(
 ) -> None:
     from webapp.database import utcnow
     from webapp.models import Campaign
-    from webapp.services.campaigns import apply_action
+    from webapp.services.campaigns.lifecycle import apply_action
 
     domains = domains_with_servers(4, smtp_servers)
     paused, _, _ = make_running_campaign(domains, leads=40)

@@ -22,8 +22,8 @@ from tests.support.dovecot import DovecotServer, start_dovecot
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, SendingDomain
-from webapp.services import tokens
-from webapp.services.inbox_match import sent_subject
+from webapp.services.inbox.match import sent_subject
+from webapp.services.tracking import tokens
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inbox"
 SENDING_DOMAIN = "punthelder-seo.nl"

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from webapp.services.planner import DomainSpec, LeadSpec, PlannedMessage, PlanSettings
+from webapp.services.planning.planner import DomainSpec, LeadSpec, PlannedMessage, PlanSettings
 
 NL = holidays.country_holidays("NL", years=range(2024, 2036))
 

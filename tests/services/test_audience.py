@@ -19,7 +19,7 @@ from flask import Flask
 from tests.factories import make_lead
 from webapp.extensions import db
 from webapp.models import Suppression
-from webapp.services.audience import (
+from webapp.services.campaigns.audience import (
     BLANK_CHARACTERS,
     AudienceError,
     AudienceFilters,
@@ -28,7 +28,7 @@ from webapp.services.audience import (
     preview_audience,
     selected_lead_ids,
 )
-from webapp.services.lead_fields import FREE_MAIL_DOMAINS
+from webapp.services.leads.fields import FREE_MAIL_DOMAINS
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 T0 = NOW - timedelta(days=60)

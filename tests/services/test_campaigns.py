@@ -12,8 +12,7 @@ from flask import Flask
 from tests.factories import make_lead, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, Message, SendingDomain
-from webapp.services.campaign_listing import campaign_to_dict, list_messages
-from webapp.services.campaigns import (
+from webapp.services.campaigns.lifecycle import (
     TRANSITIONS,
     CampaignConflict,
     CampaignInputError,
@@ -23,8 +22,9 @@ from webapp.services.campaigns import (
     create_campaign,
     update_campaign,
 )
+from webapp.services.campaigns.listing import campaign_to_dict, list_messages
 from webapp.services.domains import seed_default_domains
-from webapp.services.plans import dry_run_report, plan_request_for
+from webapp.services.planning.report import dry_run_report, plan_request_for
 
 # A Monday morning, before the 09:00 Europe/Amsterdam window opens.
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

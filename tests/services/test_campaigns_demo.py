@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from webapp.database import utcnow
+from webapp.demo.campaigns import seed_demo_campaigns
+from webapp.demo.seed import seed_demo
 from webapp.extensions import db
 from webapp.models import Campaign, Message
-from webapp.services.demo import seed_demo
-from webapp.services.demo_campaigns import seed_demo_campaigns
 
 
 def counts(campaign: Campaign) -> dict[str, int]:

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from flask import Flask
 from jinja2.sandbox import SandboxedEnvironment
 
+from webapp.demo.seed import DEMO_PASSWORD, DEMO_USERS, demo_leads, seed_demo
 from webapp.extensions import db
 from webapp.models import Lead, SendingDomain, Suppression, Template, User
-from webapp.services.demo import DEMO_PASSWORD, DEMO_USERS, demo_leads, seed_demo
-from webapp.services.lead_fields import company_domain, is_free_mail
+from webapp.services.leads.fields import company_domain, is_free_mail
 
 LISTS = {"mkb-utrecht", "horeca-amsterdam", "bouw-brabant", "advocaten-randstad"}
 

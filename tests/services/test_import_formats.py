@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from webapp.extensions import db
 from webapp.models import Lead
-from webapp.services.csv_sniff import XLSX_MAX_RATIO, detect_format
-from webapp.services.imports import ImportFileError, import_file, inspect_file
+from webapp.services.leads.csv_sniff import XLSX_MAX_RATIO, detect_format
+from webapp.services.leads.imports import ImportFileError, import_file, inspect_file
 
 _label = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
 _local = st.lists(_label, min_size=1, max_size=3).map(".".join)
@@ -195,7 +195,7 @@ def test_memory_stays_flat_as_files_grow(
     app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small batches keep the traced run short; the shape is the same as with the default.
-    monkeypatch.setattr("webapp.services.imports.BATCH_SIZE", 500)
+    monkeypatch.setattr("webapp.services.leads.imports.BATCH_SIZE", 500)
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     _generated_csv(small, 1_000)
     _generated_csv(large, 5_000)
@@ -213,7 +213,7 @@ _address_text = st.text("abcxyzXN019.-_+@'!", min_size=1, max_size=30)
 def test_the_fast_path_for_plain_addresses_agrees_with_the_validator(address: str) -> None:
     from email_validator import EmailNotValidError, validate_email
 
-    from webapp.services.import_columns import _is_plain_address
+    from webapp.services.leads.columns import _is_plain_address
 
     lowered = address.lower()
     if _is_plain_address(lowered):

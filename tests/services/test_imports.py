@@ -12,8 +12,8 @@ from flask import Flask
 from tests.factories import make_lead
 from webapp.extensions import db
 from webapp.models import Lead, Suppression
-from webapp.services.csv_sniff import detect_format
-from webapp.services.imports import ImportFileError, import_file, inspect_file
+from webapp.services.leads.csv_sniff import detect_format
+from webapp.services.leads.imports import ImportFileError, import_file, inspect_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 

@@ -15,7 +15,7 @@ from tests.services.inbox_fixtures import Mailbox, mark_sent, sent_campaign
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, SendingDomain, Suppression
-from webapp.services.inbox import poll_inbox_once
+from webapp.services.inbox.poller import poll_inbox_once
 
 # The real IMAP server (one per module) and a fresh folder per test.
 dovecot = inbox_fixtures.dovecot

@@ -22,7 +22,7 @@ from tests.support.tls import Certificates, make_certificates
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import MessageEvent, SendingDomain
-from webapp.services.inbox import connect_imap, imap_tls_mode, poll_inbox_once
+from webapp.services.inbox.poller import connect_imap, imap_tls_mode, poll_inbox_once
 
 # A Dovecot without TLS (one per module), for the server that offers no STARTTLS.
 dovecot = inbox_fixtures.dovecot

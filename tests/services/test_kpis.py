@@ -10,7 +10,7 @@ from flask import Flask
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.extensions import db
 from webapp.models import Campaign
-from webapp.services.kpis import campaign_kpis, campaign_timeline, rate, summary_drift
+from webapp.services.kpis.summaries import campaign_kpis, campaign_timeline, rate, summary_drift
 
 D1 = "punthelder-seo.nl"
 D2 = "punthelder-marketing.nl"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from tests.factories import make_campaign, make_lead, make_message
-from webapp.services.demo_history import seed_demo_history
-from webapp.services.kpis import campaign_kpis, summary_drift
+from webapp.demo.history import seed_demo_history
+from webapp.services.kpis.summaries import campaign_kpis, summary_drift
 
 
 def test_demo_history_marks_due_mails_of_running_campaigns_and_keeps_the_summary_true(

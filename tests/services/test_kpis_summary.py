@@ -17,8 +17,7 @@ from tests.factories import make_campaign, make_lead, make_message
 from webapp.database import new_id
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent
-from webapp.services import tracking
-from webapp.services.kpis import (
+from webapp.services.kpis.summaries import (
     campaign_timeline,
     plain_days,
     rebuild_summaries,
@@ -26,6 +25,7 @@ from webapp.services.kpis import (
     summary_drift,
     summary_totals,
 )
+from webapp.services.tracking import events as tracking
 
 # (UTC moment, the Dutch day it belongs to)
 DAY_BOUNDARIES = [
@@ -82,7 +82,7 @@ def test_the_sqlite_rule_matches_the_time_zone_database_every_hour_for_years(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from webapp.services.kpis import day_sql
+    from webapp.services.kpis.summaries import day_sql
 
     amsterdam = ZoneInfo("Europe/Amsterdam")
     moments = [

@@ -9,8 +9,8 @@ from tests.factories import make_campaign, make_lead, make_message
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Lead, MessageEvent, Suppression
-from webapp.services.leads import LeadFilter, bulk_action, list_counts, search_leads
-from webapp.services.suppressions import is_suppressed, suppress_lead
+from webapp.services.leads.manage import LeadFilter, bulk_action, list_counts, search_leads
+from webapp.services.leads.suppressions import is_suppressed, suppress_lead
 
 
 def test_suppressing_a_lead_cancels_its_queued_mail_in_every_campaign(app: Flask) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.services.planner_rules import check_plan
-from webapp.services.planner import (
+from webapp.services.planning.planner import (
     DomainSpec,
     LeadSpec,
     PlanError,
@@ -17,7 +17,7 @@ from webapp.services.planner import (
     fresh_leads,
     plan,
 )
-from webapp.services.slots import DomainCalendar
+from webapp.services.planning.slots import DomainCalendar
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SEED_DOMAINS = [

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.services.planner_rules import add_working_days, check_plan, earliest_free, works
-from webapp.services.planner import DomainSpec, LeadSpec, PlanSettings, fresh_leads, plan
+from webapp.services.planning.planner import DomainSpec, LeadSpec, PlanSettings, fresh_leads, plan
 
 ZONES = [
     "Europe/Amsterdam",

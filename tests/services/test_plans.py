@@ -18,15 +18,15 @@ from tests.factories import make_campaign, make_lead, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignAudience, Message, SendingDomain
 from webapp.services.domains import get_domain, seed_default_domains
-from webapp.services.plans import (
+from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.plans import (
     PlanError,
     auto_assign_domain,
-    domain_availability,
-    dry_run_report,
     persist_plan,
     plan_request_for,
 )
-from webapp.services.replanning import replan_queued
+from webapp.services.planning.replanning import replan_queued
+from webapp.services.planning.report import dry_run_report
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=AMS).astimezone(UTC)  # Monday morning

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.factories import make_lead, make_template
+from webapp.demo.seed import template_steps
 from webapp.models import Lead, Template, TemplateStep
-from webapp.services.demo import template_steps
-from webapp.services.rendering import (
+from webapp.services.mail.rendering import (
     PREVIEW_UNSUBSCRIBE_URL,
     RenderedMail,
     RenderError,

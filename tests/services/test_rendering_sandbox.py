@@ -7,7 +7,7 @@ import time
 import pytest
 
 from webapp.models import Lead
-from webapp.services.rendering import RenderError, StepDraft, render_step
+from webapp.services.mail.rendering import RenderError, StepDraft, render_step
 
 # (id, template text, words the error must contain)
 PAYLOADS: list[tuple[str, str, str]] = [

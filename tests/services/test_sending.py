@@ -18,8 +18,8 @@ from tests.support.services import PostgresServer, SmtpCapture
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent, SendingDomain, Suppression
-from webapp.services.dispatch import dispatch_once
-from webapp.services.sending import send_claimed_message
+from webapp.services.sending.dispatch import dispatch_once
+from webapp.services.sending.send import send_claimed_message
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ def test_a_connection_dropped_after_data_is_uncertain_and_never_retried(
 def test_the_sending_window_follows_daylight_saving_time(app: Flask) -> None:
     from datetime import UTC, datetime, time
 
-    from webapp.services.send_rules import in_sending_window
+    from webapp.services.sending.rules import in_sending_window
 
     domain = make_domain(
         "punthelder-seo.nl",

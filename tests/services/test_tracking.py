@@ -12,8 +12,9 @@ from flask import Flask
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
-from webapp.services import tracking, unsubscribing
-from webapp.services.retention import purge_tracking_details
+from webapp.services.tracking import events as tracking
+from webapp.services.tracking import unsubscribing
+from webapp.services.tracking.retention import purge_tracking_details
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = SENT_AT + timedelta(hours=2)

@@ -19,8 +19,10 @@ from tests.factories import make_campaign, make_lead, make_message
 from tests.support.services import free_port
 from webapp.extensions import db
 from webapp.models import Message, MessageEvent
-from webapp.services import mail_links, tracking, tracking_buffer
-from webapp.services.tracking_buffer import flush_tracking_buffer
+from webapp.services.tracking import buffer as tracking_buffer
+from webapp.services.tracking import events as tracking
+from webapp.services.tracking import links as mail_links
+from webapp.services.tracking.buffer import flush_tracking_buffer
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
 from webapp.database import new_id
-from webapp.services import mail_links, tokens
+from webapp.services.tracking import links as mail_links
+from webapp.services.tracking import tokens
 
 MESSAGE_ID = "0190f0e0a1b2c3d4e5f60718293a4b5c"
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.services import SmtpCapture
 from tests.support.tls import Certificates, make_certificates
-from webapp.services.transport import PERMANENT, SENT, TEMPORARY, SmtpServer, deliver_smtp
+from webapp.services.sending.transport import PERMANENT, SENT, TEMPORARY, SmtpServer, deliver_smtp
 
 RAW = b"From: Christian <christian@punthelder.nl>\r\nSubject: Hallo\r\n\r\nHallo Anna\r\n"
 SENDER = "christian@punthelder.nl"

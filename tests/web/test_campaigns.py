@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from tests.factories import make_lead, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, Message
-from webapp.services.campaigns import apply_action, create_campaign
+from webapp.services.campaigns.lifecycle import apply_action, create_campaign
 from webapp.services.domains import seed_default_domains
 from webapp.web.campaigns.forms import STEP_FIELDS, hidden_fields, read_state
 

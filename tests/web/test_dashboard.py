@@ -13,8 +13,8 @@ from tests.services.test_kpis import every_kind_of_message
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.services.domains import seed_default_domains
-from webapp.services.kpis import plain_totals
-from webapp.services.overview import campaign_calendar, campaign_overview, todays_sends
+from webapp.services.kpis.overview import campaign_calendar, campaign_overview, todays_sends
+from webapp.services.kpis.summaries import plain_totals
 
 
 def test_the_overview_gives_every_campaign_the_plain_aggregates_figures(app: Flask) -> None:

@@ -227,9 +227,9 @@ def test_pausing_a_domain_moves_the_queued_mail_of_running_campaigns(
 
     from tests.factories import make_lead
     from webapp.database import utcnow
+    from webapp.demo.seed import template_steps
     from webapp.models import Campaign, CampaignAudience, Message, Template, TemplateStep
-    from webapp.services.campaigns import apply_action
-    from webapp.services.demo import template_steps
+    from webapp.services.campaigns.lifecycle import apply_action
 
     template = Template(name="t", steps=[TemplateStep(**step) for step in template_steps()[:1]])
     db.session.add(template)

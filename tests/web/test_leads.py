@@ -136,7 +136,7 @@ def test_an_empty_upload_is_refused_with_a_reason(
 def test_a_large_file_imports_in_the_background_with_progress(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:
-    from webapp.services.import_jobs import run_import_job
+    from webapp.services.leads.import_jobs import run_import_job
 
     client = login_as("marketer")
     lines = ["email;company"] + [f"info{i}@groot{i}.nl;Groot {i}" for i in range(40_000)]

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from tests.sending_support import make_domain, make_running_campaign
 from webapp.database import utcnow
-from webapp.services.dispatch import dispatch_once
-from webapp.services.sending import send_claimed_message
+from webapp.services.sending.dispatch import dispatch_once
+from webapp.services.sending.send import send_claimed_message
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.factories import make_campaign, make_lead, make_message
 from webapp.extensions import db
 from webapp.models import AuditEvent, Lead, Suppression
-from webapp.services.suppressions import is_suppressed
+from webapp.services.leads.suppressions import is_suppressed
 
 
 def test_suppressing_a_domain_suppresses_its_leads_and_cancels_their_mail(

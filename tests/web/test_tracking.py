@@ -19,8 +19,9 @@ from tests.factories import make_campaign, make_lead, make_message
 from tests.support.services import free_port
 from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
-from webapp.services import mail_links, tokens
-from webapp.services.tracking_buffer import DEFAULT_ATTEMPTS, flush_tracking_buffer
+from webapp.services.tracking import links as mail_links
+from webapp.services.tracking import tokens
+from webapp.services.tracking.buffer import DEFAULT_ATTEMPTS, flush_tracking_buffer
 from webapp.web.tracking.pixel import PIXEL_GIF, OpenPixel
 
 UNKNOWN_ID = "f" * 32

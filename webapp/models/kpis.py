@@ -3,7 +3,7 @@
 The triggers live in migration 0003 (plpgsql on PostgreSQL, SQL triggers on SQLite):
 every INSERT, UPDATE or DELETE on `messages` and `message_events`, bulk statements
 included, adjusts these rows in the same transaction. Nothing in Python writes them,
-except `webapp.services.kpis.rebuild_summaries` after a bulk load with triggers off.
+except `webapp.services.kpis.summaries.rebuild_summaries` after a bulk load with triggers off.
 """
 
 from __future__ import annotations

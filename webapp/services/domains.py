@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
 from webapp.services.audit import record_action
 from webapp.services.inputs import parse_bool
+from webapp.services.planning import replan_domain_campaigns
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -62,12 +64,6 @@ class DomainSettingsError(ValueError):
         self.fields = fields
 
 
-def list_domains() -> list[SendingDomain]:
-    return list(
-        db.session.execute(db.select(SendingDomain).order_by(SendingDomain.label)).scalars()
-    )
-
-
 def get_domain(name: str) -> SendingDomain | None:
     return db.session.execute(
         db.select(SendingDomain).where(SendingDomain.name == name.strip().lower())
@@ -113,8 +109,6 @@ def update_domain(
         domain.paused_reason = None
     if reshaped:
         # Its slots moved: queued mail of running campaigns on it moves with them.
-        from webapp.database import utcnow
-        from webapp.services.replanning import replan_domain_campaigns
 
         db.session.flush()
         replan_domain_campaigns(domain.name, utcnow())

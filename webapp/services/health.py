@@ -7,7 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.models import Campaign, Message
+from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
 
 
 def check_health() -> dict[str, Any]:
@@ -36,9 +39,6 @@ def check_health() -> dict[str, Any]:
 
 def sending_backlog() -> dict[str, Any]:
     """How much mail is due and waiting, and since when (an idle worker shows up here)."""
-    from webapp.database import utcnow
-    from webapp.models import Campaign, Message
-
     now = utcnow()
     count, oldest = db.session.execute(
         sa.select(sa.func.count(), sa.func.min(Message.scheduled_at))
@@ -63,8 +63,6 @@ def sending_backlog() -> dict[str, Any]:
 def _queue_depth(url: str | None) -> dict[str, int]:
     from redis import Redis
     from rq import Queue
-
-    from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
 
     connection = Redis.from_url(url or "", socket_connect_timeout=1, socket_timeout=1)
     return {name: Queue(name, connection=connection).count for name in (SEND_QUEUE, DEFAULT_QUEUE)}

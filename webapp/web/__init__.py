@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.extensions import csrf
+from webapp.web.api import bp as api_bp
+from webapp.web.auth import bp as auth_bp
+from webapp.web.campaigns import bp as campaigns_bp
+from webapp.web.dashboard import bp as dashboard_bp
+from webapp.web.domains import bp as domains_bp
+from webapp.web.inbox import bp as inbox_bp
+from webapp.web.kpis import bp as kpis_bp
+from webapp.web.leads import bp as leads_bp
+from webapp.web.outbox import bp as outbox_bp
+from webapp.web.planning import bp as planning_bp
+from webapp.web.public import bp as public_bp
+from webapp.web.suppressions import bp as suppressions_bp
+from webapp.web.templates import bp as templates_bp
+from webapp.web.tracking import bp as tracking_bp
+
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.extensions import csrf
-    from webapp.web.api import bp as api_bp
-    from webapp.web.auth import bp as auth_bp
-    from webapp.web.campaigns import bp as campaigns_bp
-    from webapp.web.dashboard import bp as dashboard_bp
-    from webapp.web.domains import bp as domains_bp
-    from webapp.web.leads import bp as leads_bp
-    from webapp.web.planning import bp as planning_bp
-    from webapp.web.public import bp as public_bp
-    from webapp.web.suppressions import bp as suppressions_bp
-    from webapp.web.templates_editor import bp as templates_editor_bp
-    from webapp.web.tracking import bp as tracking_bp
-
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
@@ -27,15 +30,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(leads_bp, url_prefix="/leads")
     app.register_blueprint(suppressions_bp, url_prefix="/suppressions")
     app.register_blueprint(planning_bp, url_prefix="/planning")
-    app.register_blueprint(templates_editor_bp, url_prefix="/templates")
-    from webapp.web.outbox import bp as outbox_bp
-
+    app.register_blueprint(templates_bp, url_prefix="/templates")
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
-    from webapp.web.kpis import bp as kpis_bp
-
     app.register_blueprint(kpis_bp, url_prefix="/kpis")
-    from webapp.web.inbox import bp as inbox_bp
-
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
@@ -48,7 +45,7 @@ def register_blueprints(app: Flask) -> None:
 NAV_ITEMS = [
     ("dashboard.index", "Overview"),
     ("leads.index", "Leads"),
-    ("templates_editor.index", "Templates"),
+    ("templates.index", "Templates"),
     ("campaigns.index", "Campaigns"),
     ("inbox.index", "Inbox"),
     ("domains.index", "Domains"),

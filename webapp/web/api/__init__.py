@@ -1,18 +1,18 @@
 """The JSON API (`/api/v1`): bearer tokens, JSON errors, the same services as the pages."""
 
-from flask import Blueprint
-
-bp = Blueprint("api", __name__)
-
-from webapp.web.api import (  # noqa: E402, F401
-    audience,
-    campaigns,
-    domains,
-    kpis,
-    leads,
-    me,
-    messages,
-    planning,
-    suppressions,
-    templates,
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.api import (
+    audience,  # noqa: F401
+    campaigns,  # noqa: F401
+    domains,  # noqa: F401
+    kpis,  # noqa: F401
+    leads,  # noqa: F401
+    me,  # noqa: F401
+    messages,  # noqa: F401
+    planning,  # noqa: F401
+    suppressions,  # noqa: F401
+    templates,  # noqa: F401
 )
+from webapp.web.api.blueprint import bp
+
+__all__ = ["bp"]

@@ -6,8 +6,8 @@ from typing import Any
 
 from webapp.database import utcnow
 from webapp.errors import ApiError
-from webapp.services.audience import AudienceError, parse_filters, preview_audience
-from webapp.web.api import bp
+from webapp.services.campaigns import AudienceError, parse_filters, preview_audience
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

@@ -13,21 +13,19 @@ from webapp.extensions import db
 from webapp.models import Campaign
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
-from webapp.services.campaign_listing import (
-    campaign_to_dict,
-    list_campaigns,
-    list_messages,
-    progress_by_campaign,
-)
 from webapp.services.campaigns import (
     CampaignConflict,
     CampaignInputError,
     apply_action,
+    campaign_to_dict,
     create_campaign,
     get_campaign,
+    list_campaigns,
+    list_messages,
+    progress_by_campaign,
     update_campaign,
 )
-from webapp.web.api import bp
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

@@ -13,10 +13,10 @@ from webapp.services.domains import (
     DomainSettingsError,
     domain_to_dict,
     get_domain,
-    list_domains,
     update_domain,
 )
-from webapp.web.api import bp
+from webapp.services.planning import list_domains
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.errors import ApiError
-from webapp.services.campaign_export import kpi_csv, messages_csv
-from webapp.services.campaigns import get_campaign
+from webapp.services.campaigns import get_campaign, kpi_csv, messages_csv
 from webapp.services.kpis import campaign_kpis, campaign_timeline
-from webapp.web.api import bp
+from webapp.web.api.blueprint import bp
 from webapp.web.kpis.routes import csv_response
 
 

@@ -11,10 +11,14 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead
 from webapp.services import leads as lead_service
-from webapp.services.import_jobs import remove_file, store_upload
-from webapp.services.imports import ImportFileError, import_file
-from webapp.services.leads import LeadFilter
-from webapp.web.api import bp
+from webapp.services.leads import (
+    ImportFileError,
+    LeadFilter,
+    import_file,
+    remove_file,
+    store_upload,
+)
+from webapp.web.api.blueprint import bp
 
 
 def _lead(lead_id: str) -> Lead:

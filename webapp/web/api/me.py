@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_login import current_user
 
-from webapp.web.api import bp
+from webapp.web.api.blueprint import bp
 
 
 @bp.get("/me")

@@ -10,9 +10,14 @@ from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead, Message
-from webapp.services.campaign_listing import message_to_dict
-from webapp.services.operator import DECISIONS, MessageConflict, decide_uncertain, resend_message
-from webapp.web.api import bp
+from webapp.services.campaigns import message_to_dict
+from webapp.services.sending import (
+    DECISIONS,
+    MessageConflict,
+    decide_uncertain,
+    resend_message,
+)
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from webapp.database import utcnow
 from webapp.errors import ApiError
-from webapp.services.plans import campaign_dry_run, domain_availability
-from webapp.web.api import bp
+from webapp.services.planning import campaign_dry_run, domain_availability
+from webapp.web.api.blueprint import bp
 
 
 @bp.get("/campaigns/<campaign_id>/dry-run")

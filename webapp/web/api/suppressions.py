@@ -11,14 +11,14 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Suppression
 from webapp.security import admin_required
-from webapp.services.suppressions import (
+from webapp.services.leads import (
     SuppressionError,
     add_suppression,
     remove_suppression,
     search_suppressions,
     suppression_to_dict,
 )
-from webapp.web.api import bp
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

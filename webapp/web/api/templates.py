@@ -10,17 +10,18 @@ from flask_login import current_user
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead, Template
-from webapp.services.rendering import RenderError, render_preview
-from webapp.services.templates import (
+from webapp.services.mail import (
+    RenderError,
     TemplateInvalid,
     create_template,
     get_template,
     list_templates,
     parse_steps,
+    render_preview,
     template_to_dict,
     update_template,
 )
-from webapp.web.api import bp
+from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""Logging in and out."""
 
-bp = Blueprint("auth", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.auth import routes  # noqa: F401
+from webapp.web.auth.blueprint import bp
 
-from webapp.web.auth import routes  # noqa: E402, F401
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.extensions import db
 from webapp.services.users import authenticate
-from webapp.web.auth import bp
+from webapp.web.auth.blueprint import bp
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,5 +1,10 @@
-from flask import Blueprint
+"""Campaign pages: the list, the wizard, one campaign and its messages."""
 
-bp = Blueprint("campaigns", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.campaigns import (
+    routes,  # noqa: F401
+    wizard,  # noqa: F401
+)
+from webapp.web.campaigns.blueprint import bp
 
-from webapp.web.campaigns import routes, wizard  # noqa: E402, F401
+__all__ = ["bp"]

@@ -6,7 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from webapp.models import Template
-from webapp.services.audience import AudienceError, parse_filters, preview_audience
+from webapp.services.campaigns import AudienceError, parse_filters, preview_audience
+from webapp.services.mail import (
+    RenderError,
+    preview_steps,
+    sample_context,
+    template_variables,
+)
 
 
 def audience_preview_context(raw: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -19,13 +25,6 @@ def audience_preview_context(raw: dict[str, Any], now: datetime) -> dict[str, An
 
 def step_previews(template: Template) -> list[dict[str, Any]]:
     """Each step's subject and text with stand-in values, or why it cannot be rendered."""
-    from webapp.services.rendering import (
-        RenderError,
-        preview_steps,
-        sample_context,
-        template_variables,
-    )
-
     context = sample_context(template_variables(template))
     previews = []
     for step in template.steps:

@@ -14,30 +14,28 @@ from webapp.htmx import is_htmx, render_page_or_fragment
 from webapp.models import Campaign, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
-from webapp.services.audience import available_lists
-from webapp.services.campaign_listing import (
-    effective_domains,
-    list_campaigns,
-    list_messages,
-    message_domains,
-    message_to_dict,
-    progress_by_campaign,
-    template_names,
-)
 from webapp.services.campaigns import (
     LIVE_EDITABLE,
     TRANSITIONS,
     CampaignConflict,
     CampaignInputError,
     apply_action,
+    available_lists,
+    effective_domains,
     get_campaign,
+    list_campaigns,
+    list_messages,
+    message_domains,
+    message_to_dict,
+    progress_by_campaign,
     stored_filters,
+    template_names,
     update_campaign,
 )
-from webapp.services.domains import list_domains
-from webapp.services.operator import MessageConflict, decide_uncertain, resend_message
-from webapp.services.templates import get_template, list_templates
-from webapp.web.campaigns import bp
+from webapp.services.mail import get_template, list_templates
+from webapp.services.planning import campaign_dry_run, list_domains
+from webapp.services.sending import MessageConflict, decide_uncertain, resend_message
+from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
     audience_input,
     form_errors,
@@ -95,7 +93,6 @@ def audience_preview() -> Any:
 
 @bp.get("/<campaign_id>")
 def show(campaign_id: str) -> Any:
-    from webapp.services.plans import campaign_dry_run
 
     campaign = _campaign(campaign_id)
     now = utcnow()

@@ -10,16 +10,18 @@ from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.services.audience import AudienceError, available_lists, parse_filters
 from webapp.services.campaigns import (
+    AudienceError,
     CampaignInputError,
+    available_lists,
     create_campaign,
     parse_campaign_input,
+    parse_filters,
     plan_request_for_input,
 )
-from webapp.services.domains import list_domains
-from webapp.services.templates import get_template, list_templates
-from webapp.web.campaigns import bp
+from webapp.services.mail import get_template, list_templates
+from webapp.services.planning import dry_run_report, list_domains
+from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
     STEP_FIELDS,
     STEP_TITLES,
@@ -127,7 +129,6 @@ def _render_step(
 
 
 def _dry_run(state: dict[str, Any], now: Any) -> dict[str, Any]:
-    from webapp.services.plans import dry_run_report
 
     zone = _zone()
     raw, _ = to_input(state, zone, local_today(now, zone))

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""The overview after logging in."""
 
-bp = Blueprint("dashboard", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.dashboard import routes  # noqa: F401
+from webapp.web.dashboard.blueprint import bp
 
-from webapp.web.dashboard import routes  # noqa: E402, F401
+__all__ = ["bp"]

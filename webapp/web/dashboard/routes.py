@@ -8,15 +8,15 @@ from flask import render_template
 
 from webapp.database import utcnow
 from webapp.htmx import render_page_or_fragment
-from webapp.services.charts import meter_bars
-from webapp.services.overview import (
+from webapp.services.kpis import (
     campaign_calendar,
     campaign_overview,
+    meter_bars,
     overview_counts,
     recent_events,
     todays_sends,
 )
-from webapp.web.dashboard import bp
+from webapp.web.dashboard.blueprint import bp
 
 
 @bp.get("/")

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""Sending domain pages (admins change them, everyone reads them)."""
 
-bp = Blueprint("domains", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.domains import routes  # noqa: F401
+from webapp.web.domains.blueprint import bp
 
-from webapp.web.domains import routes  # noqa: E402, F401
+__all__ = ["bp"]

@@ -14,11 +14,11 @@ from webapp.services.domains import (
     SECRET_FIELDS,
     DomainSettingsError,
     get_domain,
-    list_domains,
     slots_per_day,
     update_domain,
 )
-from webapp.web.domains import bp
+from webapp.services.planning import list_domains
+from webapp.web.domains.blueprint import bp
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 

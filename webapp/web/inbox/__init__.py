@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""The inbox: replies, bounces and auto-replies read from the domains' mailboxes."""
 
-bp = Blueprint("inbox", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.inbox import routes  # noqa: F401
+from webapp.web.inbox.blueprint import bp
 
-from webapp.web.inbox import routes  # noqa: E402, F401
+__all__ = ["bp"]

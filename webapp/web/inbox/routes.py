@@ -7,14 +7,14 @@ from typing import Any
 from flask import request
 
 from webapp.htmx import render_page_or_fragment
-from webapp.services.inbox_listing import (
+from webapp.services.inbox import (
     TABS,
     inbox_items,
     replies_per_campaign,
     tab_counts,
     tab_or_default,
 )
-from webapp.web.inbox import bp
+from webapp.web.inbox.blueprint import bp
 
 
 @bp.get("/")

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""KPI tables, timelines and their CSV exports."""
 
-bp = Blueprint("kpis", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.kpis import routes  # noqa: F401
+from webapp.web.kpis.blueprint import bp
 
-from webapp.web.kpis import routes  # noqa: E402, F401
+__all__ = ["bp"]

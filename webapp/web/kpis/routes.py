@@ -6,11 +6,9 @@ from typing import Any
 
 from flask import Response, abort, render_template, stream_with_context
 
-from webapp.services.campaign_export import kpi_csv, messages_csv
-from webapp.services.campaigns import get_campaign
-from webapp.services.charts import timeline_chart
-from webapp.services.kpis import campaign_kpis, campaign_timeline
-from webapp.web.kpis import bp
+from webapp.services.campaigns import get_campaign, kpi_csv, messages_csv
+from webapp.services.kpis import campaign_kpis, campaign_timeline, timeline_chart
+from webapp.web.kpis.blueprint import bp
 
 TIMELINE_LINES = ("opened", "replied", "bounced")
 

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""Lead pages: the list, imports, one lead, bulk actions and lists."""
 
-bp = Blueprint("leads", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.leads import routes  # noqa: F401
+from webapp.web.leads.blueprint import bp
 
-from webapp.web.leads import routes  # noqa: E402, F401
+__all__ = ["bp"]

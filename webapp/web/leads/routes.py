@@ -22,13 +22,24 @@ from webapp.htmx import is_htmx, render_page_or_fragment
 from webapp.models import ImportJob
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.services import leads as lead_service
-from webapp.services.csv_sniff import DELIMITER_NAMES, ENCODINGS, FileFormat
-from webapp.services.exports import lead_export
-from webapp.services.import_columns import COMPANY, EMAIL, IGNORE, URL, VAR_PREFIX
-from webapp.services.import_jobs import (
+from webapp.services.leads import (
+    COMPANY,
+    DELIMITER_NAMES,
+    EMAIL,
+    ENCODINGS,
+    IGNORE,
+    URL,
+    VAR_PREFIX,
+    FileFormat,
+    ImportFileError,
+    LeadActionError,
+    LeadFilter,
+    SuppressionError,
     create_import_job,
     discard_stale_import_jobs,
+    inspect_file,
     job_format,
+    lead_export,
     local_file,
     remove_file,
     run_import_job,
@@ -36,11 +47,9 @@ from webapp.services.import_jobs import (
     settle_stalled_import_jobs,
     start_import_job,
     store_upload,
+    suppress_lead,
 )
-from webapp.services.imports import ImportFileError, inspect_file
-from webapp.services.leads import LeadActionError, LeadFilter
-from webapp.services.suppressions import SuppressionError, suppress_lead
-from webapp.web.leads import bp
+from webapp.web.leads.blueprint import bp
 
 PER_PAGE = 50
 

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""The local outbox of the embedded default: mails written instead of sent."""
 
-bp = Blueprint("outbox", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.outbox import routes  # noqa: F401
+from webapp.web.outbox.blueprint import bp
 
-from webapp.web.outbox import routes  # noqa: E402, F401
+__all__ = ["bp"]

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, abort, current_app, render_template
 
-from webapp.services.outbox import list_outbox, outbox_attachment, read_outbox_mail
-from webapp.web.outbox import bp
+from webapp.services.sending import list_outbox, outbox_attachment, read_outbox_mail
+from webapp.web.outbox.blueprint import bp
 
 
 @bp.get("/")

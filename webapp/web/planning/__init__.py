@@ -1,5 +1,10 @@
-from flask import Blueprint
+"""Domain availability and the sending calendar."""
 
-bp = Blueprint("planning", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.planning import (
+    chart,  # noqa: F401
+    routes,  # noqa: F401
+)
+from webapp.web.planning.blueprint import bp
 
-from webapp.web.planning import chart, routes  # noqa: E402, F401
+__all__ = ["bp"]

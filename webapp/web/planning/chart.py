@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.web.planning import bp
+from webapp.web.planning.blueprint import bp
 
 # Okabe-Ito: distinguishable with the common kinds of colour blindness.
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999933", "#444444")

@@ -8,8 +8,8 @@ from flask import abort
 
 from webapp.database import utcnow
 from webapp.htmx import render_page_or_fragment
-from webapp.services.plans import campaign_dry_run, domain_availability
-from webapp.web.planning import bp
+from webapp.services.planning import campaign_dry_run, domain_availability
+from webapp.web.planning.blueprint import bp
 
 
 @bp.get("/campaigns/<campaign_id>/dry-run")

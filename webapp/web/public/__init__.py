@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""Anonymous URLs outside tracking: the health check."""
 
-bp = Blueprint("public", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.public import routes  # noqa: F401
+from webapp.web.public.blueprint import bp
 
-from webapp.web.public import routes  # noqa: E402, F401
+__all__ = ["bp"]

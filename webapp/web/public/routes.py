@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webapp.services.health import check_health
-from webapp.web.public import bp
+from webapp.web.public.blueprint import bp
 
 
 @bp.get("/healthz")

@@ -1,5 +1,7 @@
-from flask import Blueprint
+"""The suppression list: addresses and whole domains never mailed again."""
 
-bp = Blueprint("suppressions", __name__)
+# Importing the view modules registers their routes on `bp`.
+from webapp.web.suppressions import routes  # noqa: F401
+from webapp.web.suppressions.blueprint import bp
 
-from webapp.web.suppressions import routes  # noqa: E402, F401
+__all__ = ["bp"]

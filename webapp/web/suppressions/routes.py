@@ -12,13 +12,13 @@ from webapp.htmx import render_page_or_fragment
 from webapp.models import Suppression
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import admin_required
-from webapp.services.suppressions import (
+from webapp.services.leads import (
     SuppressionError,
     add_suppression,
     remove_suppression,
     search_suppressions,
 )
-from webapp.web.suppressions import bp
+from webapp.web.suppressions.blueprint import bp
 
 
 def _render(status: int = 200, errors: dict[str, str] | None = None, message: str = "") -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from webapp.extensions import db
-from webapp.services import tokens, tracking, tracking_buffer
+from webapp.services import tracking
 
 # A 1x1 transparent GIF (43 bytes).
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -49,7 +49,7 @@ def record_open(
     Never raises: the pixel answers its GIF whatever happens, and the failure is logged.
     """
     try:
-        message_id = tokens.read_open_token(token.removesuffix(".gif"))
+        message_id = tracking.read_open_token(token.removesuffix(".gif"))
         if message_id is None:
             return
         ip = client_ip(remote_addr, forwarded_for)
@@ -67,7 +67,7 @@ def client_ip(remote_addr: str | None, forwarded_for: str | None) -> str | None:
 
 def record(hit: tracking.Hit) -> None:
     """Queue the hit for the writer thread; write it here when buffering is off or full."""
-    if not tracking_buffer.enqueue(hit):
+    if not tracking.enqueue(hit):
         tracking.write_hits([hit])
         db.session.commit()
 

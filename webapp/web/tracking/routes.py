@@ -8,8 +8,8 @@ from flask import Response, abort, current_app, redirect, render_template, reque
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.extensions import db
-from webapp.services import tokens, tracking, unsubscribing
-from webapp.web.tracking import bp
+from webapp.services import tracking
+from webapp.web.tracking.blueprint import bp
 from webapp.web.tracking.pixel import (
     MAX_BODY_BYTES,
     PIXEL_GIF,
@@ -86,7 +86,7 @@ def pixel(token: str) -> Response:
 @bp.get("/t/c/<path:token>")
 def click(token: str) -> Any:
     """Redirect to the link signed into the token; record the click if the database lets us."""
-    link = tokens.read_click_token(token)
+    link = tracking.read_click_token(token)
     if link is None:
         abort(404)
     message_id, url = link
@@ -105,16 +105,16 @@ def click(token: str) -> Any:
 @bp.get("/u/<path:token>")
 def unsubscribe_page(token: str) -> Any:
     """The page with one button; reading it changes nothing (link scanners GET it too)."""
-    message_id = tokens.read_unsubscribe_token(token) or abort(404)
-    done = unsubscribing.is_unsubscribed(message_id)
+    message_id = tracking.read_unsubscribe_token(token) or abort(404)
+    done = tracking.is_unsubscribed(message_id)
     return _page("tracking/unsubscribe.html", done=done)
 
 
 @bp.post("/u/<path:token>")
 def unsubscribe(token: str) -> Any:
     """The button, or an RFC 8058 one-click POST: the signed token is the proof of intent."""
-    message_id = tokens.read_unsubscribe_token(token) or abort(404)
-    result = unsubscribing.unsubscribe(message_id)
+    message_id = tracking.read_unsubscribe_token(token) or abort(404)
+    result = tracking.unsubscribe(message_id)
     db.session.commit()
     if not result.found:
         current_app.logger.warning("tracking: unsubscribe for a message that is gone")

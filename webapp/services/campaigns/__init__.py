@@ -1,0 +1,72 @@
+"""Campaigns: the audience, the state machine, input checking, listing and exports.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.campaigns.audience import (
+    AudienceError,
+    available_lists,
+    parse_filters,
+    preview_audience,
+)
+from webapp.services.campaigns.export import (
+    kpi_csv,
+    messages_csv,
+)
+from webapp.services.campaigns.input import (
+    LIVE_EDITABLE,
+    CampaignInputError,
+    parse_campaign_input,
+)
+from webapp.services.campaigns.lifecycle import (
+    TRANSITIONS,
+    CampaignConflict,
+    apply_action,
+    complete_if_done,
+    create_campaign,
+    get_campaign,
+    plan_request_for_input,
+    stored_filters,
+    update_campaign,
+)
+from webapp.services.campaigns.listing import (
+    campaign_to_dict,
+    effective_domains,
+    list_campaigns,
+    list_messages,
+    message_domains,
+    message_to_dict,
+    progress_by_campaign,
+    template_names,
+)
+
+__all__ = [
+    "LIVE_EDITABLE",
+    "TRANSITIONS",
+    "AudienceError",
+    "CampaignConflict",
+    "CampaignInputError",
+    "apply_action",
+    "available_lists",
+    "campaign_to_dict",
+    "complete_if_done",
+    "create_campaign",
+    "effective_domains",
+    "get_campaign",
+    "kpi_csv",
+    "list_campaigns",
+    "list_messages",
+    "message_domains",
+    "message_to_dict",
+    "messages_csv",
+    "parse_campaign_input",
+    "parse_filters",
+    "plan_request_for_input",
+    "preview_audience",
+    "progress_by_campaign",
+    "stored_filters",
+    "template_names",
+    "update_campaign",
+]

@@ -1,0 +1,313 @@
+"""Campaigns: creating and editing them, and their lifecycle as one state machine.
+
+draft -> running -> paused -> running -> completed; stopped from draft, running or paused.
+Every transition is one conditional UPDATE (`... WHERE status IN (allowed)`): two requests
+racing to start a campaign serialise on its row, and the second finds it running already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import (
+    Campaign,
+    CampaignAudience,
+    Lead,
+    Message,
+    MessageEvent,
+    Template,
+)
+from webapp.services.audit import record_action
+from webapp.services.campaigns.audience import AudienceFilters, selected_lead_ids
+from webapp.services.campaigns.input import (
+    LIVE_EDITABLE,
+    CampaignInputError,
+    parse_campaign_input,
+)
+from webapp.services.planning import (
+    PlanError,
+    PlanRequest,
+    auto_assign_domain,
+    persist_plan,
+    replan_queued,
+)
+
+# action: (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "start": (frozenset({"draft"}), "running"),
+    "pause": (frozenset({"running"}), "paused"),
+    "resume": (frozenset({"paused"}), "running"),
+    "stop": (frozenset({"draft", "running", "paused"}), "stopped"),
+    "complete": (frozenset({"running"}), "completed"),
+}
+RULES = {
+    "start": "only a draft can be started",
+    "pause": "only a running campaign can be paused",
+    "resume": "only a paused campaign can be resumed",
+    "stop": "a completed or stopped campaign cannot be stopped",
+    "complete": "only a running campaign can complete",
+}
+# Why a queued follow-up was canceled (`messages.last_error`), so switching back brings it back.
+FOLLOWUPS_OFF = "follow-ups switched off"
+
+
+class CampaignConflict(Exception):
+    """The campaign's state does not allow this (an API 409)."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class TransitionError(CampaignConflict):
+    """A lifecycle action the campaign's status does not allow."""
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"Cannot {action} this campaign: it is {status}; {RULES[action]}.")
+        self.action = action
+        self.status = status
+
+
+def get_campaign(campaign_id: str) -> Campaign | None:
+    return db.session.get(Campaign, campaign_id)
+
+
+def snapshot_audience(filters: AudienceFilters, now: datetime) -> CampaignAudience:
+    """The selected lead ids (oldest first) and the filter settings that chose them."""
+    return CampaignAudience(
+        lead_ids=selected_lead_ids(filters, now),
+        list_names=list(filters.list_names),
+        only_complete=filters.only_complete,
+        exclude_suppressed=filters.exclude_suppressed,
+        # 0 is "off": the column's default would turn a NULL into 14 on insert.
+        exclude_recent_days=filters.exclude_recent_days or 0,
+        one_per_domain=filters.one_per_domain,
+    )
+
+
+def stored_filters(campaign: Campaign) -> AudienceFilters:
+    """The campaign's audience settings, as the builder takes them."""
+    audience = campaign.audience
+    if audience is None:
+        return AudienceFilters(list_names=(), template_id=campaign.template_id)
+    return AudienceFilters(
+        list_names=tuple(audience.list_names or ()),
+        only_complete=audience.only_complete,
+        exclude_suppressed=audience.exclude_suppressed,
+        exclude_recent_days=audience.exclude_recent_days or None,
+        one_per_domain=audience.one_per_domain,
+        template_id=campaign.template_id,
+    )
+
+
+def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> Campaign:
+    """A new draft with its audience snapshot; CampaignInputError names every bad field."""
+    values, errors = parse_campaign_input(raw, now)
+    if errors:
+        raise CampaignInputError(errors)
+    filters: AudienceFilters = values.pop("audience")
+    filters = replace(filters, template_id=values["template_id"])
+    audience = snapshot_audience(filters, now)
+    if not audience.lead_ids:
+        raise CampaignInputError({"audience": "these filters select no leads"})
+    chosen = values.pop("domains", [])
+    campaign = Campaign(**values, domains=chosen, created_by_id=user_id)
+    campaign.domain = chosen[0] if chosen else _auto_domain()
+    campaign.audience = audience
+    db.session.add(campaign)
+    db.session.flush()
+    record_action("campaign.created", "campaign", campaign.id, user_id,
+                  {"name": campaign.name, "audience_size": len(audience.lead_ids)})  # fmt: skip
+    return campaign
+
+
+def _auto_domain() -> str | None:
+
+    return auto_assign_domain()
+
+
+def update_campaign(
+    campaign: Campaign, raw: dict[str, Any], user_id: str | None, now: datetime
+) -> Campaign:
+    """Edit a draft (everything) or a started campaign (name and follow-up settings)."""
+    if campaign.status in ("completed", "stopped"):
+        raise CampaignConflict(f"A {campaign.status} campaign can no longer change.")
+    if campaign.status != "draft":
+        frozen = sorted(set(raw) - LIVE_EDITABLE)
+        if frozen:
+            raise CampaignConflict(
+                f"A {campaign.status} campaign only takes changes to its name and follow-ups.",
+                dict.fromkeys(frozen, f"cannot change once the campaign is {campaign.status}"),
+            )
+    values, errors = parse_campaign_input(raw, now, partial=True)
+    if errors:
+        raise CampaignInputError(errors)
+    followups_before = (campaign.followup_enabled, campaign.followup_days)
+    filters: AudienceFilters | None = values.pop("audience", None)
+    if "domains" in values:
+        campaign.domains = values.pop("domains")
+        campaign.domain = campaign.domains[0] if campaign.domains else _auto_domain()
+    for key, value in values.items():
+        setattr(campaign, key, value)
+    if campaign.status == "draft" and (filters is not None or "template_id" in values):
+        filters = filters or stored_filters(campaign)
+        filters = replace(filters, template_id=campaign.template_id)
+        audience = snapshot_audience(filters, now)
+        if not audience.lead_ids:
+            raise CampaignInputError({"audience": "these filters select no leads"})
+        campaign.audience = audience
+    db.session.flush()
+    if campaign.status != "draft" and followups_before != (
+        campaign.followup_enabled,
+        campaign.followup_days,
+    ):
+        _replan_followups(campaign, now)
+    record_action("campaign.updated", "campaign", campaign.id, user_id, {"fields": sorted(raw)})
+    return campaign
+
+
+def _replan_followups(campaign: Campaign, now: datetime) -> None:
+    """After a follow-up change: drop queued follow-ups when off; when on, bring back those
+    switched off and plan missing ones; then move what is queued to the new settings' slots."""
+
+    if not campaign.followup_enabled:
+        _cancel(campaign, FOLLOWUPS_OFF, Message.mail_number > 1)
+    else:
+        _revive_followups(campaign)
+        persist_plan(campaign, now)
+    if campaign.status == "running":
+        replan_queued(campaign, now)
+
+
+def _revive_followups(campaign: Campaign) -> int:
+    """Queue again the follow-ups that switching follow-ups off canceled, unless the lead
+    has since stopped being mailable or something else ended its thread."""
+    other = aliased(Message)
+    ended = sa.exists().where(
+        other.campaign_id == campaign.id,
+        other.lead_id == Message.lead_id,
+        sa.or_(
+            other.status.in_(("bounced", "failed", "uncertain")),
+            sa.and_(other.status == "canceled", sa.func.coalesce(other.last_error, "")
+                    != FOLLOWUPS_OFF),
+            sa.exists().where(
+                MessageEvent.message_id == other.id,
+                MessageEvent.event_type.in_(("replied", "unsubscribed", "bounced")),
+            ),
+        ),
+    )  # fmt: skip
+    mailable = sa.exists().where(
+        Lead.id == Message.lead_id,
+        Lead.status == "active",
+        Lead.stopped.is_(False),
+        Lead.deleted_at.is_(None),
+    )
+    result = db.session.execute(
+        sa.update(Message)
+        .where(
+            Message.campaign_id == campaign.id,
+            Message.status == "canceled",
+            Message.last_error == FOLLOWUPS_OFF,
+            mailable,
+            ~ended,
+        )
+        .values(status="queued", last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _cancel(campaign: Campaign, reason: str, *conditions: sa.ColumnElement[bool]) -> int:
+    result = db.session.execute(
+        sa.update(Message)
+        .where(Message.campaign_id == campaign.id, Message.status == "queued", *conditions)
+        .values(status="canceled", last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _transition(
+    campaign: Campaign,
+    action: str,
+    now: datetime,
+    *conditions: sa.ColumnElement[bool],
+) -> bool:
+    """Move the campaign to the action's status if its current one allows; False if not."""
+    sources, target = TRANSITIONS[action]
+    values: dict[str, Any] = {"status": target, "updated_at": now}
+    if action == "start":
+        values["started_at"] = now
+    if target in ("stopped", "completed"):
+        values["finished_at"] = now
+    result = db.session.execute(
+        sa.update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status.in_(sorted(sources)), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    # Re-read: on failure this shows the status the other request committed.
+    db.session.refresh(campaign)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def apply_action(campaign: Campaign, action: str, user_id: str | None, now: datetime) -> int:
+    """start / pause / resume / stop; returns messages written, moved or canceled.
+
+    TransitionError when the status does not allow it. The caller commits (or rolls back:
+    a plan that cannot be made leaves the campaign a draft).
+    """
+    if action not in ("start", "pause", "resume", "stop"):
+        raise ValueError(f"unknown action {action!r}")
+
+    if not _transition(campaign, action, now):
+        raise TransitionError(action, campaign.status)
+    affected = 0
+    try:
+        if action == "start":
+            affected = persist_plan(campaign, now)
+        elif action == "resume":
+            affected = replan_queued(campaign, now)
+    except PlanError as error:
+        raise CampaignConflict(f"Cannot {action} this campaign: {error}") from None
+    if action == "stop":
+        affected = _cancel(campaign, "campaign stopped")
+    record_action(f"campaign.{action}", "campaign", campaign.id, user_id, {"messages": affected})
+    return affected
+
+
+def complete_if_done(campaign: Campaign, now: datetime | None = None) -> bool:
+    """Complete a running campaign with nothing left queued or in flight; True if it did."""
+    now = now or utcnow()
+    live = sa.exists().where(
+        Message.campaign_id == campaign.id, Message.status.in_(("queued", "sending"))
+    )
+    return _transition(campaign, "complete", now, ~live)
+
+
+def plan_request_for_input(raw: dict[str, Any], now: datetime) -> Any:
+    """The planner's request for a campaign not saved yet (the wizard's dry run)."""
+    values, errors = parse_campaign_input(raw, now)
+    if errors:
+        raise CampaignInputError(errors)
+    template = db.session.get(Template, values["template_id"])
+    assert template is not None  # parse_campaign_input checked it
+    return PlanRequest(
+        lead_ids=selected_lead_ids(replace(values["audience"], template_id=template.id), now),
+        steps=max(step.mail_number for step in template.steps),
+        start_at=values.get("start_at"),
+        followup_enabled=values["followup_enabled"],
+        followup_days=values["followup_days"],
+        domains=values.get("domains", []),
+        campaign_id=None,
+        template_id=template.id,
+        attach_report=values["followup_attach_report"],
+    )

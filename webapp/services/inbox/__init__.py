@@ -1,0 +1,24 @@
+"""The inbox: reading each domain's mailbox and tying replies and bounces to messages.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.inbox.listing import (
+    TABS,
+    inbox_items,
+    replies_per_campaign,
+    tab_counts,
+    tab_or_default,
+)
+from webapp.services.inbox.poller import poll_inbox_once
+
+__all__ = [
+    "TABS",
+    "inbox_items",
+    "poll_inbox_once",
+    "replies_per_campaign",
+    "tab_counts",
+    "tab_or_default",
+]

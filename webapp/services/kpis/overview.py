@@ -1,0 +1,205 @@
+"""Headline counts for the dashboard."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import (
+    Campaign,
+    CampaignKpi,
+    CampaignKpiDay,
+    Lead,
+    Message,
+    MessageEvent,
+    SendingDomain,
+    Suppression,
+    Template,
+)
+from webapp.models.kpis import COUNTERS
+from webapp.services.domains import slots_per_day
+from webapp.services.kpis.summaries import TIMEZONE, figures
+from webapp.services.planning import DomainCalendar, domain_spec, list_domains
+
+
+def overview_counts() -> dict[str, int]:
+    """How much is in the system: one round trip to the database."""
+    row = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count())
+            .select_from(Lead)
+            .where(Lead.deleted_at.is_(None))
+            .scalar_subquery()
+            .label("leads"),
+            sa.select(sa.func.count())
+            .select_from(Suppression)
+            .scalar_subquery()
+            .label("suppressions"),
+            sa.select(sa.func.count()).select_from(Template).scalar_subquery().label("templates"),
+            sa.select(sa.func.count()).select_from(Campaign).scalar_subquery().label("campaigns"),
+            sa.select(sa.func.count())
+            .select_from(Campaign)
+            .where(Campaign.status == "running")
+            .scalar_subquery()
+            .label("running"),
+            sa.select(sa.func.count())
+            .select_from(SendingDomain)
+            .where(SendingDomain.paused.is_(False))
+            .scalar_subquery()
+            .label("domains"),
+        )
+    ).one()
+    return dict(row._mapping)
+
+
+# -- the manager's overview: every campaign, today's sends, recent events, the calendar --
+
+CALENDAR_DAYS_BACK = 7
+CALENDAR_DAYS_AHEAD = 14
+RECENT_EVENTS = 15
+
+
+def campaign_overview() -> list[dict[str, Any]]:
+    """Every campaign, newest first, with its status and headline figures (from the summary)."""
+    sums = [sa.func.coalesce(sa.func.sum(getattr(CampaignKpi, c)), 0).label(c) for c in COUNTERS]
+    rows = db.session.execute(
+        sa.select(Campaign.id, Campaign.name, Campaign.status, *sums)
+        .outerjoin(CampaignKpi, CampaignKpi.campaign_id == Campaign.id)
+        .group_by(Campaign.id, Campaign.name, Campaign.status, Campaign.created_at)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    result = []
+    for row in rows:
+        counts = {c: int(getattr(row, c)) for c in COUNTERS}
+        result.append(
+            {"id": row.id, "name": row.name, "status": row.status, **counts, **figures(counts)}
+        )
+    return result
+
+
+def _amsterdam_today(now: datetime) -> date:
+    return now.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def todays_sends(now: datetime) -> list[dict[str, Any]]:
+    """Per sending domain: sent today (Amsterdam day), still queued for today, today's capacity."""
+    today = _amsterdam_today(now)
+    sent = dict(
+        db.session.execute(
+            sa.select(CampaignKpiDay.domain_used, sa.func.sum(CampaignKpiDay.sent))
+            .where(CampaignKpiDay.day == today)
+            .group_by(CampaignKpiDay.domain_used)
+        ).all()
+    )
+    start = datetime.combine(today, time(0), ZoneInfo(TIMEZONE))
+    end = datetime.combine(today + timedelta(days=1), time(0), ZoneInfo(TIMEZONE))
+    queued = dict(
+        db.session.execute(
+            sa.select(Message.domain_used, sa.func.count())
+            .where(
+                Message.status.in_(("queued", "sending")),
+                Message.scheduled_at >= start,
+                Message.scheduled_at < end,
+            )
+            .group_by(Message.domain_used)
+        ).all()
+    )
+    result = []
+    for domain in list_domains():
+        calendar = DomainCalendar(domain_spec(domain))
+        capacity = len(calendar.slots(calendar.local_date(now)))
+        done = int(sent.get(domain.name) or 0)
+        result.append(
+            {
+                "domain": domain.name,
+                "label": domain.label,
+                "paused": domain.paused,
+                "sent": done,
+                "queued": int(queued.get(domain.name) or 0),
+                "capacity": capacity,
+                "slots_per_day": slots_per_day(domain),
+                "percent": round(100 * done / capacity) if capacity else None,
+            }
+        )
+    return result
+
+
+def recent_events(limit: int = RECENT_EVENTS) -> list[dict[str, Any]]:
+    """The newest message events, with their campaign and the lead's address."""
+    rows = db.session.execute(
+        sa.select(
+            MessageEvent.id,
+            MessageEvent.event_type,
+            MessageEvent.created_at,
+            MessageEvent.meta,
+            Message.mail_number,
+            Message.domain_used,
+            Campaign.id.label("campaign_id"),
+            Campaign.name.label("campaign_name"),
+            Lead.email,
+        )
+        .join(Message, Message.id == MessageEvent.message_id)
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .join(Lead, Lead.id == Message.lead_id)
+        .order_by(MessageEvent.created_at.desc(), MessageEvent.id.desc())
+        .limit(limit)
+    )
+    return [{**row._mapping, "machine": bool((row.meta or {}).get("machine"))} for row in rows]
+
+
+def campaign_calendar(now: datetime) -> dict[str, Any]:
+    """Which campaign sends from which domain on which day: a week back (sent, from the
+    summary) and two weeks ahead (queued), per domain and Amsterdam day."""
+    today = _amsterdam_today(now)
+    days = [today + timedelta(days=k) for k in range(-CALENDAR_DAYS_BACK, CALENDAR_DAYS_AHEAD + 1)]
+    cells: dict[tuple[str, date], dict[str, int]] = {}
+    names = dict(db.session.execute(sa.select(Campaign.id, Campaign.name)).all())
+    past = db.session.execute(
+        sa.select(
+            CampaignKpiDay.campaign_id,
+            CampaignKpiDay.domain_used,
+            CampaignKpiDay.day,
+            CampaignKpiDay.sent,
+        ).where(CampaignKpiDay.day >= days[0], CampaignKpiDay.day <= today, CampaignKpiDay.sent > 0)
+    )
+    for campaign_id, domain, day, sent in past:
+        cell = cells.setdefault((domain, day), {})
+        cell[campaign_id] = cell.get(campaign_id, 0) + int(sent)
+    zone = ZoneInfo(TIMEZONE)
+    start = datetime.combine(today, time(0), zone)
+    end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
+    ahead = db.session.execute(
+        sa.select(Message.campaign_id, Message.domain_used, Message.scheduled_at).where(
+            Message.status.in_(("queued", "sending")),
+            Message.scheduled_at >= start,
+            Message.scheduled_at < end,
+        )
+    )
+    for campaign_id, domain, scheduled_at in ahead:
+        cell = cells.setdefault((domain, scheduled_at.astimezone(zone).date()), {})
+        cell[campaign_id] = cell.get(campaign_id, 0) + 1
+    domains = [d.name for d in list_domains()]
+    domains += sorted({domain for domain, _ in cells} - set(domains))
+    return {
+        "today": today.isoformat(),
+        "days": [d.isoformat() for d in days],
+        "rows": [
+            {
+                "domain": domain,
+                "cells": [
+                    [
+                        {"campaign_id": cid, "name": names.get(cid, cid), "messages": n}
+                        for cid, n in sorted(
+                            cells.get((domain, day), {}).items(), key=lambda i: names.get(i[0], "")
+                        )
+                    ]
+                    for day in days
+                ],
+            }
+            for domain in domains
+        ],
+    }

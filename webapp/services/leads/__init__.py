@@ -1,0 +1,122 @@
+"""Leads: imports, the lead list and its actions, suppressions, exports.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.leads.columns import (
+    COMPANY,
+    EMAIL,
+    IGNORE,
+    URL,
+    VAR_PREFIX,
+)
+from webapp.services.leads.csv_sniff import (
+    DELIMITER_NAMES,
+    ENCODINGS,
+    FileFormat,
+)
+from webapp.services.leads.export import (
+    lead_export,
+    spreadsheet_safe_csv,
+)
+from webapp.services.leads.fields import (
+    FREE_MAIL_DOMAINS,
+    company_domain,
+    is_free_mail,
+)
+from webapp.services.leads.import_jobs import (
+    create_import_job,
+    discard_stale_import_jobs,
+    job_format,
+    local_file,
+    remove_file,
+    run_import_job,
+    runs_in_background,
+    settle_stalled_import_jobs,
+    start_import_job,
+    store_upload,
+)
+from webapp.services.leads.imports import (
+    ImportFileError,
+    import_file,
+    inspect_file,
+)
+from webapp.services.leads.manage import (
+    LeadActionError,
+    LeadFilter,
+    bulk_action,
+    delete_list,
+    get_lead,
+    iter_leads,
+    lead_history,
+    lead_to_dict,
+    list_counts,
+    list_names,
+    rename_list,
+    search_leads,
+    set_deleted,
+    set_stopped,
+)
+from webapp.services.leads.suppressions import (
+    SuppressionError,
+    add_suppression,
+    find_suppression,
+    is_suppressed,
+    remove_suppression,
+    search_suppressions,
+    suppress_lead,
+    suppression_to_dict,
+)
+
+__all__ = [
+    "COMPANY",
+    "DELIMITER_NAMES",
+    "EMAIL",
+    "ENCODINGS",
+    "FREE_MAIL_DOMAINS",
+    "IGNORE",
+    "URL",
+    "VAR_PREFIX",
+    "FileFormat",
+    "ImportFileError",
+    "LeadActionError",
+    "LeadFilter",
+    "SuppressionError",
+    "add_suppression",
+    "bulk_action",
+    "company_domain",
+    "create_import_job",
+    "delete_list",
+    "discard_stale_import_jobs",
+    "find_suppression",
+    "get_lead",
+    "import_file",
+    "inspect_file",
+    "is_free_mail",
+    "is_suppressed",
+    "iter_leads",
+    "job_format",
+    "lead_export",
+    "lead_history",
+    "lead_to_dict",
+    "list_counts",
+    "list_names",
+    "local_file",
+    "remove_file",
+    "remove_suppression",
+    "rename_list",
+    "run_import_job",
+    "runs_in_background",
+    "search_leads",
+    "search_suppressions",
+    "set_deleted",
+    "set_stopped",
+    "settle_stalled_import_jobs",
+    "spreadsheet_safe_csv",
+    "start_import_job",
+    "store_upload",
+    "suppress_lead",
+    "suppression_to_dict",
+]

@@ -1,0 +1,324 @@
+"""Finding leads and acting on them: search, filters, lead history, bulk actions, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Message, MessageEvent
+from webapp.models.leads import LEAD_STATUSES
+from webapp.services.audit import record_action
+from webapp.services.leads.columns import clean_text
+from webapp.services.leads.suppressions import escape_like
+
+SORTS = {
+    "email": Lead.email,
+    "company": Lead.company,
+    "domain": Lead.domain,
+    "list": Lead.list_name,
+    "status": Lead.status,
+    "created": Lead.created_at,
+    "emailed": Lead.last_emailed_at,
+}
+BULK_ACTIONS = ("stop", "unstop", "delete", "restore", "move")
+PER_PAGE_MAX = 500
+
+
+class LeadActionError(Exception):
+    """A lead action that cannot be done; `fields` names each bad field."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """A selection of leads, as the page's filter form and the API's query describe it."""
+
+    q: str = ""
+    list_name: str = ""
+    status: str = ""
+    complete: str = ""  # "", "yes", "no"
+    stopped: str = ""  # "", "yes", "no"
+    deleted: str = "no"  # "no", "yes", "all"
+    sort: str = "created"
+    direction: str = "desc"
+
+    @classmethod
+    def from_args(cls, args: Any) -> LeadFilter:
+        """From request args (any mapping with .get); unknown values fall back to defaults."""
+        values = {f.name: clean_text(str(args.get(f.name) or "")) for f in fields(cls)}
+        if "list" in args and not values["list_name"]:
+            values["list_name"] = clean_text(str(args.get("list") or ""))
+        chosen = cls(**{k: v for k, v in values.items() if v})
+        return chosen.checked()
+
+    def checked(self) -> LeadFilter:
+        def pick(value: str, allowed: tuple[str, ...], default: str) -> str:
+            return value if value in allowed else default
+
+        return replace(
+            self,
+            status=pick(self.status, LEAD_STATUSES, ""),
+            complete=pick(self.complete, ("yes", "no"), ""),
+            stopped=pick(self.stopped, ("yes", "no"), ""),
+            deleted=pick(self.deleted, ("no", "yes", "all"), "no"),
+            sort=pick(self.sort, tuple(SORTS), "created"),
+            direction=pick(self.direction, ("asc", "desc"), "desc"),
+        )
+
+    def as_args(self, **overrides: str) -> dict[str, str]:
+        """The filter as query arguments, without defaults (for links and forms)."""
+        default = LeadFilter()
+        chosen = replace(self, **overrides)
+        return {
+            f.name: getattr(chosen, f.name)
+            for f in fields(self)
+            if getattr(chosen, f.name) != getattr(default, f.name)
+        }
+
+
+@dataclass
+class LeadPage:
+    items: list[Lead]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _non_empty_var(name: str) -> Any:
+    value = Lead.vars[name].as_string()
+    return sa.and_(value.is_not(None), sa.func.trim(value) != "")
+
+
+def filtered_query(chosen: LeadFilter) -> sa.Select[Any]:
+    """SELECT of the leads in the selection, unordered."""
+    query = sa.select(Lead)
+    if chosen.q:
+        pattern = f"%{escape_like(chosen.q.lower())}%"
+        query = query.where(
+            sa.or_(
+                Lead.email.like(pattern, escape="\\"),
+                Lead.company.ilike(pattern, escape="\\"),
+                Lead.domain.like(pattern, escape="\\"),
+            )
+        )
+    if chosen.list_name:
+        query = query.where(Lead.list_name == chosen.list_name)
+    if chosen.status:
+        query = query.where(Lead.status == chosen.status)
+    complete = sa.and_(_non_empty_var("company"), _non_empty_var("url"))
+    if chosen.complete == "yes":
+        query = query.where(complete)
+    elif chosen.complete == "no":
+        query = query.where(sa.not_(complete))
+    if chosen.stopped:
+        query = query.where(Lead.stopped.is_(chosen.stopped == "yes"))
+    if chosen.deleted == "no":
+        query = query.where(Lead.deleted_at.is_(None))
+    elif chosen.deleted == "yes":
+        query = query.where(Lead.deleted_at.is_not(None))
+    return query
+
+
+def _ordered(query: sa.Select[Any], chosen: LeadFilter) -> sa.Select[Any]:
+    column = SORTS[chosen.sort]
+    order = column.desc().nulls_last() if chosen.direction == "desc" else column.asc().nulls_last()
+    tiebreak = Lead.id.desc() if chosen.direction == "desc" else Lead.id.asc()
+    return query.order_by(order, tiebreak)
+
+
+def search_leads(chosen: LeadFilter, page: int = 1, per_page: int = 50) -> LeadPage:
+    """One page of the selection, sorted."""
+    per_page = min(max(per_page, 1), PER_PAGE_MAX)
+    query = filtered_query(chosen)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    page = max(page, 1)
+    items = db.session.scalars(
+        _ordered(query, chosen).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return LeadPage(list(items), total, page, per_page)
+
+
+def count_leads(chosen: LeadFilter) -> int:
+    """How many leads the selection holds."""
+    query = filtered_query(chosen)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def iter_leads(chosen: LeadFilter, chunk: int = 1_000) -> Iterator[Lead]:
+    """Every lead of the selection, sorted, streamed in chunks (for exports)."""
+    result = db.session.scalars(
+        _ordered(filtered_query(chosen), chosen).execution_options(yield_per=chunk)
+    )
+    yield from result
+
+
+def get_lead(lead_id: str) -> Lead | None:
+    return db.session.get(Lead, lead_id)
+
+
+def list_names() -> list[str]:
+    """Every list name in use, sorted."""
+    query = sa.select(Lead.list_name).where(Lead.list_name.is_not(None)).distinct()
+    return sorted(name for name in db.session.scalars(query) if name)
+
+
+# -- one lead ---------------------------------------------------------------------------
+
+
+def set_stopped(lead: Lead, stopped: bool, user_id: str | None = None) -> Lead:
+    """Stop (no more mail, in any campaign) or unstop a lead."""
+    if lead.stopped != stopped:
+        lead.stopped = stopped
+        record_action("lead.stopped" if stopped else "lead.unstopped", "lead", lead.id, user_id)
+    return lead
+
+
+def set_deleted(lead: Lead, deleted: bool, user_id: str | None = None) -> Lead:
+    """Soft-delete or restore a lead; its history and suppressions stay."""
+    if (lead.deleted_at is not None) != deleted:
+        lead.deleted_at = utcnow() if deleted else None
+        record_action("lead.deleted" if deleted else "lead.restored", "lead", lead.id, user_id)
+    return lead
+
+
+@dataclass
+class HistoryEntry:
+    message: Message
+    campaign_name: str
+    events: list[MessageEvent]
+
+
+def lead_history(lead: Lead) -> list[HistoryEntry]:
+    """Every message to the lead across campaigns, newest first, with its events."""
+    rows = db.session.execute(
+        sa.select(Message, Campaign.name)
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .where(Message.lead_id == lead.id)
+        .order_by(Message.scheduled_at.desc(), Message.mail_number.desc())
+    ).all()
+    if not rows:
+        return []
+    events: dict[str, list[MessageEvent]] = {}
+    for event in db.session.scalars(
+        sa.select(MessageEvent)
+        .where(MessageEvent.message_id.in_([m.id for m, _ in rows]))
+        .order_by(MessageEvent.created_at)
+    ):
+        events.setdefault(event.message_id, []).append(event)
+    return [HistoryEntry(m, name, events.get(m.id, [])) for m, name in rows]
+
+
+def lead_to_dict(lead: Lead) -> dict[str, Any]:
+    """The API's view of a lead."""
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": lead.id,
+        "email": lead.email,
+        "company": lead.company,
+        "url": lead.url,
+        "domain": lead.domain,
+        "status": lead.status,
+        "list_name": lead.list_name,
+        "stopped": lead.stopped,
+        "deleted_at": iso(lead.deleted_at),
+        "last_emailed_at": iso(lead.last_emailed_at),
+        "created_at": iso(lead.created_at),
+        "vars": dict(lead.vars or {}),
+    }
+
+
+# -- many leads -------------------------------------------------------------------------
+
+
+def bulk_action(
+    chosen: LeadFilter, action: str, user_id: str | None = None, list_name: str = ""
+) -> int:
+    """Apply an action to every lead of the selection; returns how many changed."""
+    ids = filtered_query(chosen).with_only_columns(Lead.id)
+    values: dict[str, Any]
+    if action == "stop":
+        values, only = {"stopped": True}, Lead.stopped.is_(False)
+    elif action == "unstop":
+        values, only = {"stopped": False}, Lead.stopped.is_(True)
+    elif action == "delete":
+        values, only = {"deleted_at": utcnow()}, Lead.deleted_at.is_(None)
+    elif action == "restore":
+        values, only = {"deleted_at": None}, Lead.deleted_at.is_not(None)
+    elif action == "move":
+        list_name = clean_text(list_name)
+        if not list_name:
+            raise LeadActionError("a list name is required", {"list_name": "required"})
+        values, only = {"list_name": list_name[:200]}, Lead.list_name.is_distinct_from(list_name)
+    else:
+        raise LeadActionError(f"unknown action {action!r}", {"action": "unknown"})
+    values["updated_at"] = utcnow()
+    changed = db.session.execute(
+        sa.update(Lead)
+        .where(Lead.id.in_(ids), only)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    details = {"count": changed, "filter": chosen.as_args()}
+    if action == "move":
+        details["list_name"] = list_name
+    record_action(f"leads.bulk_{action}", "lead", None, user_id, details)
+    return int(changed or 0)
+
+
+@dataclass
+class ListCount:
+    name: str
+    leads: int
+    active: int
+    deleted: int
+
+
+def list_counts() -> list[ListCount]:
+    """Each list with its number of leads: all, mailable-looking (active, not stopped), deleted."""
+    alive = Lead.deleted_at.is_(None)
+    rows = db.session.execute(
+        sa.select(
+            Lead.list_name,
+            sa.func.count().filter(alive),
+            sa.func.count().filter(alive, Lead.status == "active", Lead.stopped.is_(False)),
+            sa.func.count().filter(Lead.deleted_at.is_not(None)),
+        )
+        .where(Lead.list_name.is_not(None))
+        .group_by(Lead.list_name)
+        .order_by(Lead.list_name)
+    ).all()
+    return [ListCount(name, leads, active, deleted) for name, leads, active, deleted in rows]
+
+
+def rename_list(old: str, new: str, user_id: str | None = None) -> int:
+    """Move every lead of list `old` to `new`; returns how many."""
+    new = clean_text(new)
+    if not new:
+        raise LeadActionError("a list name is required", {"new_name": "required"})
+    if new == old:
+        return 0
+    changed = bulk_action(LeadFilter(list_name=old, deleted="all"), "move", user_id, new)
+    return changed
+
+
+def delete_list(name: str, user_id: str | None = None) -> int:
+    """Soft-delete every lead of a list; returns how many."""
+    if not name:
+        raise LeadActionError("a list name is required", {"list_name": "required"})
+    return bulk_action(LeadFilter(list_name=name), "delete", user_id)

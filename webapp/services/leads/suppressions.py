@@ -1,0 +1,220 @@
+"""The suppression list: addresses and whole domains that are never mailed again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Lead, Message, MessageEvent, Suppression
+from webapp.models.leads import SUPPRESSION_REASONS
+from webapp.services.audit import record_action
+from webapp.services.leads.columns import clean_text, normalise_email
+from webapp.services.leads.fields import company_domain
+
+
+class SuppressionError(Exception):
+    """Invalid suppression input; `fields` names each bad field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass
+class SuppressionPage:
+    items: list[Suppression]
+    total: int
+    page: int
+    per_page: int
+
+
+def _mail_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def is_suppressed(email: str, domain: str | None = None) -> bool:
+    """Whether the address, its mail domain or the given company domain is suppressed."""
+    email = (email or "").strip().lower()
+    domains = {d for d in (_mail_domain(email), (domain or "").lower()) if d}
+    clauses = [Suppression.email == email]
+    if domains:
+        clauses.append(Suppression.domain.in_(domains))
+    found = db.session.execute(sa.select(Suppression.id).where(sa.or_(*clauses)).limit(1))
+    return found.first() is not None
+
+
+def find_suppression(email: str | None = None, domain: str | None = None) -> Suppression | None:
+    """The suppression of exactly this address or domain."""
+    column, value = (Suppression.email, email) if email else (Suppression.domain, domain)
+    return db.session.scalars(sa.select(Suppression).where(column == value)).first()
+
+
+def _clean_domain(value: str) -> str | None:
+    return company_domain(value, "")
+
+
+def parse_suppression(
+    email: str | None, domain: str | None, reason: str | None
+) -> tuple[str | None, str | None, str]:
+    """Validate and normalise the input of the page and the API."""
+    fields: dict[str, str] = {}
+    email = clean_text(email or "") or None
+    domain = clean_text(domain or "") or None
+    if bool(email) == bool(domain):
+        fields["email"] = "give an e-mail address or a domain, not both"
+    elif email:
+        email, problem = normalise_email(email)
+        if email is None:
+            fields["email"] = problem or "invalid e-mail address"
+    elif domain:
+        domain = _clean_domain(domain.removeprefix("@"))
+        if domain is None:
+            fields["domain"] = "not a valid domain"
+    reason = (reason or "manual").strip()
+    if reason not in SUPPRESSION_REASONS:
+        fields["reason"] = f"one of {', '.join(SUPPRESSION_REASONS)}"
+    if fields:
+        raise SuppressionError(fields)
+    return email, domain, reason
+
+
+def add_suppression(
+    email: str | None = None,
+    domain: str | None = None,
+    reason: str = "manual",
+    note: str | None = None,
+    user_id: str | None = None,
+) -> tuple[Suppression, bool]:
+    """Suppress an address or a domain and the leads it covers; (suppression, created)."""
+    email, domain, reason = parse_suppression(email, domain, reason)
+    existing = find_suppression(email, domain)
+    if existing is None:
+        existing = _insert(email, domain, reason, note, user_id)
+        created = existing is not None
+        existing = existing or find_suppression(email, domain)
+    else:
+        created = False
+    assert existing is not None
+    leads = sa.select(Lead.id).where(
+        Lead.email == email
+        if email
+        else sa.or_(Lead.domain == domain, Lead.email.like(f"%@{domain}"))
+    )
+    _suppress_leads(leads, "bounced" if reason == "hard_bounce" else "suppressed", reason)
+    return existing, created
+
+
+def _insert(
+    email: str | None, domain: str | None, reason: str, note: str | None, user_id: str | None
+) -> Suppression | None:
+    """Insert, or None when a concurrent request inserted the same suppression first."""
+    suppression = Suppression(
+        email=email, domain=domain, reason=reason, note=note, created_by_id=user_id
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(suppression)
+    except IntegrityError:
+        return None
+    return suppression
+
+
+def suppress_lead(
+    lead: Lead, reason: str, note: str | None = None, user_id: str | None = None
+) -> Suppression:
+    """Suppress one lead: its status, a suppression of its address, its queued mails canceled."""
+    suppression, _ = add_suppression(email=lead.email, reason=reason, note=note, user_id=user_id)
+    return suppression
+
+
+def _suppress_leads(lead_ids: Any, status: str, reason: str) -> None:
+    """Set the leads' status (a bounce is never softened) and cancel their queued messages."""
+    keep_bounced = Lead.status != "bounced" if status == "suppressed" else sa.true()
+    db.session.execute(
+        sa.update(Lead)
+        .where(Lead.id.in_(lead_ids), keep_bounced, Lead.status != status)
+        .values(status=status)
+        .execution_options(synchronize_session="fetch")
+    )
+    queued = sa.select(Message.id).where(Message.lead_id.in_(lead_ids), Message.status == "queued")
+    canceled = db.session.scalars(
+        sa.update(Message)
+        .where(Message.id.in_(queued))
+        .values(status="canceled")
+        .returning(Message.id)
+        .execution_options(synchronize_session="fetch")
+    ).all()
+    if canceled:
+        db.session.execute(
+            sa.insert(MessageEvent),
+            [
+                {"message_id": message_id, "event_type": "canceled", "meta": {"reason": reason}}
+                for message_id in canceled
+            ],
+        )
+
+
+def search_suppressions(q: str = "", page: int = 1, per_page: int = 50) -> SuppressionPage:
+    """Suppressions, newest first, optionally matching `q` in address, domain or note."""
+    query = sa.select(Suppression)
+    q = clean_text(q)
+    if q:
+        pattern = f"%{escape_like(q.lower())}%"
+        query = query.where(
+            sa.or_(
+                Suppression.email.like(pattern, escape="\\"),
+                Suppression.domain.like(pattern, escape="\\"),
+                Suppression.note.ilike(pattern, escape="\\"),
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    page = max(page, 1)
+    items = db.session.scalars(
+        query.order_by(Suppression.created_at.desc(), Suppression.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return SuppressionPage(list(items), total, page, per_page)
+
+
+def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
+    """Remove a suppression (recorded); leads it alone held become active again. Returns them."""
+    covered = sa.select(Lead.id).where(
+        Lead.status == "suppressed",
+        Lead.email == suppression.email
+        if suppression.email
+        else sa.or_(Lead.domain == suppression.domain, Lead.email.like(f"%@{suppression.domain}")),
+    )
+    details = {"email": suppression.email, "domain": suppression.domain}
+    details["reason"] = suppression.reason
+    db.session.delete(suppression)
+    db.session.flush()
+    restored = 0
+    for lead in db.session.scalars(sa.select(Lead).where(Lead.id.in_(covered))):
+        if not is_suppressed(lead.email, lead.domain):
+            lead.status = "active"
+            restored += 1
+    details["leads_restored"] = restored
+    record_action("suppression.removed", "suppression", suppression.id, user_id, details)
+    return restored
+
+
+def suppression_to_dict(suppression: Suppression) -> dict[str, Any]:
+    """The API's view of a suppression."""
+    return {
+        "id": suppression.id,
+        "email": suppression.email,
+        "domain": suppression.domain,
+        "reason": suppression.reason,
+        "note": suppression.note,
+        "created_at": suppression.created_at.isoformat() if suppression.created_at else None,
+    }
+
+
+def escape_like(value: str) -> str:
+    """Escape LIKE wildcards so user input matches literally (escape character `\\`)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

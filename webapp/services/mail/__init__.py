@@ -1,0 +1,60 @@
+"""Mail templates and rendering them for a lead, inside the Jinja sandbox.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.mail.html_text import html_to_text
+from webapp.services.mail.rendering import (
+    RenderError,
+    StepDraft,
+    lead_context,
+    preview_steps,
+    render_preview,
+    render_step,
+    render_subject,
+    sample_context,
+    template_variables,
+    variables_in,
+)
+from webapp.services.mail.templates import (
+    MAX_STEPS,
+    PARTS,
+    TemplateInvalid,
+    check_template,
+    create_template,
+    get_template,
+    lead_for_preview,
+    list_templates,
+    parse_steps,
+    search_leads,
+    template_to_dict,
+    update_template,
+)
+
+__all__ = [
+    "MAX_STEPS",
+    "PARTS",
+    "RenderError",
+    "StepDraft",
+    "TemplateInvalid",
+    "check_template",
+    "create_template",
+    "get_template",
+    "html_to_text",
+    "lead_context",
+    "lead_for_preview",
+    "list_templates",
+    "parse_steps",
+    "preview_steps",
+    "render_preview",
+    "render_step",
+    "render_subject",
+    "sample_context",
+    "search_leads",
+    "template_to_dict",
+    "template_variables",
+    "update_template",
+    "variables_in",
+]

@@ -1,0 +1,345 @@
+"""Rendering a template step for one lead: used by the preview, the audience check and the sender.
+
+Every part runs in the mail sandbox (webapp/services/mail_sandbox.py). A variable that is
+missing or empty is an error that names it, never a blank in a mail. Context: the lead's
+`vars`, then its `email`, `company`, `url` and `domain` columns on top when set (the columns
+are what the importer cleaned), then `sender`, `unsubscribe_url` and `tracking`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from types import TracebackType
+from typing import Any, Protocol
+
+from jinja2 import Template as JinjaTemplate
+from jinja2 import meta
+from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
+from markupsafe import escape
+
+from webapp.models import Lead, Template, TemplateStep
+from webapp.services.mail.html_text import html_to_text, text_to_html
+from webapp.services.mail.sandbox import (
+    BUILTIN_NAMES,
+    HTML_SANDBOX,
+    JINJA_LOCALS,
+    MAX_STRING_CHARS,
+    TEXT_SANDBOX,
+    UNAVAILABLE_NAMES,
+    LimitExceeded,
+    MissingVariable,
+    end_budget,
+    start_budget,
+)
+
+LEAD_COLUMNS = ("email", "company", "url", "domain")
+PART_LABELS = {"subject": "Subject", "body_html": "HTML body", "body_text": "Text body"}
+PREVIEW_SENDER = "Christian"
+PREVIEW_UNSUBSCRIBE_URL = "https://example.invalid/u/voorbeeld"
+UNSUBSCRIBE_HTML = (
+    '<p style="font-size:12px;color:#6b7280">Geen berichten meer van ons ontvangen? '
+    '<a href="{url}">Afmelden</a>.</p>'
+)
+UNSUBSCRIBE_TEXT = "--\nGeen berichten meer van ons ontvangen? Afmelden: {url}\n"
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_MAX_DISCOVERY = 50  # re-renders spent naming every missing variable, not just the first
+
+
+class RenderError(ValueError):
+    """A template that cannot be rendered (for this lead): says why, where and what is missing."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Iterable[str] = (),
+        line: int | None = None,
+        part: str | None = None,
+        kind: str = "runtime",
+    ) -> None:
+        self.missing: list[str] = sorted(set(missing))
+        self.line = line
+        self.part = part
+        # syntax | unsafe | limit | missing | subject | content | runtime
+        self.kind = "missing" if self.missing else kind
+        where = ", ".join(
+            bit for bit in (PART_LABELS.get(part or "", ""), f"line {line}" if line else "") if bit
+        )
+        self.message = f"{where}: {message}" if where else message
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+
+
+class StepSource(Protocol):
+    mail_number: int
+    subject: str
+    body_html: str
+    body_text: str
+
+
+@dataclass(frozen=True)
+class StepDraft:
+    """A step as typed in the editor, before it is saved."""
+
+    mail_number: int
+    subject: str = ""
+    body_html: str = ""
+    body_text: str = ""
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict | tuple):
+        return bool(value)
+    return True
+
+
+def lead_context(lead: Lead) -> dict[str, Any]:
+    """The lead's variables: its vars, with the email/company/url/domain columns on top when set.
+
+    Empty values are left out, so that using one is the same error as a missing one.
+    """
+    context = {key: value for key, value in (lead.vars or {}).items() if _present(value)}
+    for column in LEAD_COLUMNS:
+        value = getattr(lead, column)
+        if _present(value):
+            context[column] = value
+    return context
+
+
+def variables_in(sources: Iterable[str]) -> set[str]:
+    """The lead variables some template texts use; texts that do not parse are skipped."""
+    names: set[str] = set()
+    for source in sources:
+        if not source:
+            continue
+        try:
+            names |= meta.find_undeclared_variables(TEXT_SANDBOX.parse(source))
+        except TemplateSyntaxError:
+            continue
+    return names - BUILTIN_NAMES - JINJA_LOCALS - UNAVAILABLE_NAMES
+
+
+def template_variables(template: Template) -> set[str]:
+    """The names of lead variables the template's steps use (subject, HTML and text)."""
+    return variables_in(
+        source
+        for step in template.steps
+        for source in (step.subject, step.body_html, step.body_text)
+    )
+
+
+def compile_part(source: str, part: str) -> JinjaTemplate:
+    """Compile one part (`subject`, `body_html` or `body_text`); RenderError with the line."""
+    try:
+        return _compile(source, part == "body_html")
+    except TemplateSyntaxError as error:
+        raise RenderError(
+            error.message or "syntax error", line=error.lineno, part=part, kind="syntax"
+        ) from None
+    except TemplateError as error:
+        raise RenderError(str(error), part=part, kind="syntax") from None
+
+
+@lru_cache(maxsize=512)
+def _compile(source: str, html: bool) -> JinjaTemplate:
+    sandbox = HTML_SANDBOX if html else TEXT_SANDBOX
+    return sandbox.from_string(sandbox.prepare(source))
+
+
+def _template_line(traceback: TracebackType | None) -> int | None:
+    """The template line Jinja's rewritten traceback points at, if any."""
+    line = None
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def _render_part(template: JinjaTemplate, context: dict[str, Any], part: str) -> str:
+    """Render one compiled part, stopping as soon as it passes the size limit."""
+    chunks: list[str] = []
+    size = 0
+    try:
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > MAX_STRING_CHARS:
+                raise LimitExceeded(
+                    f"the output passes the limit of {MAX_STRING_CHARS:,} characters"
+                )
+            chunks.append(chunk)
+    except MissingVariable:
+        raise
+    except LimitExceeded as error:
+        line = _template_line(error.__traceback__)
+        raise RenderError(f"too much work: {error}", line=line, part=part, kind="limit") from None
+    except SecurityError as error:
+        line = _template_line(error.__traceback__)
+        raise RenderError(f"not allowed: {error}", line=line, part=part, kind="unsafe") from None
+    except RecursionError:
+        raise RenderError(
+            "too much work: macros call themselves too deeply", part=part, kind="limit"
+        ) from None
+    except Exception as error:  # a template's own mistake: 1 / 0, "a" + 1, ...
+        line = _template_line(error.__traceback__)
+        message = str(error)[:200] or type(error).__name__
+        raise RenderError(f"cannot render: {message}", line=line, part=part) from None
+    return "".join(chunks)
+
+
+def render_sources(
+    step: StepSource,
+    context: dict[str, Any],
+    *,
+    subject_fallback: str | None = None,
+) -> RenderedMail:
+    """Render a step's texts with a ready context; the core of render_step and the previews."""
+    parts = [
+        (part, source)
+        for part, source in (
+            ("subject", step.subject),
+            ("body_html", step.body_html),
+            ("body_text", step.body_text),
+        )
+        if source.strip()
+    ]
+    if not any(part != "subject" for part, _ in parts):
+        raise RenderError(f"mail {step.mail_number} has no body", kind="content")
+    compiled = [(part, compile_part(source, part)) for part, source in parts]
+    rendered = _render_all(compiled, context)
+    return _finish(
+        rendered, str(context.get("unsubscribe_url", "")), subject_fallback, step.mail_number
+    )
+
+
+def render_subject(source: str, context: dict[str, Any]) -> str:
+    """Just a subject, rendered and cleaned (for the "Re: <mail 1 subject>" of follow-ups)."""
+    rendered = _render_all([("subject", compile_part(source, "subject"))], context)
+    return clean_subject(rendered["subject"])
+
+
+def _render_all(
+    compiled: list[tuple[str, JinjaTemplate]], context: dict[str, Any]
+) -> dict[str, str]:
+    """Render the parts within one budget; every missing variable is named, not just the first."""
+    context = {key: value for key, value in context.items() if key == "tracking" or _present(value)}
+    missing: list[str] = []
+    rendered: dict[str, str] = {}
+    token = start_budget()
+    try:
+        for _ in range(_MAX_DISCOVERY):
+            try:
+                rendered = {part: _render_part(t, context, part) for part, t in compiled}
+                break
+            except MissingVariable as error:
+                missing.append(error.name)
+                # Render on with a stand-in to find the other missing names too.
+                context = {**context, error.name: error.name}
+            except RenderError:
+                if missing:
+                    break
+                raise
+    finally:
+        end_budget(token)
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        raise RenderError(f"missing or empty for this lead: {names}", missing=missing)
+    return rendered
+
+
+def _finish(
+    rendered: dict[str, str], unsubscribe_url: str, subject_fallback: str | None, number: int
+) -> RenderedMail:
+    """Subject checks, the HTML or text part made from the other, the unsubscribe line."""
+    subject = clean_subject(rendered.get("subject", "")) or clean_subject(subject_fallback or "")
+    if not subject:
+        raise RenderError(f"mail {number} has no subject", part="subject", kind="content")
+    html = rendered.get("body_html", "").strip()
+    text = rendered.get("body_text", "").strip()
+    if not html:
+        html = text_to_html(text)
+    if unsubscribe_url and unsubscribe_url not in html and str(escape(unsubscribe_url)) not in html:
+        html = _append_to_body(html, UNSUBSCRIBE_HTML.format(url=escape(unsubscribe_url)))
+    if not text:
+        text = html_to_text(html)
+    if unsubscribe_url and unsubscribe_url not in text:
+        text = f"{text.rstrip()}\n\n{UNSUBSCRIBE_TEXT.format(url=unsubscribe_url)}"
+    for part, value in (("body_html", html), ("body_text", text)):
+        if len(value) > MAX_STRING_CHARS:
+            raise RenderError(
+                f"too much work: the output passes the limit of {MAX_STRING_CHARS:,} characters",
+                part=part,
+                kind="limit",
+            )
+    return RenderedMail(subject=subject, html=html, text=text.rstrip() + "\n")
+
+
+def clean_subject(subject: str) -> str:
+    """A subject as one clean line; line breaks are refused, never folded away."""
+    if _LINE_BREAKS.search(subject):
+        raise RenderError(
+            "a subject must be one line (it contains a line break)", part="subject", kind="subject"
+        )
+    return " ".join(_CONTROL.sub("", subject).split())
+
+
+def _append_to_body(html: str, line: str) -> str:
+    closing = html.lower().rfind("</body>")
+    if closing == -1:
+        return f"{html}\n{line}"
+    return f"{html[:closing]}{line}\n{html[closing:]}"
+
+
+def render_step(
+    step: TemplateStep | StepSource,
+    lead: Lead,
+    *,
+    sender: str,
+    unsubscribe_url: str,
+    tracking: Any = None,
+    subject_fallback: str | None = None,
+) -> RenderedMail:
+    """One step for one lead, as it will be sent; RenderError names what is wrong or missing."""
+    context = lead_context(lead)
+    context.update(sender=sender, unsubscribe_url=unsubscribe_url, tracking=tracking)
+    return render_sources(step, context, subject_fallback=subject_fallback)
+
+
+def preview_steps(
+    steps: Iterable[StepSource], context: dict[str, Any], mail_number: int
+) -> RenderedMail:
+    """Mail `mail_number` of some steps (saved or not) with a preview sender and unsubscribe URL."""
+    by_number = {step.mail_number: step for step in steps}
+    step = by_number.get(mail_number)
+    if step is None:
+        raise RenderError(f"the template has no mail {mail_number}", kind="content")
+    context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
+    context.setdefault("tracking", None)
+    fallback = None
+    if mail_number > 1 and not step.subject.strip() and 1 in by_number:
+        fallback = f"Re: {render_subject(by_number[1].subject, context)}"
+    return render_sources(step, context, subject_fallback=fallback)
+
+
+def render_preview(template: Template, lead: Lead, mail_number: int) -> RenderedMail:
+    """What `lead` would receive as mail `mail_number`, with a sample sender and unsubscribe URL."""
+    return preview_steps(template.steps, lead_context(lead), mail_number)
+
+
+def sample_context(names: Iterable[str]) -> dict[str, Any]:
+    """Stand-in values (`[first_name]`) for previewing without a lead."""
+    return {name: f"[{name}]" for name in names}

@@ -1,0 +1,277 @@
+"""Mail templates: reading, checking and saving a flow of one to four steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.database import utcnow
+from webapp.extensions import db
+from webapp.models import Lead, Template, TemplateStep
+from webapp.services.audit import record_action
+from webapp.services.mail.rendering import (
+    LEAD_COLUMNS,
+    PART_LABELS,
+    PREVIEW_SENDER,
+    PREVIEW_UNSUBSCRIBE_URL,
+    RenderError,
+    StepDraft,
+    compile_part,
+    render_sources,
+    sample_context,
+    template_variables,
+    variables_in,
+)
+
+MAX_STEPS = 4
+MAX_NAME = 200
+PARTS = ("subject", "body_html", "body_text")
+
+
+class TemplateInvalid(ValueError):
+    """A template that cannot be saved; `fields` says what is wrong where."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass
+class TemplateCheck:
+    """The outcome of checking a template: errors block saving, warnings do not."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+
+
+def step_field(mail_number: int, part: str) -> str:
+    """The field name errors are reported under: `steps.2.body_html`."""
+    return f"steps.{mail_number}.{part}"
+
+
+def list_templates() -> list[Template]:
+    """Every template, newest change first."""
+    return list(
+        db.session.execute(sa.select(Template).order_by(Template.updated_at.desc())).scalars()
+    )
+
+
+def get_template(template_id: str) -> Template | None:
+    return db.session.get(Template, template_id)
+
+
+def template_to_dict(template: Template) -> dict[str, Any]:
+    """The template as the API shows it."""
+    return {
+        "id": template.id,
+        "name": template.name,
+        "steps": [
+            {
+                "mail_number": step.mail_number,
+                "subject": step.subject,
+                "body_html": step.body_html,
+                "body_text": step.body_text,
+            }
+            for step in template.steps
+        ],
+        "variables": sorted(template_variables(template)),
+        "created_at": template.created_at.isoformat(),
+        "updated_at": template.updated_at.isoformat(),
+    }
+
+
+def parse_steps(raw: Any) -> tuple[list[StepDraft], dict[str, str]]:
+    """Steps from a JSON list (mail_number optional: the position); errors by field."""
+    if not isinstance(raw, list) or not raw:
+        return [], {"steps": "give one to four steps"}
+    if len(raw) > MAX_STEPS:
+        return [], {"steps": f"a template has at most {MAX_STEPS} steps"}
+    errors: dict[str, str] = {}
+    steps: list[StepDraft] = []
+    for position, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            errors[f"steps.{position}"] = "each step is an object"
+            continue
+        number = item.get("mail_number", position)
+        if isinstance(number, bool) or not isinstance(number, int):
+            errors[f"steps.{position}.mail_number"] = "a whole number from 1 to 4"
+            continue
+        texts = {part: item.get(part) or "" for part in PARTS}
+        for part, value in texts.items():
+            if not isinstance(value, str):
+                errors[step_field(number, part)] = "must be text"
+        if not errors:
+            steps.append(StepDraft(number, **texts))
+    numbers = sorted(step.mail_number for step in steps)
+    if not errors and numbers != list(range(1, len(steps) + 1)):
+        errors["steps"] = "mail numbers run 1, 2, ... without gaps or repeats"
+    return sorted(steps, key=lambda step: step.mail_number), errors
+
+
+def check_template(name: str, steps: list[StepDraft]) -> TemplateCheck:
+    """Errors (syntax with its line, unsafe code, missing subjects) and lead-data warnings."""
+    check = TemplateCheck()
+    if not name.strip():
+        check.errors["name"] = "give the template a name"
+    elif len(name) > MAX_NAME:
+        check.errors["name"] = f"at most {MAX_NAME} characters"
+    if not steps:
+        check.errors.setdefault("steps", "a template has at least one step")
+    for step in steps:
+        check.errors.update(_check_step(step))
+    names = variables_in(getattr(step, part) for step in steps for part in PARTS)
+    check.variables = sorted(names)
+    check.warnings = variable_warnings(names)
+    return check
+
+
+def _check_step(step: StepDraft) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for part in PARTS:
+        source = getattr(step, part)
+        if not source.strip():
+            continue
+        try:
+            compile_part(source, part)
+        except RenderError as error:
+            errors[step_field(step.mail_number, part)] = _located(error)
+    subject_field = step_field(step.mail_number, "subject")
+    if step.mail_number == 1 and not step.subject.strip():
+        errors.setdefault(subject_field, "the first mail needs a subject")
+    if "\n" in step.subject.strip() or "\r" in step.subject:
+        errors.setdefault(subject_field, "a subject is one line")
+    if not step.body_html.strip() and not step.body_text.strip():
+        errors[step_field(step.mail_number, "body_html")] = "write an HTML or a text body"
+    if errors:
+        return errors
+    # A trial render on stand-in values finds what only shows when running: attribute
+    # walks, loops and sizes past the limits. Lead-dependent failures are for the preview.
+    names = variables_in(getattr(step, part) for part in PARTS)
+    context = sample_context(names) | {
+        "sender": PREVIEW_SENDER,
+        "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL,
+        "tracking": None,
+    }
+    try:
+        render_sources(step, context, subject_fallback="Re: ...")
+    except RenderError as error:
+        if error.kind in ("unsafe", "limit", "subject"):
+            part = error.part or "body_html"
+            errors[step_field(step.mail_number, part)] = _located(error)
+    return errors
+
+
+def _located(error: RenderError) -> str:
+    """The error message without the part label (the field already says which part)."""
+    label = PART_LABELS.get(error.part or "", "")
+    message = error.message
+    if label and message.startswith(label):
+        message = message[len(label) :].lstrip(", ")
+    return message
+
+
+def lacking_counts(names: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """(leads, {variable: leads that lack it}) over leads not deleted, counted in SQL."""
+    names = sorted(set(names))
+    columns = [sa.func.count().label("total")]
+    for index, name in enumerate(names):
+        value = sa.func.coalesce(sa.func.trim(Lead.vars[name].as_string()), "")
+        lacking = value == ""
+        if name in LEAD_COLUMNS:
+            column = sa.func.coalesce(sa.func.trim(getattr(Lead, name)), "")
+            lacking = sa.and_(column == "", lacking)
+        columns.append(
+            sa.func.coalesce(sa.func.sum(sa.case((lacking, 1), else_=0)), 0).label(f"v{index}")
+        )
+    row = db.session.execute(sa.select(*columns).where(Lead.deleted_at.is_(None))).one()
+    return int(row.total), {name: int(row[index + 1]) for index, name in enumerate(names)}
+
+
+def variable_warnings(names: Iterable[str]) -> list[str]:
+    """One line for each variable some leads lack, with how many."""
+    total, lacking = lacking_counts(names)
+    if total == 0:
+        return []
+    warnings = []
+    for name, count in lacking.items():
+        if count == total:
+            warnings.append(f"No lead has {name} (all {total:,} lack it).")
+        elif count:
+            warnings.append(
+                f"{count:,} of {total:,} leads lack {name}; they cannot get this template."
+            )
+    return warnings
+
+
+def create_template(
+    name: str, steps: list[StepDraft], user_id: str | None
+) -> tuple[Template, TemplateCheck]:
+    """A new template after checking it; raises TemplateInvalid. The caller commits."""
+    check = check_template(name, steps)
+    if check.errors:
+        raise TemplateInvalid(check.errors)
+    template = Template(name=name.strip())
+    template.steps = [TemplateStep(**_step_values(step)) for step in steps]
+    db.session.add(template)
+    db.session.flush()
+    record_action("template.create", "template", template.id, user_id, {"name": template.name})
+    return template, check
+
+
+def update_template(
+    template: Template, name: str, steps: list[StepDraft], user_id: str | None
+) -> TemplateCheck:
+    """Replace name and steps after checking them; raises TemplateInvalid. The caller commits."""
+    check = check_template(name, steps)
+    if check.errors:
+        raise TemplateInvalid(check.errors)
+    template.name = name.strip()
+    template.updated_at = utcnow()  # also when only the steps changed
+    # Update steps in place by mail number: deleting and re-adding the same number in one
+    # flush would trip the (template_id, mail_number) unique key.
+    existing = {step.mail_number: step for step in template.steps}
+    wanted = {step.mail_number for step in steps}
+    for number, step in list(existing.items()):
+        if number not in wanted:
+            template.steps.remove(step)
+    db.session.flush()
+    for draft in steps:
+        step = existing.get(draft.mail_number)
+        if step is None:
+            template.steps.append(TemplateStep(**_step_values(draft)))
+        else:
+            for part in PARTS:
+                setattr(step, part, getattr(draft, part))
+    template.steps.sort(key=lambda step: step.mail_number)
+    db.session.flush()
+    record_action("template.update", "template", template.id, user_id, {"name": template.name})
+    return check
+
+
+def _step_values(step: StepDraft) -> dict[str, Any]:
+    return {"mail_number": step.mail_number} | {part: getattr(step, part) for part in PARTS}
+
+
+def search_leads(query: str, limit: int = 10) -> list[Lead]:
+    """Leads (not deleted) whose email or company contains `query`, for the preview picker."""
+    statement = sa.select(Lead).where(Lead.deleted_at.is_(None))
+    query = query.strip()
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            sa.or_(
+                Lead.email.ilike(pattern, escape="\\"),
+                Lead.company.ilike(pattern, escape="\\"),
+            )
+        )
+    return list(db.session.execute(statement.order_by(Lead.email).limit(limit)).scalars())
+
+
+def lead_for_preview(lead_id: str | None) -> Lead | None:
+    """The lead (not deleted) a preview is for, or None."""
+    lead = db.session.get(Lead, lead_id) if lead_id else None
+    return lead if lead is not None and lead.deleted_at is None else None

@@ -1,0 +1,42 @@
+"""Planning: slots, the planner, writing and re-planning plans, the dry run, availability.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.plans import (
+    PlanRequest,
+    auto_assign_domain,
+    domain_spec,
+    list_domains,
+    persist_plan,
+)
+from webapp.services.planning.replanning import (
+    replan_domain_campaigns,
+    replan_queued,
+)
+from webapp.services.planning.report import (
+    campaign_dry_run,
+    dry_run_report,
+)
+from webapp.services.planning.slots import (
+    DomainCalendar,
+    PlanError,
+)
+
+__all__ = [
+    "DomainCalendar",
+    "PlanError",
+    "PlanRequest",
+    "auto_assign_domain",
+    "campaign_dry_run",
+    "domain_availability",
+    "domain_spec",
+    "dry_run_report",
+    "list_domains",
+    "persist_plan",
+    "replan_domain_campaigns",
+    "replan_queued",
+]

@@ -1,0 +1,195 @@
+"""The planner: every mail of a campaign placed into a real free slot of a shared domain.
+
+Pure: domains, the slots other campaigns already took, the audience and the settings
+in; a plan out. No database, no clock, no Flask, so it can be property-tested.
+
+The plan walks all domains' free slots in time order (one heap over the domains,
+each domain's slots generated lazily), and fills each slot with, in this order:
+a due follow-up of that domain, a first mail already bound to that domain, the next
+lead of the audience. Taking the next lead at the earliest free slot of any domain
+is what spreads leads over several domains so that the campaign ends earliest;
+without follow-ups the plan is exactly the earliest free slots. O(m log m).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from webapp.services.planning.slots import DomainCalendar, DomainSpec, PlanError, SlotCursor
+
+__all__ = [
+    "DomainSpec",
+    "LeadSpec",
+    "PlanError",
+    "PlanSettings",
+    "PlannedMessage",
+    "fresh_leads",
+    "plan",
+]
+
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class LeadSpec:
+    """One lead to plan: the mail numbers still to place, and its sender if fixed.
+
+    A new lead has no domain; a lead being re-planned keeps its domain and alias,
+    and `after` is when its last mail already out (sent or in flight) went.
+    """
+
+    lead_id: str
+    mail_numbers: tuple[int, ...] = (1,)
+    domain: str | None = None
+    alias: str | None = None
+    after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    start_at: datetime | None = None
+    followup_days: int = 3
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    lead_id: str
+    mail_number: int
+    domain: str
+    alias: str
+    scheduled_at: datetime
+    # The mail of the same lead this one follows (None for the lead's first planned mail
+    # when nothing went before it).
+    parent_mail_number: int | None
+
+    @property
+    def from_email(self) -> str:
+        return f"{self.alias}@{self.domain}"
+
+    @property
+    def is_followup(self) -> bool:
+        return self.mail_number > 1
+
+
+def fresh_leads(lead_ids: list[str], steps: int) -> list[LeadSpec]:
+    """New leads, each to get mails 1..steps."""
+    numbers = tuple(range(1, steps + 1))
+    return [LeadSpec(lead_id, numbers) for lead_id in lead_ids]
+
+
+@dataclass(order=True)
+class _Pending:
+    """A mail waiting for a slot on its domain, ordered by the moment it is due."""
+
+    due: datetime
+    rank: tuple[int, int]  # (0 follow-up / 1 first mail, audience position)
+    lead: int = field(compare=False)
+    step: int = field(compare=False)  # index into the lead's mail numbers
+
+
+@dataclass
+class _Domain:
+    spec: DomainSpec
+    calendar: DomainCalendar
+    cursor: SlotCursor
+    waiting: list[_Pending] = field(default_factory=list)  # heap by due
+    # Due mails by (follow-up first, longest due first, audience position).
+    ready: list[tuple[int, datetime, int, _Pending]] = field(default_factory=list)
+    leads_assigned: int = 0
+
+
+def plan(
+    domains: list[DomainSpec],
+    taken: dict[str, list[datetime]],
+    leads: list[LeadSpec],
+    settings: PlanSettings,
+    now: datetime,
+) -> list[PlannedMessage]:
+    """Place every mail of every lead; the result is in time order.
+
+    Leads fixed to a domain that is not among the active `domains` are left out
+    (they wait for it). Raises PlanError when new leads have no active domain.
+    """
+    start = max(settings.start_at or now, now)
+    active = [spec for spec in domains if not spec.paused]
+    state: dict[str, _Domain] = {}
+    for spec in active:
+        calendar = DomainCalendar(spec)
+        cursor = SlotCursor(calendar, taken.get(spec.name, []), start)
+        state[spec.name] = _Domain(spec, calendar, cursor)
+    order = [state[spec.name] for spec in active]
+    senders: list[tuple[_Domain, str] | None] = [None] * len(leads)
+    new_leads: list[int] = []
+    for index, lead in enumerate(leads):
+        if not lead.mail_numbers:
+            continue
+        if lead.domain is None:
+            new_leads.append(index)
+        elif lead.domain in state:
+            domain = state[lead.domain]
+            alias = lead.alias or domain.spec.aliases[0]
+            senders[index] = (domain, alias)
+            due = start if lead.after is None else _followup_due(domain, lead.after, settings)
+            first_mail = lead.after is None
+            _push(domain, _Pending(max(due, start), (int(first_mail), index), index, 0))
+    if new_leads and not order:
+        raise PlanError("no active sending domain to plan on")
+    new_leads.reverse()  # pop() takes them in audience order
+
+    result: list[PlannedMessage] = []
+    heap = [(domain.cursor.peek(), position) for position, domain in enumerate(order)]
+    heapq.heapify(heap)
+    while heap:
+        moment, position = heapq.heappop(heap)
+        domain = order[position]
+        while domain.waiting and domain.waiting[0].due <= moment:
+            item = heapq.heappop(domain.waiting)
+            heapq.heappush(domain.ready, (item.rank[0], item.due, item.lead, item))
+        if domain.ready:
+            item = heapq.heappop(domain.ready)[3]
+        elif new_leads:
+            lead_index = new_leads.pop()
+            aliases = domain.spec.aliases
+            senders[lead_index] = (domain, aliases[domain.leads_assigned % len(aliases)])
+            domain.leads_assigned += 1
+            item = _Pending(moment, (1, lead_index), lead_index, 0)
+        elif domain.waiting:
+            domain.cursor.seek(domain.waiting[0].due)
+            heapq.heappush(heap, (domain.cursor.peek(), position))
+            continue
+        else:
+            continue  # nothing left for this domain
+        domain.cursor.take()
+        lead = leads[item.lead]
+        sender = senders[item.lead]
+        assert sender is not None
+        number = lead.mail_numbers[item.step]
+        if item.step > 0:
+            parent: int | None = lead.mail_numbers[item.step - 1]
+        else:
+            parent = number - 1 if lead.after is not None and number > 1 else None
+        result.append(
+            PlannedMessage(lead.lead_id, number, domain.spec.name, sender[1], moment, parent)
+        )
+        if item.step + 1 < len(lead.mail_numbers):
+            due = _followup_due(domain, moment, settings)
+            _push(domain, _Pending(due, (0, item.lead), item.lead, item.step + 1))
+        if domain.ready or domain.waiting or new_leads:
+            heapq.heappush(heap, (domain.cursor.peek(), position))
+    return result
+
+
+def _push(domain: _Domain, item: _Pending) -> None:
+    heapq.heappush(domain.waiting, item)
+
+
+def _followup_due(domain: _Domain, previous: datetime, settings: PlanSettings) -> datetime:
+    """The first moment the next mail may go: the start of the working day
+    `followup_days` working days after the previous mail, or just after it for 0."""
+    if settings.followup_days <= 0:
+        return previous + _JUST_AFTER
+    calendar = domain.calendar
+    day = calendar.add_working_days(calendar.local_date(previous), settings.followup_days)
+    return calendar.day_start(day)

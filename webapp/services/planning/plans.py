@@ -1,0 +1,311 @@
+"""The planner's database side: what a campaign asks for, what is taken, the plan written.
+
+Reading: the campaign's request, the domains, the slots other campaigns already hold.
+Writing: the plan as `queued` messages (bulk, idempotent); re-plans of queued messages
+are in `webapp.services.planning.replanning`. Every writer takes one lock first, so two planners
+never book one slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Message, SendingDomain, Template
+from webapp.services.planning.planner import (
+    DomainSpec,
+    PlanError,
+    PlannedMessage,
+    PlanSettings,
+    fresh_leads,
+    plan,
+)
+from webapp.services.planning.writer import lock_planning, write_messages
+
+__all__ = [
+    "PlanError",
+    "PlanRequest",
+    "Prepared",
+    "auto_assign_domain",
+    "domain_spec",
+    "persist_plan",
+    "plan_request_for",
+    "prepare",
+    "taken_slots",
+]
+
+LIVE = ("queued", "sending")
+_CHUNK = 5000
+
+
+@dataclass
+class PlanRequest:
+    """What a campaign (saved or still in the wizard) asks the planner for."""
+
+    lead_ids: list[str]
+    steps: int
+    start_at: datetime | None
+    followup_enabled: bool
+    followup_days: int
+    domains: list[str]
+    campaign_id: str | None = None
+    # Only for the dry run's warnings (missing variables, missing reports).
+    template_id: str | None = None
+    attach_report: bool = False
+
+
+@dataclass
+class Booking:
+    """A moment a domain is busy: another campaign's mail, or a mail just sent."""
+
+    at: datetime
+    campaign_id: str
+    other: bool  # held by another campaign (counted in the dry run's warning)
+
+
+@dataclass
+class Prepared:
+    """Everything the planner was given, and the plan it made (or why it could not)."""
+
+    request: PlanRequest
+    domains: list[SendingDomain]
+    unknown_domains: list[str]
+    bookings: dict[str, list[Booking]]
+    lead_ids: list[str]
+    skipped_leads: int
+    start: datetime
+    messages: list[PlannedMessage] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def specs(self) -> list[DomainSpec]:
+        return [domain_spec(domain) for domain in self.domains]
+
+
+def domain_spec(domain: SendingDomain) -> DomainSpec:
+    """The planner's view of a sending domain."""
+    return DomainSpec(
+        name=domain.name,
+        interval_seconds=domain.interval_seconds,
+        window_start=domain.window_start,
+        window_end=domain.window_end,
+        working_days=tuple(int(day) for day in domain.working_days),
+        timezone=domain.timezone,
+        skip_holidays=domain.skip_holidays,
+        aliases=tuple(a["alias"] for a in domain.aliases) or ("christian",),
+        paused=domain.paused,
+        label=domain.label,
+    )
+
+
+def plan_request_for(campaign: Campaign) -> PlanRequest:
+    """The request a saved campaign makes: its audience, template, settings and domains."""
+    template = db.session.get(Template, campaign.template_id)
+    steps = max((step.mail_number for step in template.steps), default=1) if template else 1
+    domains = [str(name) for name in campaign.domains or []]
+    if not domains and campaign.domain:
+        domains = [campaign.domain]
+    return PlanRequest(
+        lead_ids=[str(i) for i in (campaign.audience.lead_ids if campaign.audience else [])],
+        steps=steps,
+        start_at=campaign.start_at,
+        followup_enabled=campaign.followup_enabled,
+        followup_days=campaign.followup_days,
+        domains=domains,
+        campaign_id=campaign.id,
+        template_id=campaign.template_id,
+        attach_report=campaign.followup_attach_report,
+    )
+
+
+def auto_assign_domain() -> str | None:
+    """The active domain with the fewest running campaigns; ties by label."""
+    domains = db.session.execute(
+        sa.select(SendingDomain).where(SendingDomain.paused.is_(False))
+    ).scalars()
+    counts = running_campaign_counts()
+    ranked = sorted(domains, key=lambda d: (counts.get(d.name, 0), d.label, d.name))
+    return ranked[0].name if ranked else None
+
+
+def running_campaign_counts() -> dict[str, int]:
+    """How many running campaigns use each domain (`campaigns.domain` or `.domains`)."""
+    counts: dict[str, int] = {}
+    rows = db.session.execute(
+        sa.select(Campaign.domain, Campaign.domains).where(Campaign.status == "running")
+    )
+    for domain, domains in rows:
+        for name in set(domains or []) | ({domain} if domain else set()):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def taken_slots(
+    domains: list[SendingDomain], now: datetime, campaign_id: str | None = None
+) -> dict[str, list[Booking]]:
+    """Per domain, the moments other campaigns hold (queued or in flight), and every
+    mail sent within the last interval, so a new plan keeps its distance to them.
+    The campaign's own queued messages are not taken: they are what gets planned."""
+    if not domains:
+        return {}
+    interval = {d.name: timedelta(seconds=d.interval_seconds) for d in domains}
+    since = now - max(interval.values())
+    rows = db.session.execute(
+        sa.select(
+            Message.domain_used,
+            Message.scheduled_at,
+            Message.sent_at,
+            Message.status,
+            Message.campaign_id,
+        ).where(
+            Message.domain_used.in_(list(interval)),
+            sa.or_(
+                sa.and_(Message.status.in_(LIVE), Message.scheduled_at >= since),
+                Message.sent_at >= since,
+            ),
+        )
+    )
+    taken: dict[str, list[Booking]] = {name: [] for name in interval}
+    for name, scheduled_at, sent_at, status, owner in rows:
+        own = owner == campaign_id
+        if status in LIVE and not (own and status == "queued"):
+            taken[name].append(Booking(scheduled_at, owner, not own))
+        if sent_at is not None and sent_at >= now - interval[name]:
+            taken[name].append(Booking(sent_at, owner, not own))
+    for bookings in taken.values():
+        bookings.sort(key=lambda booking: booking.at)
+    return taken
+
+
+def _times(bookings: dict[str, list[Booking]]) -> dict[str, list[datetime]]:
+    return {name: [b.at for b in items] for name, items in bookings.items()}
+
+
+def list_domains() -> list[SendingDomain]:
+    """Every sending domain, ordered by label."""
+    return list(
+        db.session.execute(sa.select(SendingDomain).order_by(SendingDomain.label)).scalars()
+    )
+
+
+def load_domains(names: Iterable[str]) -> tuple[list[SendingDomain], list[str]]:
+    """The named domains in the order given, and the names that do not exist."""
+    wanted = list(dict.fromkeys(n.strip().lower() for n in names if n))
+    found = {
+        d.name: d
+        for d in db.session.execute(
+            sa.select(SendingDomain).where(SendingDomain.name.in_(wanted))
+        ).scalars()
+    }
+    return [found[n] for n in wanted if n in found], [n for n in wanted if n not in found]
+
+
+def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
+    """The audience's leads that still exist and are neither deleted nor stopped, in order."""
+    ordered = list(dict.fromkeys(lead_ids))
+    usable: set[str] = set()
+    for offset in range(0, len(ordered), _CHUNK):
+        chunk = ordered[offset : offset + _CHUNK]
+        usable.update(
+            db.session.execute(
+                sa.select(Lead.id).where(
+                    Lead.id.in_(chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
+                )
+            ).scalars()
+        )
+    return [lead_id for lead_id in ordered if lead_id in usable]
+
+
+def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prepared:
+    """Gather the planner's input for a request and make the plan; writes nothing."""
+    names = request.domains or [name for name in [auto_assign_domain()] if name]
+    domains, unknown = load_domains(names)
+    bookings = taken_slots(domains, now, request.campaign_id)
+    lead_ids = plannable_lead_ids(request.lead_ids)
+    start = max(request.start_at or now, now)
+    prepared = Prepared(
+        request,
+        domains,
+        unknown,
+        bookings,
+        lead_ids,
+        len(dict.fromkeys(request.lead_ids)) - len(lead_ids),
+        start,
+    )
+    if not make_plan:
+        return prepared
+    steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
+    settings = PlanSettings(request.start_at, max(0, request.followup_days))
+    try:
+        prepared.messages = plan(
+            prepared.specs, _times(bookings), fresh_leads(lead_ids, steps), settings, now
+        )
+    except PlanError as error:
+        prepared.error = str(error)
+    return prepared
+
+
+def persist_plan(campaign: Campaign, now: datetime) -> int:
+    """Plan the campaign and write its messages as `queued`; returns the rows written.
+
+    Exactly the dry run's plan for the same `now`. A repeat writes nothing: the
+    unique key (campaign, lead, mail number) keeps the rows already there.
+    """
+    lock_planning()
+    if not campaign.domains and not campaign.domain:
+        campaign.domain = auto_assign_domain()
+    prepared = prepare(plan_request_for(campaign), now)
+    if prepared.error:
+        raise PlanError(prepared.error)
+    existing = {
+        (lead_id, number): message_id
+        for lead_id, number, message_id in db.session.execute(
+            sa.select(Message.lead_id, Message.mail_number, Message.id).where(
+                Message.campaign_id == campaign.id
+            )
+        )
+    }
+    if all((m.lead_id, m.mail_number) in existing for m in prepared.messages):
+        return 0  # started before: every row is there already
+    return write_messages(campaign, prepared.messages, existing, now)
+
+
+def campaign_messages(campaign_id: str) -> list[PlannedMessage]:
+    """A started campaign's plan as it stands: its messages that are not canceled."""
+    rows = db.session.execute(
+        sa.select(
+            Message.lead_id,
+            Message.mail_number,
+            Message.domain_used,
+            Message.alias,
+            Message.scheduled_at,
+            Message.sent_at,
+        )
+        .where(Message.campaign_id == campaign_id, Message.status != "canceled")
+        .order_by(Message.scheduled_at)
+    )
+    return [
+        PlannedMessage(lead, number, domain, alias, sent_at or scheduled_at, None)
+        for lead, number, domain, alias, scheduled_at, sent_at in rows
+    ]
+
+
+def availability_rows(names: list[str], first: datetime, last: datetime) -> dict[str, Any]:
+    """Live messages (queued, in flight) per domain scheduled in [first, last)."""
+    result: dict[str, list[datetime]] = {name: [] for name in names}
+    rows = db.session.execute(
+        sa.select(Message.domain_used, Message.scheduled_at).where(
+            Message.domain_used.in_(names),
+            Message.status.in_(LIVE),
+            Message.scheduled_at >= first,
+            Message.scheduled_at < last,
+        )
+    )
+    for name, scheduled_at in rows:
+        result[name].append(scheduled_at)
+    return result

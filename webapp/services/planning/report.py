@@ -1,0 +1,239 @@
+"""The dry run's report: totals, per domain, per domain per day, and warnings.
+
+Its JSON shape is the one in INTERFACES.md (GET /campaigns/{id}/dry-run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.models import Campaign, Lead, Template
+from webapp.services.mail import lead_context, template_variables
+from webapp.services.planning.planner import PlannedMessage
+from webapp.services.planning.plans import (
+    PlanRequest,
+    Prepared,
+    campaign_messages,
+    plan_request_for,
+    prepare,
+)
+from webapp.services.planning.slots import DomainCalendar, count_taken_between
+
+_CHUNK = 5000
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with the offset, in the app's time zone."""
+    if moment is None:
+        return None
+    zone = ZoneInfo(current_app.config.get("APP_TIMEZONE", "Europe/Amsterdam"))
+    return moment.astimezone(zone).isoformat()
+
+
+def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str, Any]:
+    """The report of a plan (made now, or as written when the campaign started)."""
+    calendars = {spec.name: DomainCalendar(spec) for spec in prepared.specs}
+    per_domain = []
+    per_day: Counter[tuple[str, str]] = Counter()
+    for name, calendar in calendars.items():
+        own = [m for m in messages if m.domain == name]
+        if not own and calendar.spec.paused:
+            continue
+        numbers = Counter(m.mail_number for m in own)
+        first = min((m.scheduled_at for m in own), default=None)
+        last = max((m.scheduled_at for m in own), default=None)
+        for m in own:
+            per_day[(calendar.local_date(m.scheduled_at).isoformat(), name)] += 1
+        per_domain.append(
+            {
+                "domain": name,
+                "label": calendar.spec.label,
+                "leads": len({m.lead_id for m in own}),
+                "messages": len(own),
+                "by_mail_number": {str(n): numbers[n] for n in sorted(numbers)},
+                "first_slot": iso(first),
+                "last_slot": iso(last),
+                "days_needed": (
+                    calendar.working_days_between(
+                        calendar.local_date(first), calendar.local_date(last)
+                    )
+                    if first and last
+                    else 0
+                ),
+            }
+        )
+    order = {name: i for i, name in enumerate(calendars)}
+    return {
+        "total_messages": len(messages),
+        "finishes_at": iso(max((m.scheduled_at for m in messages), default=None)),
+        "per_domain": per_domain,
+        "per_day": [
+            {"date": day, "domain": name, "messages": count}
+            for (day, name), count in sorted(
+                per_day.items(), key=lambda i: (i[0][0], order[i[0][1]])
+            )
+        ],
+        "warnings": warnings(prepared, messages),
+    }
+
+
+def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[str, Any]]:
+    """What the marketer should know before starting: each as {code, message, ...}."""
+    found: list[dict[str, Any]] = []
+    if prepared.error:
+        found.append(
+            {"code": "not_planned", "message": f"Nothing can be planned: {prepared.error}."}
+        )
+    for name in prepared.unknown_domains:
+        found.append(
+            {"code": "unknown_domain", "message": f"No sending domain {name}.", "domain": name}
+        )
+    if not prepared.request.domains and not prepared.domains:
+        found.append({"code": "no_domain", "message": "No active sending domain to assign."})
+    for domain in prepared.domains:
+        if domain.paused:
+            reason = f" ({domain.paused_reason})" if domain.paused_reason else ""
+            found.append(
+                {
+                    "code": "domain_paused",
+                    "message": f"{domain.name} is paused{reason}: nothing is planned on it.",
+                    "domain": domain.name,
+                }
+            )
+    if prepared.skipped_leads:
+        found.append(
+            {
+                "code": "leads_skipped",
+                "message": f"{prepared.skipped_leads} leads of the audience are deleted, stopped "
+                "or gone, and are not planned.",
+                "count": prepared.skipped_leads,
+            }
+        )
+    found.extend(_taken_warnings(prepared, messages))
+    found.extend(_lead_warnings(prepared))
+    return found
+
+
+def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[str, Any]]:
+    if not messages:
+        return []
+    # From the plan's start: bookings ahead of it are what pushed it later.
+    first, last = prepared.start, max(m.scheduled_at for m in messages)
+    found = []
+    for name, bookings in prepared.bookings.items():
+        others = [b for b in bookings if b.other]
+        count = count_taken_between([b.at for b in others], first, last)
+        if count:
+            campaigns = {b.campaign_id for b in others if first <= b.at <= last}
+            found.append(
+                {
+                    "code": "slots_taken",
+                    "message": f"{count} slots on {name} are taken by {len(campaigns)} other "
+                    f"campaign{'s' if len(campaigns) != 1 else ''} during this plan.",
+                    "domain": name,
+                    "count": count,
+                    "campaigns": len(campaigns),
+                }
+            )
+    return found
+
+
+def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
+    request = prepared.request
+    wants_reports = request.attach_report and request.followup_enabled and request.steps > 1
+    template = db.session.get(Template, request.template_id) if request.template_id else None
+    variables = _template_variables(template)
+    if not variables and not wants_reports:
+        return []
+    found = []
+    missing: Counter[str] = Counter()
+    leads_missing = 0
+    company_domains: list[str | None] = []
+
+    for lead in _leads(prepared.lead_ids):
+        context = lead_context(lead)
+        absent = [name for name in variables if name not in context]
+        missing.update(absent)
+        leads_missing += bool(absent)
+        company_domains.append(lead.domain)
+    if leads_missing:
+        detail = ", ".join(f"{name} ({count})" for name, count in sorted(missing.items()))
+        found.append(
+            {
+                "code": "missing_variables",
+                "message": f"{leads_missing} leads miss variables the template uses: {detail}.",
+                "count": leads_missing,
+                "variables": dict(sorted(missing.items())),
+            }
+        )
+    if wants_reports:
+        found.extend(_report_warnings(company_domains))
+    return found
+
+
+def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
+    folder = current_app.config.get("REPORTS_DIR") or os.path.join(
+        current_app.instance_path, "reports"
+    )
+    if not os.path.isdir(folder):
+        return [
+            {
+                "code": "reports_folder_missing",
+                "message": f"The reports folder {folder} does not exist: follow-ups go without "
+                "a report.",
+            }
+        ]
+    present = {name.lower() for name in os.listdir(folder)}
+    absent = sum(1 for d in company_domains if not d or f"{d.lower()}.pdf" not in present)
+    if not absent:
+        return []
+    return [
+        {
+            "code": "missing_reports",
+            "message": f"{absent} leads have no report (<domain>.pdf) in {folder}.",
+            "count": absent,
+        }
+    ]
+
+
+def _template_variables(template: Template | None) -> list[str]:
+    if template is None:
+        return []
+
+    return sorted(set(template_variables(template)))
+
+
+def _leads(lead_ids: list[str]) -> list[Lead]:
+    leads: list[Lead] = []
+    for offset in range(0, len(lead_ids), _CHUNK):
+        chunk = lead_ids[offset : offset + _CHUNK]
+        leads.extend(db.session.execute(sa.select(Lead).where(Lead.id.in_(chunk))).scalars())
+    return leads
+
+
+def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
+    """The dry run (INTERFACES.md shape); writes nothing. A campaign that already
+    started reports the plan it wrote; any other the plan it would get now."""
+    campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
+    if campaign is not None and campaign.status != "draft":
+        written = campaign_messages(campaign.id)
+        if written:
+            return build_report(prepare(request, now, make_plan=False), written)
+    prepared = prepare(request, now)
+    return build_report(prepared, prepared.messages)
+
+
+def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:
+    """The dry run of a saved campaign, or None when there is no such campaign."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    return dry_run_report(plan_request_for(campaign), now)

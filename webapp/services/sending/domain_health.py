@@ -1,0 +1,54 @@
+"""Pausing a domain whose recent sends bounce or fail too often."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.models import Message, SendingDomain
+from webapp.services.audit import record_action
+from webapp.services.planning import replan_domain_campaigns
+
+log = logging.getLogger("webapp.sending")
+
+ATTEMPTED = ("sent", "opened", "bounced", "failed", "uncertain")
+
+
+def recent_outcomes(domain: SendingDomain, window: int) -> list[str]:
+    """Statuses of the domain's last `window` attempted sends, newest first."""
+    return list(
+        db.session.execute(
+            sa.select(Message.status)
+            .where(Message.domain_used == domain.name, Message.status.in_(ATTEMPTED))
+            .order_by(Message.send_started_at.desc().nulls_last())
+            .limit(window)
+        ).scalars()
+    )
+
+
+def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
+    """Pause the domain (and re-plan its mail) when its bounce or failure share is too high."""
+    config = current_app.config
+    outcomes = recent_outcomes(domain, config["DOMAIN_HEALTH_WINDOW"])
+    if domain.paused or len(outcomes) < config["DOMAIN_HEALTH_MIN_SENDS"]:
+        return False
+    bounced = outcomes.count("bounced") / len(outcomes)
+    failed = outcomes.count("failed") / len(outcomes)
+    reason = None
+    if bounced > config["DOMAIN_BOUNCE_THRESHOLD"]:
+        reason = f"{bounced:.0%} hard bounces in the last {len(outcomes)} sends"
+    elif failed > config["DOMAIN_FAILURE_THRESHOLD"]:
+        reason = f"{failed:.0%} failed sends in the last {len(outcomes)} sends"
+    if reason is None:
+        return False
+    domain.paused = True
+    domain.paused_reason = f"paused automatically: {reason}"
+    record_action("domain.paused", "sending_domain", domain.id, None, {"reason": reason})
+    log.warning("domain %s paused: %s", domain.name, reason)
+
+    replan_domain_campaigns(domain.name, now)
+    return True

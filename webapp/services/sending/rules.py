@@ -1,0 +1,94 @@
+"""The rules re-checked for every message at the moment it would be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import Campaign, CampaignAudience, Lead, Message, MessageEvent, SendingDomain
+from webapp.services.leads import is_suppressed
+from webapp.services.planning import DomainCalendar, domain_spec
+
+SENT_STATUSES = ("sent", "opened")
+# A parent in one of these may still go out: its follow-up waits for it.
+PARENT_PENDING = ("queued", "sending", "uncertain")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """May this message go now? `cancel` ends it for good; `wait` gives it back to the queue."""
+
+    cancel: bool = False
+    wait: bool = False
+    reason: str = ""
+
+
+GO = Verdict()
+
+
+def check_send_rules(message: Message, campaign: Campaign, lead: Lead, now: datetime) -> Verdict:
+    """Campaign running, lead mailable, not replied, not emailed recently, parent sent."""
+    if campaign.status in ("stopped", "completed"):
+        return Verdict(cancel=True, reason=f"campaign {campaign.status}")
+    if campaign.status != "running":
+        return Verdict(wait=True, reason=f"campaign {campaign.status}")
+    if lead.deleted_at is not None:
+        return Verdict(cancel=True, reason="lead deleted")
+    if lead.stopped:
+        return Verdict(cancel=True, reason="lead stopped")
+    if lead.status != "active":
+        return Verdict(cancel=True, reason=f"lead {lead.status}")
+    if is_suppressed(lead.email, lead.domain):
+        return Verdict(cancel=True, reason="suppressed")
+    if _has_replied(message):
+        return Verdict(cancel=True, reason="lead replied")
+    if message.mail_number == 1 and _emailed_recently(campaign, lead, now):
+        return Verdict(cancel=True, reason="emailed recently")
+    if message.parent_message_id is not None:
+        parent = db.session.get(Message, message.parent_message_id)
+        if parent is None or parent.status not in SENT_STATUSES + PARENT_PENDING:
+            return Verdict(cancel=True, reason="earlier mail not sent")
+        if parent.status in PARENT_PENDING:
+            return Verdict(wait=True, reason="earlier mail not sent yet")
+    return GO
+
+
+def _has_replied(message: Message) -> bool:
+    replied = db.session.execute(
+        sa.select(MessageEvent.id)
+        .join(Message, Message.id == MessageEvent.message_id)
+        .where(
+            Message.campaign_id == message.campaign_id,
+            Message.lead_id == message.lead_id,
+            MessageEvent.event_type == "replied",
+        )
+        .limit(1)
+    ).first()
+    return replied is not None
+
+
+def _emailed_recently(campaign: Campaign, lead: Lead, now: datetime) -> bool:
+    """The audience's 14-day rule, for first mails only (follow-ups follow their own mail)."""
+    if lead.last_emailed_at is None:
+        return False
+    days = db.session.execute(
+        sa.select(CampaignAudience.exclude_recent_days).where(
+            CampaignAudience.campaign_id == campaign.id
+        )
+    ).scalar_one_or_none()
+    if not days:
+        return False
+    return lead.last_emailed_at > now - timedelta(days=days)
+
+
+def in_sending_window(domain: SendingDomain, now: datetime) -> bool:
+    """Is `now` inside the domain's daily window, on one of its working days?"""
+    calendar = DomainCalendar(domain_spec(domain))
+    local = now.astimezone(calendar.zone)
+    if not calendar.is_working_day(local.date()):
+        return False
+    wall = local.time().replace(tzinfo=None)
+    return domain.window_start <= wall < domain.window_end

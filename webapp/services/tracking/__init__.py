@@ -1,0 +1,56 @@
+"""Tracking: signed link tokens, opens and clicks, unsubscribes, retention.
+
+What other areas and the web layer may use; the modules inside are the area's own.
+"""
+
+from __future__ import annotations
+
+from webapp.services.tracking.buffer import enqueue
+from webapp.services.tracking.events import (
+    Hit,
+    click_hit,
+    client_ip,
+    open_hit,
+    write_hits,
+)
+from webapp.services.tracking.links import (
+    message_id_from_unsubscribe_subject,
+    pixel_tag,
+    rewrite_links,
+    unsubscribe_mailto,
+    unsubscribe_url,
+)
+from webapp.services.tracking.retention import (
+    purge_tracking_details,
+    retention_days,
+)
+from webapp.services.tracking.tokens import (
+    read_click_token,
+    read_open_token,
+    read_unsubscribe_token,
+)
+from webapp.services.tracking.unsubscribing import (
+    is_unsubscribed,
+    unsubscribe,
+)
+
+__all__ = [
+    "Hit",
+    "click_hit",
+    "client_ip",
+    "enqueue",
+    "is_unsubscribed",
+    "message_id_from_unsubscribe_subject",
+    "open_hit",
+    "pixel_tag",
+    "purge_tracking_details",
+    "read_click_token",
+    "read_open_token",
+    "read_unsubscribe_token",
+    "retention_days",
+    "rewrite_links",
+    "unsubscribe",
+    "unsubscribe_mailto",
+    "unsubscribe_url",
+    "write_hits",
+]

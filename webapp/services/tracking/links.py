@@ -1,0 +1,119 @@
+"""The tracking parts of an outgoing mail: pixel, tracked links, unsubscribe links.
+
+These never decide whether to track: the sender checks the campaign's
+`track_opens` / `track_clicks` and calls what it needs.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape, unescape
+from html.parser import HTMLParser
+
+from flask import current_app
+
+from webapp.services.tracking import tokens
+
+UNSUBSCRIBE_SUBJECT_PREFIX = "unsubscribe-"
+_SUBJECT_TOKEN = re.compile(rf"{UNSUBSCRIBE_SUBJECT_PREFIX}([A-Za-z0-9_\-.]{{1,200}})")
+# One attribute inside a start tag, as html.parser reads it.
+_ATTRIBUTE = re.compile(
+    r"""(?P<name>[^\s/>"'=][^\s/>"'=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?"""
+)
+
+
+def _base() -> str:
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+
+
+def open_pixel_url(message_id: str) -> str:
+    """The URL of the message's open pixel."""
+    return f"{_base()}/t/o/{tokens.open_token(message_id)}.gif"
+
+
+def click_url(message_id: str, url: str) -> str:
+    """The tracked form of one link of the message."""
+    return f"{_base()}/t/c/{tokens.click_token(message_id, url)}"
+
+
+def unsubscribe_url(message_id: str) -> str:
+    """The unsubscribe page (and RFC 8058 one-click POST target) of the message."""
+    return f"{_base()}/u/{tokens.unsubscribe_token(message_id)}"
+
+
+def unsubscribe_mailto(domain: str, message_id: str) -> str:
+    """The mailto: form of List-Unsubscribe; `message_id_from_unsubscribe_subject` reads it back."""
+    token = tokens.unsubscribe_token(message_id)
+    return f"mailto:unsubscribe@{domain}?subject={UNSUBSCRIBE_SUBJECT_PREFIX}{token}"
+
+
+def message_id_from_unsubscribe_subject(subject: str) -> str | None:
+    """The message id in the subject of a mailed unsubscribe request, if its token is valid."""
+    for match in _SUBJECT_TOKEN.finditer((subject or "")[:2000]):
+        message_id = tokens.read_unsubscribe_token(match.group(1))
+        if message_id is not None:
+            return message_id
+    return None
+
+
+def pixel_tag(message_id: str) -> str:
+    """The <img> to append to the mail's HTML."""
+    src = escape(open_pixel_url(message_id))
+    return (
+        f'<img src="{src}" width="1" height="1" alt="" '
+        'style="display:block;width:1px;height:1px;border:0;" />'
+    )
+
+
+def rewrite_links(html: str, message_id: str) -> str:
+    """Point every http(s) link of <a> tags at its tracked URL; everything else is left as it is.
+
+    mailto:, tel:, anchors, the unsubscribe link and our own URLs stay. Only the href
+    value changes: the rest of the markup is kept character for character.
+    """
+    finder = _LinkFinder(html)
+    finder.feed(html)
+    finder.close()
+    own = _base() + "/"
+    parts: list[str] = []
+    done = 0
+    for start, end, url in finder.links:
+        if url.startswith(own) or not tokens.is_trackable_url(url):
+            continue
+        token = tokens.click_token(message_id, url)
+        if len(token) > tokens.MAX_CLICK_TOKEN_LENGTH:
+            continue  # too long for a request line: better untracked than broken
+        parts.append(html[done:start])
+        parts.append(f'"{escape(own)}t/c/{token}"')
+        done = end
+    parts.append(html[done:])
+    return "".join(parts)
+
+
+class _LinkFinder(HTMLParser):
+    """Finds the span of each <a href> value in the source, skipping comments and scripts."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[int, int, str]] = []
+        # getpos() answers (line, column); these turn it back into an offset in `html`.
+        self._line_starts = [0, *(m.end() for m in re.finditer("\n", html))]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        raw = self.get_starttag_text() or ""
+        line, column = self.getpos()
+        tag_start = self._line_starts[line - 1] + column
+        # Skip the tag name; the first href wins, as in browsers.
+        name_end = len(re.match(r"<[^\s/>]*", raw).group(0))  # type: ignore[union-attr]
+        for match in _ATTRIBUTE.finditer(raw, name_end):
+            if match.group("name").lower() != "href":
+                continue
+            value = match.group("value")
+            if value is None:
+                return
+            url = unescape(value.strip("\"'") if value[:1] in "\"'" else value).strip()
+            start = tag_start + match.start("value")
+            self.links.append((start, start + len(value), url))
+            return

@@ -1,0 +1,5 @@
+"""The dashboard blueprint: the overview after logging in."""
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)

@@ -1,0 +1,185 @@
+"""The template editor: steps, inline checks on save, a live preview for a chosen lead."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from webapp.extensions import db
+from webapp.services.mail import (
+    MAX_STEPS,
+    PARTS,
+    RenderError,
+    StepDraft,
+    TemplateInvalid,
+    check_template,
+    create_template,
+    get_template,
+    lead_context,
+    lead_for_preview,
+    list_templates,
+    preview_steps,
+    sample_context,
+    search_leads,
+    template_variables,
+    update_template,
+    variables_in,
+)
+from webapp.web.templates.blueprint import bp
+
+_STEP_FIELD = re.compile(r"^steps-(\d+)-(subject|body_html|body_text)$")
+
+
+@bp.get("/")
+def index() -> Any:
+    templates = list_templates()
+    variables = {t.id: sorted(template_variables(t)) for t in templates}
+    return render_template("templates/index.html", templates=templates, variables=variables)
+
+
+@bp.get("/new")
+def new() -> Any:
+    # Those who may only read see the empty form, disabled (every page is readable).
+    return _editor(None, "", [StepDraft(1)])
+
+
+@bp.post("/")
+def create() -> Any:
+    name, steps = form_template(request.form)
+    try:
+        template, check = create_template(name, steps, current_user.id)
+    except TemplateInvalid as error:
+        db.session.rollback()
+        return _editor(None, name, steps, errors=error.fields), 422
+    db.session.commit()
+    _flash_saved(template.name, check.warnings)
+    return redirect(url_for("templates.edit", template_id=template.id))
+
+
+@bp.get("/<template_id>")
+def edit(template_id: str) -> Any:
+    template = get_template(template_id) or abort(404)
+    steps = [StepDraft(s.mail_number, s.subject, s.body_html, s.body_text) for s in template.steps]
+    return _editor(template, template.name, steps)
+
+
+@bp.post("/<template_id>")
+def update(template_id: str) -> Any:
+    template = get_template(template_id) or abort(404)
+    name, steps = form_template(request.form)
+    try:
+        check = update_template(template, name, steps, current_user.id)
+    except TemplateInvalid as error:
+        db.session.rollback()
+        template = get_template(template_id) or abort(404)
+        return _editor(template, name, steps, errors=error.fields), 422
+    db.session.commit()
+    _flash_saved(template.name, check.warnings)
+    return redirect(url_for("templates.edit", template_id=template.id))
+
+
+@bp.post("/steps")
+def steps() -> Any:
+    """Add, remove or move a step; the steps come back renumbered 1..n."""
+    _name, drafts = form_template(request.form)
+    html = render_template(
+        "templates/_steps.html",
+        steps=apply_step_action(drafts, request.form.get("action", "")),
+        errors={},
+        can_edit=True,
+        max_steps=MAX_STEPS,
+    )
+    return html, 200, {"HX-Trigger-After-Settle": "steps-changed"}
+
+
+@bp.post("/preview")
+def preview() -> Any:
+    """The live preview of the steps as typed (not saved yet)."""
+    _name, drafts = form_template(request.form)
+    return _preview(drafts, request.form)
+
+
+@bp.get("/<template_id>/preview")
+def saved_preview(template_id: str) -> Any:
+    """The preview of a saved template, for those who may only read."""
+    template = get_template(template_id) or abort(404)
+    return _preview(list(template.steps), request.args)
+
+
+@bp.get("/leads")
+def leads() -> Any:
+    """Lead picker options for an email or company search (htmx active search)."""
+    found = search_leads(request.args.get("q", ""))
+    response = render_template("templates/_lead_options.html", leads=found, pick_first=True)
+    return response, 200, {"HX-Trigger-After-Settle": "lead-picked"}
+
+
+def form_template(form: MultiDict[str, str]) -> tuple[str, list[StepDraft]]:
+    """The editor form as a name and steps, numbered 1..n in the order they were shown."""
+    texts: dict[int, dict[str, str]] = {}
+    for key, value in form.items():
+        match = _STEP_FIELD.match(key)
+        if match:
+            texts.setdefault(int(match[1]), {})[match[2]] = value.replace("\r\n", "\n")
+    steps = [
+        StepDraft(position, **{part: texts[key].get(part, "") for part in PARTS})
+        for position, key in enumerate(sorted(texts)[:MAX_STEPS], start=1)
+    ]
+    return form.get("name", ""), steps
+
+
+def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
+    """`add`, `remove-N`, `up-N`, `down-N`, then renumber 1..n."""
+    steps = list(steps)
+    verb, _, number = action.partition("-")
+    index = int(number) - 1 if number.isdigit() else -1
+    if verb == "add" and len(steps) < MAX_STEPS:
+        steps.append(StepDraft(len(steps) + 1))
+    elif verb == "remove" and 0 <= index < len(steps) and len(steps) > 1:
+        del steps[index]
+    elif verb == "up" and 0 < index < len(steps):
+        steps[index - 1], steps[index] = steps[index], steps[index - 1]
+    elif verb == "down" and 0 <= index < len(steps) - 1:
+        steps[index], steps[index + 1] = steps[index + 1], steps[index]
+    return [StepDraft(n, s.subject, s.body_html, s.body_text) for n, s in enumerate(steps, start=1)]
+
+
+def _editor(
+    template: Any, name: str, steps: list[StepDraft], errors: dict[str, str] | None = None
+) -> str:
+    check = check_template(name, steps) if template is not None and not errors else None
+    return render_template(
+        "templates/edit.html",
+        template=template,
+        name=name,
+        steps=steps,
+        errors=errors or {},
+        warnings=check.warnings if check else [],
+        variables=sorted(variables_in(getattr(s, p) for s in steps for p in PARTS)),
+        can_edit=current_user.can_write,
+        max_steps=MAX_STEPS,
+        leads=search_leads(""),
+    )
+
+
+def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
+    lead = lead_for_preview(values.get("lead_id", ""))
+    mail_number = values.get("preview_mail", "1")
+    mail_number_int = int(mail_number) if mail_number.isdigit() else 1
+    names = sorted(variables_in(getattr(s, p) for s in steps for p in PARTS))
+    context = lead_context(lead) if lead is not None else sample_context(names)
+    try:
+        mail = preview_steps(steps, context, mail_number_int)
+    except RenderError as error:
+        html = render_template("templates/_preview.html", error=error, lead=lead, variables=names)
+        return html, 422
+    return render_template("templates/_preview.html", mail=mail, lead=lead, variables=names)
+
+
+def _flash_saved(name: str, warnings: list[str]) -> None:
+    # The warnings show on the editor page itself, which is where this redirects.
+    flash(f"Saved {name}." + (" Some leads lack its variables." if warnings else ""), "success")

@@ -1,0 +1,59 @@
+"""The part of the product the internet reaches: pixel, tracked links, unsubscribe.
+
+No login, no CSRF (a signed token proves intent), no session and no cookies.
+"""
+
+from typing import Any
+
+from flask import Blueprint, Flask, Request
+from flask.blueprints import BlueprintSetupState
+from flask.sessions import SessionInterface, SessionMixin
+
+from webapp.extensions import csrf
+from webapp.web.tracking.pixel import OpenPixel
+
+bp = Blueprint("tracking", __name__)
+csrf.exempt(bp)
+
+# Every URL under these belongs to this blueprint (see the catch-all routes).
+PATH_PREFIXES = ("/t/", "/u/")
+
+
+class _NoSessionForTracking(SessionInterface):
+    """The app's session interface, except that tracking URLs get a null session.
+
+    A null session is neither read from the cookie nor ever saved: no Set-Cookie and no
+    `Vary: Cookie`, whatever cookie a browser sends along, and a write fails loudly.
+    """
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+        self.null_session_class = inner.null_session_class
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def make_null_session(self, app: Flask) -> Any:
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith(PATH_PREFIXES):
+            return self.inner.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        self.inner.save_session(app, session, response)
+
+
+@bp.record_once
+def _without_sessions(state: BlueprintSetupState) -> None:
+    state.app.session_interface = _NoSessionForTracking(state.app.session_interface)
+
+
+@bp.record_once
+def _pixel_before_flask(state: BlueprintSetupState) -> None:
+
+    state.app.wsgi_app = OpenPixel(state.app, state.app.wsgi_app)  # type: ignore[method-assign]
