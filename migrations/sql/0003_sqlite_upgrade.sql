@@ -1,0 +1,3838 @@
+-- Revision 0003 on SQLite: the triggers that keep campaign_kpis and campaign_kpi_days, row by
+-- row, then the summaries of the messages that exist already.
+--
+-- SQLite has no time zone rules, so the Europe/Amsterdam day of a UTC timestamp is worked out
+-- with the EU's summer time (since 1996) written out: from 01:00 UTC on the last Sunday of
+-- March to 01:00 UTC on the last Sunday of October.
+--
+-- Statements end with a semicolon and a blank line; lines starting with -- are comments. The
+-- revision joins each indented line onto the line above it with one space, so the wrapping is
+-- for reading only: function and trigger bodies reach the database with one line per statement,
+-- exactly as this revision has always written them.
+
+CREATE TRIGGER kpis_message_inserted AFTER INSERT ON messages FOR EACH ROW
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT 0 AS human_open, 0 AS clicked, NULL AS replied_at,
+                   NULL AS bounce_event_at, 0 AS unsubscribed) f) d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT 0 AS human_open, 0 AS clicked, NULL AS replied_at,
+                   NULL AS bounce_event_at, 0 AS unsubscribed) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT 0 AS human_open, 0 AS clicked, NULL AS replied_at,
+                   NULL AS bounce_event_at, 0 AS unsubscribed) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT 0 AS human_open, 0 AS clicked, NULL AS replied_at,
+                   NULL AS bounce_event_at, 0 AS unsubscribed) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT 0 AS human_open, 0 AS clicked, NULL AS replied_at,
+                   NULL AS bounce_event_at, 0 AS unsubscribed) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+END;
+
+CREATE TRIGGER kpis_message_updated AFTER UPDATE OF campaign_id,
+    mail_number, domain_used, status, sent_at, open_at, scheduled_at
+    ON messages
+    FOR EACH ROW
+    WHEN OLD.status IS NOT NEW.status OR OLD.sent_at IS NOT NEW.sent_at
+        OR OLD.open_at IS NOT NEW.open_at OR OLD.campaign_id IS NOT NEW.campaign_id
+        OR OLD.mail_number IS NOT NEW.mail_number OR OLD.domain_used IS NOT NEW.domain_used
+        OR (OLD.scheduled_at IS NOT NEW.scheduled_at AND 'bounced' IN (OLD.status, NEW.status))
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          UNION ALL
+          SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f)
+            d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT NEW.campaign_id AS campaign_id, NEW.mail_number AS mail_number,
+                    NEW.domain_used AS domain_used, NEW.status AS status,
+                    NEW.sent_at AS sent_at, NEW.open_at AS open_at,
+                    NEW.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                       OLD.domain_used AS domain_used, OLD.status AS status,
+                       OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                       OLD.scheduled_at AS scheduled_at) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                       OLD.domain_used AS domain_used, OLD.status AS status,
+                       OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                       OLD.scheduled_at AS scheduled_at) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+END;
+
+-- Before the row goes, while its events (deleted by the cascade after it) still count.
+CREATE TRIGGER kpis_message_deleting BEFORE DELETE ON messages FOR EACH ROW
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f)
+            d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                    OLD.domain_used AS domain_used, OLD.status AS status,
+                    OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                    OLD.scheduled_at AS scheduled_at) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                       OLD.domain_used AS domain_used, OLD.status AS status,
+                       OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                       OLD.scheduled_at AS scheduled_at) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT OLD.campaign_id AS campaign_id, OLD.mail_number AS mail_number,
+                       OLD.domain_used AS domain_used, OLD.status AS status,
+                       OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                       OLD.scheduled_at AS scheduled_at) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT OLD.campaign_id AS campaign_id,
+                                  OLD.mail_number AS mail_number,
+                                  OLD.domain_used AS domain_used, OLD.status AS status,
+                                  OLD.sent_at AS sent_at, OLD.open_at AS open_at,
+                                  OLD.scheduled_at AS scheduled_at) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+END;
+
+CREATE TRIGGER kpis_event_inserted AFTER INSERT
+    ON message_events
+    FOR EACH ROW
+    WHEN NEW.event_type IN ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          UNION ALL
+          SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f)
+            d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = NEW.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id) e) f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = NEW.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id) e) f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+END;
+
+CREATE TRIGGER kpis_event_updated AFTER UPDATE OF message_id, event_type, meta, created_at
+    ON message_events
+    FOR EACH ROW
+    WHEN OLD.event_type IN ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+        OR NEW.event_type IN ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          UNION ALL
+          SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f) d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = OLD.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id
+                        UNION ALL
+                        SELECT OLD.event_type, OLD.meta, OLD.created_at
+                        WHERE OLD.event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = OLD.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id
+                        UNION ALL
+                        SELECT OLD.event_type, OLD.meta, OLD.created_at
+                        WHERE OLD.event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          UNION ALL
+          SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f)
+            d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                         AND id <> NEW.id) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = NEW.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = NEW.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = NEW.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id) e) f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = NEW.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = NEW.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                            AND id <> NEW.id) e) f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = NEW.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = NEW.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed') AND id <> NEW.id) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+END;
+
+-- When the message itself is being deleted it is no longer found, and its own trigger has
+-- already taken its whole contribution away.
+CREATE TRIGGER kpis_event_deleted AFTER DELETE
+    ON message_events
+    FOR EACH ROW
+    WHEN OLD.event_type IN ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+BEGIN
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, -1 AS messages,
+              -CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              -CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              -CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              -CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              -CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              -CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              -coalesce(f.clicked, 0) AS clicked,
+              -CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              -CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              -CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              -CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              -CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              -coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          UNION ALL
+          SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f)
+            d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              -1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, -1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, -1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, -1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     UNION ALL
+                     SELECT OLD.event_type, OLD.meta, OLD.created_at
+                     WHERE OLD.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                    scheduled_at
+                FROM messages
+                WHERE id = OLD.message_id) m,
+              (SELECT max(CASE WHEN e.event_type = 'opened'
+                              AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                       AS human_open,
+                   max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                   min(CASE WHEN e.event_type = 'replied' THEN e.created_at END) AS replied_at,
+                   min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                       AS bounce_event_at,
+                   max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                       AS unsubscribed
+               FROM (SELECT event_type, meta, created_at
+                     FROM message_events
+                     WHERE message_id = OLD.message_id
+                         AND event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e) f
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
+DELETE
+    FROM campaign_kpis
+    WHERE messages = 0
+        AND (campaign_id, mail_number, domain_used) IN
+            (SELECT m.campaign_id, m.mail_number, m.domain_used
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = OLD.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                        UNION ALL
+                        SELECT OLD.event_type, OLD.meta, OLD.created_at
+                        WHERE OLD.event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f);
+DELETE
+    FROM campaign_kpi_days
+    WHERE sent = 0 AND opened = 0 AND replied = 0 AND bounced = 0
+        AND (campaign_id, domain_used, day) IN
+            (SELECT m.campaign_id, m.domain_used, d.day
+             FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at, open_at,
+                       scheduled_at
+                   FROM messages
+                   WHERE id = OLD.message_id) m,
+                 (SELECT max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                          AS human_open,
+                      max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                      min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                          AS replied_at,
+                      min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                          AS bounce_event_at,
+                      max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                          AS unsubscribed
+                  FROM (SELECT event_type, meta, created_at
+                        FROM message_events
+                        WHERE message_id = OLD.message_id
+                            AND event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                        UNION ALL
+                        SELECT OLD.event_type, OLD.meta, OLD.created_at
+                        WHERE OLD.event_type IN
+                                ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')) e)
+                         f,
+                 (SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.sent_at,
+                                 CASE
+                                     WHEN m.sent_at >=
+                                         datetime(substr(m.sent_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.sent_at <
+                                         datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.sent_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(m.open_at,
+                                 CASE
+                                     WHEN m.open_at >=
+                                         datetime(substr(m.open_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND m.open_at <
+                                         datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE m.open_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date(f.replied_at,
+                                 CASE
+                                     WHEN f.replied_at >=
+                                         datetime(substr(f.replied_at, 1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND f.replied_at <
+                                         datetime(substr(f.replied_at, 1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE f.replied_at IS NOT NULL) z
+                  UNION ALL
+                  SELECT day
+                  FROM (SELECT m.campaign_id, m.domain_used,
+                            date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                      WHEN m.status = 'bounced'
+                                      THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                 CASE
+                                     WHEN
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-03-25',
+                                                  'weekday 0', '+1 hours')
+                                     AND
+                                         (CASE WHEN f.bounce_event_at IS NOT NULL
+                                              THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                              THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                                         datetime(substr((CASE
+                                                              WHEN f.bounce_event_at IS NOT NULL
+                                                              THEN f.bounce_event_at
+                                                              WHEN m.status = 'bounced'
+                                                              THEN
+                                                                  coalesce(m.sent_at,
+                                                                           m.scheduled_at) END),
+                                                         1, 4) || '-10-25',
+                                                  'weekday 0', '+1 hours') THEN '+2 hours'
+                                     ELSE '+1 hours' END) AS day,
+                            0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+                        FROM (SELECT campaign_id, mail_number, domain_used, status, sent_at,
+                                  open_at, scheduled_at
+                              FROM messages
+                              WHERE id = OLD.message_id) m,
+                            (SELECT max(CASE WHEN e.event_type = 'opened'
+                                            AND json_extract(e.meta, '$.machine') = 0 THEN 1
+                                            ELSE 0 END) AS human_open,
+                                 max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END)
+                                     AS clicked,
+                                 min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                                     AS replied_at,
+                                 min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                                     AS bounce_event_at,
+                                 max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                                     AS unsubscribed
+                             FROM (SELECT event_type, meta, created_at
+                                   FROM message_events
+                                   WHERE message_id = OLD.message_id
+                                       AND event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')
+                                   UNION ALL
+                                   SELECT OLD.event_type, OLD.meta, OLD.created_at
+                                   WHERE OLD.event_type IN
+                                           ('opened', 'clicked', 'replied', 'bounced',
+                                            'unsubscribed')) e) f
+                        WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                   WHEN m.status = 'bounced'
+                                   THEN coalesce(m.sent_at, m.scheduled_at) END) IS NOT NULL) z)
+                         d);
+END;
+
+-- The summaries of the messages that exist already.
+INSERT INTO campaign_kpis (campaign_id, mail_number, domain_used, messages, planned, queued,
+                           sending, sent, opened, human_opened, clicked, replied, bounced,
+                           failed, canceled, uncertain, unsubscribed)
+    SELECT campaign_id, mail_number, domain_used, sum(messages), sum(planned), sum(queued),
+        sum(sending), sum(sent), sum(opened), sum(human_opened), sum(clicked), sum(replied),
+        sum(bounced), sum(failed), sum(canceled), sum(uncertain), sum(unsubscribed)
+    FROM (SELECT m.campaign_id, m.mail_number, m.domain_used, 1 AS messages,
+              CASE WHEN m.status <> 'canceled' THEN 1 ELSE 0 END AS planned,
+              CASE WHEN m.status = 'queued' THEN 1 ELSE 0 END AS queued,
+              CASE WHEN m.status = 'sending' THEN 1 ELSE 0 END AS sending,
+              CASE WHEN m.sent_at IS NOT NULL THEN 1 ELSE 0 END AS sent,
+              CASE WHEN m.open_at IS NOT NULL THEN 1 ELSE 0 END AS opened,
+              CASE WHEN m.open_at IS NOT NULL AND coalesce(f.human_open, 0) = 1 THEN 1 ELSE 0
+                  END AS human_opened,
+              coalesce(f.clicked, 0) AS clicked,
+              CASE WHEN f.replied_at IS NOT NULL THEN 1 ELSE 0 END AS replied,
+              CASE WHEN m.status = 'bounced' OR f.bounce_event_at IS NOT NULL THEN 1 ELSE 0 END
+                  AS bounced,
+              CASE WHEN m.status = 'failed' THEN 1 ELSE 0 END AS failed,
+              CASE WHEN m.status = 'canceled' THEN 1 ELSE 0 END AS canceled,
+              CASE WHEN m.status = 'uncertain' THEN 1 ELSE 0 END AS uncertain,
+              coalesce(f.unsubscribed, 0) AS unsubscribed
+          FROM messages m
+          LEFT JOIN (SELECT e.message_id,
+                         max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                             AS human_open,
+                         max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                         min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                             AS replied_at,
+                         min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                             AS bounce_event_at,
+                         max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                             AS unsubscribed
+                     FROM message_events e
+                     WHERE e.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     GROUP BY e.message_id) f ON f.message_id = m.id) d
+    GROUP BY campaign_id, mail_number, domain_used
+    HAVING sum(messages) <> 0 OR sum(planned) <> 0 OR sum(queued) <> 0 OR sum(sending) <> 0
+        OR sum(sent) <> 0 OR sum(opened) <> 0 OR sum(human_opened) <> 0 OR sum(clicked) <> 0
+        OR sum(replied) <> 0 OR sum(bounced) <> 0 OR sum(failed) <> 0 OR sum(canceled) <> 0
+        OR sum(uncertain) <> 0 OR sum(unsubscribed) <> 0
+    ON CONFLICT (campaign_id, mail_number, domain_used)
+    DO UPDATE SET messages = campaign_kpis.messages + excluded.messages,
+        planned = campaign_kpis.planned + excluded.planned,
+        queued = campaign_kpis.queued + excluded.queued,
+        sending = campaign_kpis.sending + excluded.sending,
+        sent = campaign_kpis.sent + excluded.sent,
+        opened = campaign_kpis.opened + excluded.opened,
+        human_opened = campaign_kpis.human_opened + excluded.human_opened,
+        clicked = campaign_kpis.clicked + excluded.clicked,
+        replied = campaign_kpis.replied + excluded.replied,
+        bounced = campaign_kpis.bounced + excluded.bounced,
+        failed = campaign_kpis.failed + excluded.failed,
+        canceled = campaign_kpis.canceled + excluded.canceled,
+        uncertain = campaign_kpis.uncertain + excluded.uncertain,
+        unsubscribed = campaign_kpis.unsubscribed + excluded.unsubscribed;
+
+INSERT INTO campaign_kpi_days (campaign_id, domain_used, day, sent, opened, replied, bounced)
+    SELECT campaign_id, domain_used, day, sum(sent), sum(opened), sum(replied), sum(bounced)
+    FROM (SELECT m.campaign_id, m.domain_used,
+              date(m.sent_at,
+                   CASE
+                       WHEN m.sent_at >=
+                           datetime(substr(m.sent_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.sent_at < datetime(substr(m.sent_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              1 AS sent, 0 AS opened, 0 AS replied, 0 AS bounced
+          FROM messages m
+          LEFT JOIN (SELECT e.message_id,
+                         max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                             AS human_open,
+                         max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                         min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                             AS replied_at,
+                         min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                             AS bounce_event_at,
+                         max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                             AS unsubscribed
+                     FROM message_events e
+                     WHERE e.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     GROUP BY e.message_id) f ON f.message_id = m.id
+          WHERE m.sent_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(m.open_at,
+                   CASE
+                       WHEN m.open_at >=
+                           datetime(substr(m.open_at, 1, 4) || '-03-25', 'weekday 0', '+1 hours')
+                       AND m.open_at < datetime(substr(m.open_at, 1, 4) || '-10-25',
+                                                'weekday 0', '+1 hours') THEN '+2 hours'
+                       ELSE '+1 hours' END) AS day,
+              0 AS sent, 1 AS opened, 0 AS replied, 0 AS bounced
+          FROM messages m
+          LEFT JOIN (SELECT e.message_id,
+                         max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                             AS human_open,
+                         max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                         min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                             AS replied_at,
+                         min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                             AS bounce_event_at,
+                         max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                             AS unsubscribed
+                     FROM message_events e
+                     WHERE e.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     GROUP BY e.message_id) f ON f.message_id = m.id
+          WHERE m.open_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date(f.replied_at,
+                   CASE
+                       WHEN f.replied_at >=
+                           datetime(substr(f.replied_at, 1, 4) || '-03-25', 'weekday 0',
+                                    '+1 hours')
+                       AND f.replied_at <
+                           datetime(substr(f.replied_at, 1, 4) || '-10-25', 'weekday 0',
+                                    '+1 hours') THEN '+2 hours' ELSE '+1 hours' END) AS day,
+              0 AS sent, 0 AS opened, 1 AS replied, 0 AS bounced
+          FROM messages m
+          LEFT JOIN (SELECT e.message_id,
+                         max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                             AS human_open,
+                         max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                         min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                             AS replied_at,
+                         min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                             AS bounce_event_at,
+                         max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                             AS unsubscribed
+                     FROM message_events e
+                     WHERE e.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     GROUP BY e.message_id) f ON f.message_id = m.id
+          WHERE f.replied_at IS NOT NULL
+          UNION ALL
+          SELECT m.campaign_id, m.domain_used,
+              date((CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                        WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END),
+                   CASE
+                       WHEN (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                 WHEN m.status = 'bounced'
+                                 THEN coalesce(m.sent_at, m.scheduled_at) END) >=
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-03-25',
+                                    'weekday 0', '+1 hours')
+                       AND (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                                WHEN m.status = 'bounced'
+                                THEN coalesce(m.sent_at, m.scheduled_at) END) <
+                           datetime(substr((CASE WHEN f.bounce_event_at IS NOT NULL
+                                                THEN f.bounce_event_at WHEN m.status = 'bounced'
+                                                THEN coalesce(m.sent_at, m.scheduled_at) END),
+                                           1, 4) || '-10-25',
+                                    'weekday 0', '+1 hours') THEN '+2 hours' ELSE '+1 hours' END)
+                  AS day,
+              0 AS sent, 0 AS opened, 0 AS replied, 1 AS bounced
+          FROM messages m
+          LEFT JOIN (SELECT e.message_id,
+                         max(CASE WHEN e.event_type = 'opened'
+                                 AND json_extract(e.meta, '$.machine') = 0 THEN 1 ELSE 0 END)
+                             AS human_open,
+                         max(CASE WHEN e.event_type = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+                         min(CASE WHEN e.event_type = 'replied' THEN e.created_at END)
+                             AS replied_at,
+                         min(CASE WHEN e.event_type = 'bounced' THEN e.created_at END)
+                             AS bounce_event_at,
+                         max(CASE WHEN e.event_type = 'unsubscribed' THEN 1 ELSE 0 END)
+                             AS unsubscribed
+                     FROM message_events e
+                     WHERE e.event_type IN
+                             ('opened', 'clicked', 'replied', 'bounced', 'unsubscribed')
+                     GROUP BY e.message_id) f ON f.message_id = m.id
+          WHERE (CASE WHEN f.bounce_event_at IS NOT NULL THEN f.bounce_event_at
+                     WHEN m.status = 'bounced' THEN coalesce(m.sent_at, m.scheduled_at) END) IS
+                  NOT NULL) d
+    GROUP BY campaign_id, domain_used, day
+    HAVING sum(sent) <> 0 OR sum(opened) <> 0 OR sum(replied) <> 0 OR sum(bounced) <> 0
+    ON CONFLICT (campaign_id, domain_used, day)
+    DO UPDATE SET sent = campaign_kpi_days.sent + excluded.sent,
+        opened = campaign_kpi_days.opened + excluded.opened,
+        replied = campaign_kpi_days.replied + excluded.replied,
+        bounced = campaign_kpi_days.bounced + excluded.bounced;
