@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from webapp.htmx import is_htmx
+from webapp.htmx import wants_fragment
 
 CODES = {
     400: "bad_request",
@@ -53,7 +53,7 @@ def _is_api() -> bool:
 
 def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, str]]:
     headers: dict[str, str] = {}
-    if is_htmx():
+    if wants_fragment():
         # Errors from htmx requests land in the flash area instead of the swap target.
         headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
         return render_template("errors/_error.html", title=title, message=message), status, headers

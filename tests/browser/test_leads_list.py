@@ -1,4 +1,4 @@
-"""The leads list in a real browser: filter, sort and page in place."""
+"""The leads list in a real browser: filter, sort and page in place, then go back."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from webapp.extensions import db
 pytestmark = pytest.mark.browser
 
 RESULT_AREAS = "document.querySelectorAll('#lead-results').length"
+NAVIGATIONS = "document.querySelectorAll('header.app-header').length"
 
 
 def wait_for_page(page: Any, number: int, of: int) -> None:
@@ -24,7 +25,7 @@ def wait_for_page(page: Any, number: int, of: int) -> None:
     )
 
 
-def test_filter_sort_and_page_keep_one_result_area(
+def test_filter_sort_and_page_keep_one_result_area_and_back_restores_the_page(
     app: Flask, live_server: str, page: Any, make_user: Callable[..., Any]
 ) -> None:
     for n in range(60):
@@ -57,3 +58,17 @@ def test_filter_sort_and_page_keep_one_result_area(
         assert page.evaluate(RESULT_AREAS) == 1
     assert "info50@noord-50.nl" in first_row.inner_text()
     assert "page=2" in page.url and "list_name=noord" in page.url
+
+    # With nothing cached, going back makes htmx ask the server for the page and put the
+    # answer in <body>: it must come back whole, with the navigation and one result area.
+    page.evaluate("htmx.config.historyCacheSize = 0; sessionStorage.clear()")
+    with page.expect_response(
+        lambda r: r.request.headers.get("hx-history-restore-request") == "true"
+    ) as restore:
+        page.go_back()
+    assert restore.value.status == 200
+    wait_for_page(page, 1, 2)
+    assert page.evaluate(NAVIGATIONS) == 1
+    assert page.evaluate(RESULT_AREAS) == 1
+    assert "info00@noord-00.nl" in first_row.inner_text()
+    assert page.locator("#lead-filters select[name=list_name]").input_value() == "noord"
