@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp import htmx
-from webapp.htmx import is_htmx
+from webapp.htmx import wants_fragment
 from webapp.security import is_api_request
 
 CODES = {
@@ -54,7 +54,7 @@ def _is_api() -> bool:
 
 def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, str]]:
     headers: dict[str, str] = {}
-    if is_htmx():
+    if wants_fragment():
         # Errors from htmx requests land in the flash area instead of the swap target.
         headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
         return render_template("errors/_error.html", title=title, message=message), status, headers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, render_template, request
 
 
 def is_htmx() -> bool:
@@ -10,11 +10,25 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render_page_or_fragment(page: str, fragment: str, **context: object) -> str:
-    """The fragment for htmx, the full page (which includes the fragment) otherwise."""
-    from flask import render_template
+def is_history_restore() -> bool:
+    """True when htmx missed its history cache and asks again for a page it had pushed."""
+    return request.headers.get("HX-History-Restore-Request") == "true"
 
-    return render_template(fragment if is_htmx() else page, **context)
+
+def wants_fragment() -> bool:
+    """True when the answer should be a fragment rather than the whole page.
+
+    htmx swaps a history restore into <body>, so it needs the page with its layout even
+    though it says `HX-Request: true` (as django-htmx's `history_restore_request`).
+    """
+    # Whoever asks makes the answer depend on the restore header; caches must know.
+    g._htmx_varies_on_restore = True
+    return is_htmx() and not is_history_restore()
+
+
+def render_page_or_fragment(page: str, fragment: str, **context: object) -> str:
+    """The fragment if `wants_fragment()`, the full page (which includes it) otherwise."""
+    return render_template(fragment if wants_fragment() else page, **context)
 
 
 def init_app(app: Flask) -> None:
@@ -23,4 +37,6 @@ def init_app(app: Flask) -> None:
         # One URL may answer with a page or a fragment; caches must keep them apart.
         if response.mimetype == "text/html":
             response.vary.add("HX-Request")
+        if g.get("_htmx_varies_on_restore"):
+            response.vary.add("HX-History-Restore-Request")
         return response

@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.extensions import db, login_manager
-from webapp.htmx import is_htmx
+from webapp.htmx import wants_fragment
 from webapp.models import User
 from webapp.services.users import user_for_token
 
@@ -67,8 +67,10 @@ def enforce_access() -> Any:
         g._login_user = user  # what flask_login.current_user reads; no session is touched
     elif not current_user.is_authenticated:
         login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
-        if is_htmx():
+        if wants_fragment():
             # htmx would swap the login page into a fragment; send the whole tab there.
+            # (A history restore ignores HX-Redirect on a 401 but follows a redirect and
+            # puts the login page in <body>, so it gets the plain redirect below.)
             return Response(status=401, headers={"HX-Redirect": login_url})
         return redirect(login_url)
     if (

@@ -229,6 +229,34 @@ def test_search_filters_sort_and_pagination(
     assert page_two.status_code == 401
 
 
+def test_the_results_fragment_is_the_content_of_the_page_s_swap_target(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    """Filter, sort, pager and bulk action all swap into #lead-results' inside; a fragment
+    that brought its own #lead-results would nest a second one with every swap."""
+    for n in range(55):
+        make_lead(email=f"lead{n:02}@bakker.nl", list_name="noord")
+    db.session.commit()
+    client = login_as("marketer")
+
+    page = client.get("/leads/?list_name=noord")
+    assert page.text.count('id="lead-results"') == 1
+    assert page.text.count('hx-target="#lead-results"') >= 3  # the filters, sorts, pager
+    for url in ("/leads/?list_name=noord", "/leads/?sort=email&direction=desc", "/leads/?page=2"):
+        fragment = client.get(url, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and "lead" in fragment.text
+        assert 'id="lead-results"' not in fragment.text, url
+    assert 'id="leads-next"' in client.get("/leads/", headers={"HX-Request": "true"}).text
+    bulk = client.post(
+        "/leads/bulk",
+        data={"csrf_token": client.csrf, "list_name": "noord", "action": "stop"},
+        headers={"HX-Request": "true"},
+    )
+    assert "stop: 55 lead(s) changed." in bulk.text
+    assert 'id="lead-results"' not in bulk.text
+    assert 'hx-swap="outerHTML"' not in page.text + bulk.text  # it would replace the target
+
+
 def test_bulk_actions_apply_to_the_filtered_selection(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.htmx import is_htmx, render_page_or_fragment
+from webapp.htmx import render_page_or_fragment, wants_fragment
 from webapp.models import ImportJob
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.services import leads as lead_service
@@ -155,7 +155,7 @@ def _act(lead_id: str, action: str) -> Any:
     else:
         lead_service.set_deleted(lead, action == "delete", current_user.id)
     db.session.commit()
-    if is_htmx():
+    if wants_fragment():
         return render_template("leads/_lead_state.html", lead=lead)
     flash(f"{lead.email}: {action} done.", "success")
     return redirect(url_for("leads.show", lead_id=lead.id))
@@ -328,7 +328,7 @@ def import_progress(job_id: str) -> Any:
     if job.status == "running" and settle_stalled_import_jobs():
         db.session.commit()  # the page watching a stopped import says so
         db.session.refresh(job)
-    if not is_htmx():
+    if not wants_fragment():
         return render_template("leads/import.html", job=job, list_names=[])
     html = render_template("leads/_import_progress.html", job=job)
     # 286 tells htmx to stop polling.
