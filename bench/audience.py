@@ -1,8 +1,8 @@
 """The audience preview of a 40,000-lead list inside 200,000 leads.
 
-Measured against the reference SQL (the seed's audience queries chained in PRODUCT.md's
-order, as in tests/services/test_audience.py) run directly with psycopg, in the same run,
-on a fresh PostgreSQL database. Targets: the preview <= 1.5x the reference, <= 2 SQL
+Measured against the reference SQL (the original review's audience queries chained in the
+order of docs/rules.md, as in tests/services/test_audience.py) run directly with psycopg, in
+the same run, on a fresh PostgreSQL database. Targets: the preview <= 1.5x the reference, <= 2 SQL
 statements per preview.
 
     .venv/bin/python bench/audience.py [--runs 15] [--admin-url postgresql://...]

@@ -1,4 +1,4 @@
-"""The flask commands of INTERFACES.md."""
+"""The flask commands of docs/interfaces.md ("Command line")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each constraint of the seed rejects what it should, on PostgreSQL."""
+"""Each constraint named in docs/rules.md ("Schema") rejects what it should, on PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Configuration from the environment (see INTERFACES.md)."""
+"""Configuration from the environment (docs/interfaces.md, the README)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, registry
 from webapp.sealing import seal, unseal
 
 # Stable constraint names, so migrations can refer to them. Check constraints and
-# indexes carry the seed's own names (chk_..., idx_..., uk_...).
+# indexes carry the original review's names (chk_..., idx_..., uk_...; docs/rules.md).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -1,4 +1,4 @@
-"""The planning rules (PRODUCT.md "Planning"), checked against a finished plan.
+"""The planning rules (docs/rules.md, "Planning"), checked against a finished plan.
 
 Written independently of webapp/services/slots.py: plain loops over wall-clock
 times, zoneinfo and the holidays library, so a bug there is not repeated here.

@@ -1,8 +1,9 @@
-"""The audience funnel equals the seed's audience queries, run as raw SQL on PostgreSQL.
+"""The audience funnel equals the original review's audience queries, run as raw SQL on PostgreSQL.
 
-`reference_funnel` chains the seed's "Doelgroep query patterns" (is_complete, list name,
-suppression, recent contact, one per domain) stage by stage, in PRODUCT.md's order. Where
-the seed's SQL and PRODUCT.md disagree, the reference encodes PRODUCT.md and says so.
+`reference_funnel` chains the review's query patterns (docs/rules.md, "Original review":
+is_complete, list name, suppression, recent contact, one per domain) stage by stage, in the
+order of docs/rules.md, "Audience". Where the review's SQL and docs/rules.md disagree, the
+reference encodes docs/rules.md and says so.
 """
 
 from __future__ import annotations
@@ -40,25 +41,25 @@ WITH base AS (
     WHERE list_name = ANY(%(lists)s) AND deleted_at IS NULL AND stopped = FALSE
 ),
 complete AS (
-    -- seed pattern 1. PRODUCT.md is stricter than the seed: company AND url must be
-    -- non-empty after trimming whitespace (the seed lets "   " and an empty url pass),
+    -- review pattern 1. docs/rules.md is stricter than the review: company AND url must be
+    -- non-empty after trimming whitespace (the review lets "   " and an empty url pass),
     -- and so must every variable the template uses.
     SELECT * FROM base
     WHERE {complete}
 ),
 clean AS (
-    -- seed pattern 3, plus PRODUCT.md's suppression list: neither the address (in any
+    -- review pattern 3, plus the suppression list (docs/rules.md): neither the address (in any
     -- letter case) nor the company domain may be suppressed. The seed checks status only.
     SELECT * FROM complete c
     WHERE {clean}
 ),
 fresh AS (
-    -- seed pattern 4, with the number of days as a parameter (the seed fixes 14).
+    -- review pattern 4, with the number of days as a parameter (the review fixes 14).
     SELECT * FROM clean
     WHERE {fresh}
 ),
 one_per_domain AS (
-    -- seed pattern 5, but PRODUCT.md never collapses free-mail domains (people, not
+    -- review pattern 5, but docs/rules.md never collapses free-mail domains (people, not
     -- companies) nor leads without a domain; ties on created_at are broken by id.
     {one_per_domain}
 )
@@ -166,7 +167,7 @@ def seed_every_edge() -> dict[str, Any]:
         # Same created_at: the smaller id wins.
         "tie_a": lead("tie-a", hours=9, domain="tie.nl", email="a@tie.nl"),
         "tie_b": lead("tie-b", hours=9, domain="tie.nl", email="b@tie.nl"),
-        # Incomplete in every way the seed's query misses or catches.
+        # Incomplete in every way the review's query misses or catches.
         "empty_company": lead("empty", vars={**complete_vars, "company": ""}),
         "blank_company": lead("blank", vars={**complete_vars, "company": "   "}),
         "tab_company": lead("tab", vars={**complete_vars, "company": "\t\n"}),

@@ -1,4 +1,4 @@
-"""The pure planner on chosen examples: the seed's, DST nights, holidays, taken slots."""
+"""The pure planner on chosen examples: the original review's, DST nights, holidays, taken slots."""
 
 from __future__ import annotations
 

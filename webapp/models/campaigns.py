@@ -46,7 +46,7 @@ class Campaign(db.Model):
     id: Mapped[str] = id_column()
     name: Mapped[str] = mapped_column(sa.Text)
     template_id: Mapped[str] = mapped_column(sa.ForeignKey("templates.id", ondelete="RESTRICT"))
-    # The auto-assigned sending domain (the seed's column); `domains` holds all of them
+    # The auto-assigned sending domain (the original review's column); `domains` holds all of them
     # when the marketer chose several.
     domain: Mapped[str | None] = mapped_column(sa.String(253))
     domains: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")

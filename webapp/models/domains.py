@@ -16,7 +16,7 @@ DEFAULT_ALIASES: list[dict[str, str]] = [
     {"alias": "victor", "display_name": "Victor"},
 ]
 
-# The seed's four domains, v1..v4.
+# The four default domains, v1..v4 (docs/rules.md, "Sending domains").
 DEFAULT_DOMAINS: list[tuple[str, str]] = [
     ("v1", "punthelder-vindbaarheid.nl"),
     ("v2", "punthelder-marketing.nl"),

@@ -29,7 +29,8 @@ _active = sa.text("status IN ('queued', 'sent')")
 class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
-        # The seed's UNIQUE(campaign_id, lead_id) would forbid follow-ups (PRODUCT.md decision 1).
+        # The review's UNIQUE(campaign_id, lead_id) would forbid follow-ups (docs/rules.md,
+        # decision 1).
         sa.UniqueConstraint(
             "campaign_id", "lead_id", "mail_number", name="uk_messages_campaign_lead"
         ),

@@ -71,7 +71,7 @@ def get_domain(name: str) -> SendingDomain | None:
 
 
 def seed_default_domains() -> list[SendingDomain]:
-    """Create the seed's four domains that do not exist yet; returns the ones created."""
+    """Create the four default domains that do not exist yet; returns the ones created."""
     created = []
     for label, name in DEFAULT_DOMAINS:
         if get_domain(name) is None:

@@ -23,7 +23,7 @@ from webapp.services.mail import template_variables
 
 # A template may use these without the lead carrying them in vars: they are lead columns.
 LEAD_COLUMNS = frozenset({"email", "company", "url", "domain"})
-# Every lead needs these in vars, whatever the template (PRODUCT.md "Audience").
+# Every lead needs these in vars, whatever the template (docs/rules.md, "Audience").
 ALWAYS_REQUIRED = ("company", "url")
 # What counts as blank: spaces, tabs, line breaks and the no-break space.
 BLANK_CHARACTERS = " \t\r\n\u00a0"

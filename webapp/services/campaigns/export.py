@@ -93,7 +93,7 @@ def message_rows(campaign_id: str) -> Iterator[list[Any]]:
 
 
 def messages_csv(campaign_id: str) -> Iterator[str]:
-    """The campaign's messages as CSV (INTERFACES.md: GET /campaigns/{id}/export.csv)."""
+    """The campaign's messages as CSV (docs/interfaces.md: GET /campaigns/{id}/export.csv)."""
     return spreadsheet_safe_csv(message_rows(campaign_id), MESSAGE_COLUMNS)
 
 

@@ -83,7 +83,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The public shape of a campaign (INTERFACES.md), with its progress."""
+    """The public shape of a campaign (docs/interfaces.md), with its progress."""
     if progress is None:
         progress = progress_by_campaign([campaign.id])[campaign.id]
     audience = campaign.audience

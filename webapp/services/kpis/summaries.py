@@ -1,5 +1,5 @@
 """Campaign KPIs and timelines: served from the trigger-kept summaries, checked against
-the plain aggregate over `messages` and `message_events` (PRODUCT.md, "KPIs").
+the plain aggregate over `messages` and `message_events` (docs/rules.md, "KPIs").
 
 Sent means `sent_at` set and opened means `open_at` set (never a status), so the open
 rate cannot pass 100%; days are Europe/Amsterdam days. Rates are percentages of sent
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models.kpis import COUNTERS, DAY_COUNTERS, CampaignKpi, CampaignKpiDay
 
-# The figures of the API, in order (INTERFACES.md: GET /campaigns/{id}/kpis).
+# The figures of the API, in order (docs/interfaces.md: GET /campaigns/{id}/kpis).
 FIGURES = (
     "planned",
     "sent",

@@ -28,7 +28,7 @@ def working_days_ahead(calendar: DomainCalendar, now: datetime, count: int) -> l
 
 
 def domain_availability(now: datetime) -> list[dict[str, Any]]:
-    """One entry per domain, ordered by label (INTERFACES.md: GET /domains/availability)."""
+    """One entry per domain, ordered by label (docs/interfaces.md)."""
     domains = list_domains()
     if not domains:
         return []

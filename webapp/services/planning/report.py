@@ -1,6 +1,6 @@
 """The dry run's report: totals, per domain, per domain per day, and warnings.
 
-Its JSON shape is the one in INTERFACES.md (GET /campaigns/{id}/dry-run).
+Its JSON shape is the one in docs/interfaces.md (GET /campaigns/{id}/dry-run).
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def _leads(lead_ids: list[str]) -> list[Lead]:
 
 
 def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
-    """The dry run (INTERFACES.md shape); writes nothing. A campaign that already
+    """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
     if campaign is not None and campaign.status != "draft":

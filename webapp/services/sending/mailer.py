@@ -49,7 +49,7 @@ def display_name(domain: SendingDomain, alias: str) -> str:
 def build_mail(
     message: Message, campaign: Campaign, lead: Lead, domain: SendingDomain, now: datetime
 ) -> BuiltMail:
-    """Render the step for the lead and wrap it in the headers PRODUCT.md asks for.
+    """Render the step for the lead and wrap it in the headers docs/rules.md asks for.
 
     Raises rendering.RenderError when the step cannot be rendered for this lead.
     """

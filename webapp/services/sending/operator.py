@@ -20,7 +20,7 @@ class MessageConflict(Exception):
 
 
 def resend_message(message: Message, user_id: str | None, now: datetime) -> Message:
-    """Put a `failed` message with retry_count < 3 back in the queue (the seed's resend)."""
+    """Put a `failed` message with retry_count < 3 back in the queue (docs/rules.md, "Sending")."""
     if message.status != "failed" or message.retry_count >= MAX_ATTEMPTS:
         raise MessageConflict(
             "Only a failed message with fewer than 3 attempts can be resent "
