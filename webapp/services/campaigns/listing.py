@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, Template
+from webapp.models import Campaign, CampaignKpi, Lead, Message, Template
 from webapp.models.campaigns import CAMPAIGN_STATUSES
-from webapp.models.messages import MESSAGE_STATUSES
+from webapp.services.kpis import FIGURES, figures
 
 MESSAGES_PER_PAGE = 50
 
@@ -23,45 +23,47 @@ def list_campaigns(status: str | None = None) -> list[Campaign]:
     return list(db.session.execute(query).scalars())
 
 
+# Status counts shown beside the figures; they never stand in for sent or opened.
+PROGRESS_STATUSES = ("queued", "sending", "canceled", "uncertain")
+
+
 def _empty_progress() -> dict[str, Any]:
-    progress: dict[str, Any] = dict.fromkeys(MESSAGE_STATUSES, 0)
-    progress.update(planned=0, sent=0, opened=0, percent=0.0, finishes_at=None)
+    progress: dict[str, Any] = figures({})
+    progress.update(dict.fromkeys(PROGRESS_STATUSES, 0), percent=0.0, finishes_at=None)
     return progress
 
 
 def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Per campaign: messages per status, planned (not canceled), sent (`sent_at` set),
-    opened (`open_at` set), the share sent, and when the last live message is due."""
+    """Per campaign: the KPI figures (planned, sent, opened, ... as docs/rules.md defines
+    them, from the same summaries as the KPI pages), the live and settled statuses, the
+    share of planned mail sent, and when the last live message is due."""
     result = {campaign_id: _empty_progress() for campaign_id in campaign_ids}
     if not campaign_ids:
         return result
-    live = Message.status.in_(("queued", "sending"))
+    counters = (*FIGURES, *PROGRESS_STATUSES)
+    sums = [sa.func.coalesce(sa.func.sum(getattr(CampaignKpi, c)), 0).label(c) for c in counters]
     rows = db.session.execute(
-        sa.select(
-            Message.campaign_id,
-            Message.status,
-            sa.func.count(),
-            sa.func.count(Message.sent_at),
-            sa.func.count(Message.open_at),
-            sa.func.max(sa.case((live, Message.scheduled_at))),
-        )
-        .where(Message.campaign_id.in_(campaign_ids))
-        .group_by(Message.campaign_id, Message.status)
+        sa.select(CampaignKpi.campaign_id, *sums)
+        .where(CampaignKpi.campaign_id.in_(campaign_ids))
+        .group_by(CampaignKpi.campaign_id)
     )
-    for campaign_id, status, count, sent, opened, last_due in rows:
-        progress = result[campaign_id]
-        progress[status] = count
-        progress["sent"] += sent
-        progress["opened"] += opened
-        if status != "canceled":
-            progress["planned"] += count
-        if last_due is not None and (
-            progress["finishes_at"] is None or last_due > progress["finishes_at"]
-        ):
-            progress["finishes_at"] = last_due
-    for progress in result.values():
+    for row in rows:
+        counts = {c: int(getattr(row, c)) for c in counters}
+        progress = result[row.campaign_id]
+        progress.update(figures(counts))
+        progress.update({c: counts[c] for c in PROGRESS_STATUSES})
         if progress["planned"]:
             progress["percent"] = round(100 * progress["sent"] / progress["planned"], 1)
+    due = db.session.execute(
+        sa.select(Message.campaign_id, sa.func.max(Message.scheduled_at))
+        .where(
+            Message.campaign_id.in_(campaign_ids),
+            Message.status.in_(("queued", "sending")),
+        )
+        .group_by(Message.campaign_id)
+    )
+    for campaign_id, last_due in due:
+        result[campaign_id]["finishes_at"] = last_due
     return result
 
 

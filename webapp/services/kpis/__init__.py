@@ -21,6 +21,7 @@ from webapp.services.kpis.summaries import (
     RATES,
     campaign_kpis,
     campaign_timeline,
+    figures,
     kpi_table,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "campaign_kpis",
     "campaign_overview",
     "campaign_timeline",
+    "figures",
     "kpi_table",
     "meter_bars",
     "overview_counts",
