@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.factories import make_campaign, make_lead, make_template
+from tests.factories import make_campaign, make_lead, make_message, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignAudience, Message, SendingDomain
 from webapp.services.domains import get_domain, seed_default_domains
@@ -22,11 +24,13 @@ from webapp.services.planning.availability import domain_availability
 from webapp.services.planning.plans import (
     PlanError,
     auto_assign_domain,
+    domain_spec,
     persist_plan,
     plan_request_for,
 )
 from webapp.services.planning.replanning import replan_queued
 from webapp.services.planning.report import dry_run_report
+from webapp.services.planning.slots import DomainCalendar, DomainSpec, SlotCursor, nth_free_slot
 
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=AMS).astimezone(UTC)  # Monday morning
@@ -169,6 +173,68 @@ def test_auto_assign_takes_the_active_domain_with_fewest_running_campaigns(domai
     make_campaign(status="running", domain=V1)
     get_domain(V2).paused = True
     assert auto_assign_domain() == V3
+
+
+def test_auto_assign_takes_the_domain_that_finishes_first_not_one_a_paused_campaign_fills(
+    domains: None,
+) -> None:
+    # A paused campaign holds V1's next 80 slots (three working days); nothing runs anywhere,
+    # so counting running campaigns would pick V1, the first by label.
+    paused = make_campaign(status="paused", domain=V1)
+    cursor = SlotCursor(DomainCalendar(domain_spec(get_domain(V1))), [], NOW)
+    for _ in range(80):
+        make_message(
+            paused, make_lead(), domain_used=V1, status="queued", scheduled_at=cursor.take()
+        )
+    db.session.flush()
+
+    assert auto_assign_domain(NOW, needed=50) == V2  # idle: out two days earlier than V1
+    get_domain(V2).paused = True
+    assert auto_assign_domain(NOW, needed=50) == V3
+
+
+def test_a_new_campaign_without_domains_gets_the_one_that_finishes_first(domains: None) -> None:
+    paused = make_campaign(status="paused", domain=V1)
+    cursor = SlotCursor(DomainCalendar(domain_spec(get_domain(V1))), [], NOW)
+    for _ in range(40):
+        make_message(
+            paused, make_lead(), domain_used=V1, status="queued", scheduled_at=cursor.take()
+        )
+    campaign = campaign_with(30, domains=[])
+    campaign.domain = None
+
+    persist_plan(campaign, NOW)
+
+    assert campaign.domain == V2
+    assert {m.domain_used for m in campaign_messages_of(campaign)} == {V2}
+
+
+def campaign_messages_of(campaign: Campaign) -> list[Message]:
+    return list(
+        db.session.execute(sa.select(Message).where(Message.campaign_id == campaign.id)).scalars()
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    taken_offsets=st.lists(st.integers(0, 60 * 24 * 12), max_size=40),
+    count=st.integers(1, 120),
+    interval=st.sampled_from([60, 600, 1200, 3600]),
+)
+def test_the_nth_free_slot_is_where_walking_the_free_slots_one_by_one_ends(
+    taken_offsets: list[int], count: int, interval: int
+) -> None:
+    calendar = DomainCalendar(DomainSpec(name="x.nl", interval_seconds=interval))
+    taken = [NOW + timedelta(minutes=m) for m in taken_offsets]
+    cursor = SlotCursor(calendar, taken, NOW)
+    for _ in range(count):
+        walked = cursor.take()
+
+    assert nth_free_slot(calendar, taken, NOW, count) == walked
+    assert nth_free_slot(calendar, taken, NOW, count, not_after=walked) == walked
+    assert (
+        nth_free_slot(calendar, taken, NOW, count, not_after=walked - timedelta(seconds=1)) is None
+    )
 
 
 def test_starting_without_a_domain_assigns_one(domains: None) -> None:

@@ -34,8 +34,9 @@ from webapp.services.campaigns.input import (
 from webapp.services.planning import (
     PlanError,
     PlanRequest,
-    auto_assign_domain,
+    auto_domain_for,
     persist_plan,
+    plan_request_for,
     replan_queued,
 )
 
@@ -120,8 +121,8 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
         raise CampaignInputError({"audience": "these filters select no leads"})
     chosen = values.pop("domains", [])
     campaign = Campaign(**values, domains=chosen, created_by_id=user_id)
-    campaign.domain = chosen[0] if chosen else _auto_domain()
     campaign.audience = audience
+    campaign.domain = chosen[0] if chosen else _auto_domain(campaign, now)
     db.session.add(campaign)
     db.session.flush()
     record_action("campaign.created", "campaign", campaign.id, user_id,
@@ -129,9 +130,9 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     return campaign
 
 
-def _auto_domain() -> str | None:
-
-    return auto_assign_domain()
+def _auto_domain(campaign: Campaign, now: datetime) -> str | None:
+    """The domain on which the campaign's mails would be out first (docs/rules.md)."""
+    return auto_domain_for(plan_request_for(campaign), now)
 
 
 def update_campaign(
@@ -154,7 +155,7 @@ def update_campaign(
     filters: AudienceFilters | None = values.pop("audience", None)
     if "domains" in values:
         campaign.domains = values.pop("domains")
-        campaign.domain = campaign.domains[0] if campaign.domains else _auto_domain()
+        campaign.domain = campaign.domains[0] if campaign.domains else None
     for key, value in values.items():
         setattr(campaign, key, value)
     if campaign.status == "draft" and (filters is not None or "template_id" in values):
@@ -164,6 +165,9 @@ def update_campaign(
         if not audience.lead_ids:
             raise CampaignInputError({"audience": "these filters select no leads"})
         campaign.audience = audience
+    if not campaign.domains and (campaign.domain is None or campaign.status == "draft"):
+        # A draft's automatic domain follows its audience, start and follow-ups.
+        campaign.domain = _auto_domain(campaign, now)
     db.session.flush()
     if campaign.status != "draft" and followups_before != (
         campaign.followup_enabled,

@@ -9,9 +9,11 @@ from webapp.services.planning.availability import domain_availability
 from webapp.services.planning.plans import (
     PlanRequest,
     auto_assign_domain,
+    auto_domain_for,
     domain_spec,
     list_domains,
     persist_plan,
+    plan_request_for,
 )
 from webapp.services.planning.replanning import (
     replan_domain_campaigns,
@@ -31,12 +33,14 @@ __all__ = [
     "PlanError",
     "PlanRequest",
     "auto_assign_domain",
+    "auto_domain_for",
     "campaign_dry_run",
     "domain_availability",
     "domain_spec",
     "dry_run_report",
     "list_domains",
     "persist_plan",
+    "plan_request_for",
     "replan_domain_campaigns",
     "replan_queued",
 ]

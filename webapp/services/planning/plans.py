@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, SendingDomain, Template
 from webapp.services.planning.planner import (
@@ -25,6 +26,7 @@ from webapp.services.planning.planner import (
     fresh_leads,
     plan,
 )
+from webapp.services.planning.slots import DomainCalendar, nth_free_slot
 from webapp.services.planning.writer import lock_planning, write_messages
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "PlanRequest",
     "Prepared",
     "auto_assign_domain",
+    "auto_domain_for",
     "domain_spec",
     "persist_plan",
     "plan_request_for",
@@ -123,14 +126,50 @@ def plan_request_for(campaign: Campaign) -> PlanRequest:
     )
 
 
-def auto_assign_domain() -> str | None:
-    """The active domain with the fewest running campaigns; ties by label."""
-    domains = db.session.execute(
-        sa.select(SendingDomain).where(SendingDomain.paused.is_(False))
-    ).scalars()
+def auto_assign_domain(
+    now: datetime | None = None, needed: int = 1, start_at: datetime | None = None
+) -> str | None:
+    """The active domain on which `needed` more mails would be out first, given the slots
+    other campaigns already hold (running or paused); ties go to the domain with fewer
+    running campaigns, then by label."""
+    now = now or utcnow()
+    start = max(start_at or now, now)
+    domains = list(
+        db.session.execute(
+            sa.select(SendingDomain).where(SendingDomain.paused.is_(False))
+        ).scalars()
+    )
     counts = running_campaign_counts()
-    ranked = sorted(domains, key=lambda d: (counts.get(d.name, 0), d.label, d.name))
-    return ranked[0].name if ranked else None
+    domains.sort(key=lambda d: (counts.get(d.name, 0), d.label, d.name))
+    taken = _times(taken_slots(domains, now))
+    best: tuple[datetime, int, str, str] | None = None
+    for domain in domains:
+        finish = nth_free_slot(
+            DomainCalendar(domain_spec(domain)),
+            taken.get(domain.name, []),
+            start,
+            needed,
+            not_after=best[0] if best else None,
+        )
+        if finish is None:
+            continue
+        key = (finish, counts.get(domain.name, 0), domain.label, domain.name)
+        if best is None or key < best:
+            best = key
+    if best is not None:
+        return best[3]
+    return domains[0].name if domains else None
+
+
+def auto_domain_for(request: PlanRequest, now: datetime) -> str | None:
+    """The domain a campaign without chosen domains gets: see `auto_assign_domain`."""
+    return auto_assign_domain(now, _needed(request), request.start_at)
+
+
+def _needed(request: PlanRequest) -> int:
+    """How many mails the request would plan: every step for every lead."""
+    steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
+    return max(1, len(set(request.lead_ids)) * steps)
 
 
 def running_campaign_counts() -> dict[str, int]:
@@ -223,7 +262,7 @@ def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
 
 def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prepared:
     """Gather the planner's input for a request and make the plan; writes nothing."""
-    names = request.domains or [name for name in [auto_assign_domain()] if name]
+    names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, unknown = load_domains(names)
     bookings = taken_slots(domains, now, request.campaign_id)
     lead_ids = plannable_lead_ids(request.lead_ids)
@@ -258,7 +297,7 @@ def persist_plan(campaign: Campaign, now: datetime) -> int:
     """
     lock_planning()
     if not campaign.domains and not campaign.domain:
-        campaign.domain = auto_assign_domain()
+        campaign.domain = auto_domain_for(plan_request_for(campaign), now)
     prepared = prepare(plan_request_for(campaign), now)
     if prepared.error:
         raise PlanError(prepared.error)

@@ -12,7 +12,7 @@ from webapp.models import Campaign, Message
 from webapp.services.planning.planner import LeadSpec, PlanSettings, plan
 from webapp.services.planning.plans import (
     _times,
-    auto_assign_domain,
+    auto_domain_for,
     domain_spec,
     load_domains,
     plan_request_for,
@@ -32,7 +32,7 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
     """
     lock_planning()
     request = plan_request_for(campaign)
-    names = request.domains or [name for name in [auto_assign_domain()] if name]
+    names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, _unknown = load_domains(names)
     active = {d.name for d in domains if not d.paused}
     rows = list(

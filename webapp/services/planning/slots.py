@@ -200,3 +200,49 @@ class SlotCursor:
 def count_taken_between(taken: list[datetime], first: datetime, last: datetime) -> int:
     """How many of the sorted `taken` times lie in [first, last]."""
     return bisect_right(taken, last) - bisect_left(taken, first)
+
+
+def nth_free_slot(
+    calendar: DomainCalendar,
+    taken: list[datetime],
+    start: datetime,
+    count: int,
+    not_after: datetime | None = None,
+) -> datetime | None:
+    """The `count`-th free slot of the domain from `start` on (the moment its last mail of
+    `count` would go if it had them all), or None when that lies after `not_after`.
+
+    Whole days without a taken time nearby are counted at once, so a domain with a long,
+    empty calendar costs one step a day rather than one a slot.
+    """
+    taken = sorted(taken)
+    interval = calendar.interval
+    remaining = max(1, count)
+    day = calendar.local_date(start)
+    limit = day + timedelta(days=HORIZON_DAYS)
+    while True:
+        day = calendar.next_working_day(day)
+        if day > limit:
+            return None
+        slots = calendar.slots(day)
+        first = bisect_left(slots, start) if slots and slots[0] < start else 0
+        slots = slots[first:]
+        if not_after is not None and slots and slots[0] > not_after:
+            return None
+        if slots:
+            low = bisect_right(taken, slots[0] - interval)
+            busy = low < len(taken) and taken[low] < slots[-1] + interval
+            if not busy and len(slots) < remaining:
+                remaining -= len(slots)
+            else:
+                cursor = SlotCursor(calendar, taken, slots[0])
+                day_end = calendar.day_start(day + timedelta(days=1))
+                while True:
+                    moment = cursor.peek()
+                    if moment >= day_end:
+                        break
+                    cursor.take()
+                    remaining -= 1
+                    if remaining == 0:
+                        return None if not_after is not None and moment > not_after else moment
+        day += timedelta(days=1)
