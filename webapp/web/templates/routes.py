@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -10,9 +11,11 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
+from webapp.services import tracking
 from webapp.services.mail import (
     MAX_STEPS,
     PARTS,
+    RenderedMail,
     RenderError,
     StepDraft,
     TemplateInvalid,
@@ -177,7 +180,19 @@ def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
     except RenderError as error:
         html = render_template("templates/_preview.html", error=error, lead=lead, variables=names)
         return html, 422
-    return render_template("templates/_preview.html", mail=mail, lead=lead, variables=names)
+    shown = _untracked(mail)
+    return render_template("templates/_preview.html", mail=shown, lead=lead, variables=names)
+
+
+def _untracked(mail: RenderedMail) -> RenderedMail:
+    """The preview without live tracking URLs (docs/rules.md, decision 8).
+
+    The preview makes none itself; this catches a pixel or tracked link pasted into a
+    template from a mail that was sent, which would count an open or a click of that lead.
+    """
+    return replace(
+        mail, html=tracking.untracked_html(mail.html), text=tracking.untracked_text(mail.text)
+    )
 
 
 def _flash_saved(name: str, warnings: list[str]) -> None:
