@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
+from webapp.security import can, requires
 from webapp.services import tracking
 from webapp.services.mail import (
     MAX_STEPS,
@@ -45,8 +46,8 @@ def index() -> Any:
 
 
 @bp.get("/new")
+@requires("edit_templates")
 def new() -> Any:
-    # Those who may only read see the empty form, disabled (every page is readable).
     return _editor(None, "", [StepDraft(1)])
 
 
@@ -163,7 +164,7 @@ def _editor(
         errors=errors or {},
         warnings=check.warnings if check else [],
         variables=sorted(variables_in(getattr(s, p) for s in steps for p in PARTS)),
-        can_edit=current_user.can_write,
+        can_edit=can("edit_templates"),
         max_steps=MAX_STEPS,
         leads=search_leads(""),
     )
