@@ -3,6 +3,10 @@
 Access is denied by default. A request reaches a view only if its endpoint is
 public, or the caller is logged in (pages) or presents a valid bearer token
 (API); a manager may only read, whatever the view forgets to check.
+
+The interface asks `can(action)` (a Jinja global) before it shows a control, so a
+role never meets a button it may not press; a page it reaches anyway says so in
+words (`NotAllowed`), with the layout and navigation of every other page.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from webapp.extensions import db, login_manager
 from webapp.htmx import wants_fragment
 from webapp.models import User
+from webapp.models.users import WRITE_ROLES
 from webapp.services.users import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +35,58 @@ PUBLIC_BLUEPRINTS = frozenset({"tracking"})
 # Writes a read-only user may still make (about their own session).
 READ_ONLY_WRITES = frozenset({"auth.logout"})
 
+ADMIN_ROLES = frozenset({"admin"})
+# What each role may do (docs/rules.md, "Roles"), by the name the interface asks
+# `can(action)` with. Hiding a control is for the person, not the guard: the server
+# refuses every write of a read-only role in enforce_access, and pages that exist only
+# to change something say @requires(action) or @admin_required.
+ACTIONS: dict[str, frozenset[str]] = {
+    "import_leads": WRITE_ROLES,
+    "edit_leads": WRITE_ROLES,  # stop, delete, restore, suppress; lists; bulk actions
+    "edit_templates": WRITE_ROLES,
+    "run_campaigns": WRITE_ROLES,  # create, edit, start, pause, resume, stop
+    "resend": WRITE_ROLES,  # resend failed mail, settle uncertain mail
+    "suppress": WRITE_ROLES,  # add an address or a domain to the suppression list
+    "unsuppress": ADMIN_ROLES,  # take one off again: it may be mailed again
+    "edit_domains": ADMIN_ROLES,
+}
+# What a role can do, said on the page that tells it no.
+ROLE_SUMMARIES = {
+    "manager": (
+        "As a manager you can read everything here: the overview, campaigns and their "
+        "results, leads, templates, sending domains and the calendar, and download the "
+        "exports. Changing anything is up to a marketer or an admin."
+    ),
+    "marketer": (
+        "As a marketer you can import leads, write templates, and build, start, pause and "
+        "stop campaigns. Sending domains, users and taking an address off the suppression "
+        "list are up to an admin."
+    ),
+}
+
+
+class NotAllowed(Forbidden):
+    """403 for a role that may not do this: a page (or flash, or JSON) that says so.
+
+    webapp.errors renders it like any HTTP error, with `name` as the title and the
+    description as its sentence.
+    """
+
+    name = "Not allowed"
+
+
+def not_allowed() -> NotAllowed:
+    """The refusal for the current user, saying what their role can do instead."""
+    role = current_user.role if current_user.is_authenticated else ""
+    return NotAllowed(ROLE_SUMMARIES.get(role, "Your role may not do this."))
+
+
+def can(action: str, user: User | None = None) -> bool:
+    """Whether the user (the current one by default) may do `action` (see ACTIONS)."""
+    roles = ACTIONS[action]  # an unknown name is a typo: fail loudly, never quietly hide
+    user = current_user if user is None else user
+    return bool(user.is_authenticated) and user.role in roles
+
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
@@ -37,6 +95,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
     app.before_request(enforce_access)
+    app.add_template_global(can, "can")
 
 
 def _load_user(user_id: str) -> User | None:
@@ -78,7 +137,7 @@ def enforce_access() -> Any:
         and not current_user.can_write
         and request.endpoint not in READ_ONLY_WRITES
     ):
-        abort(403)
+        raise not_allowed()
     return None
 
 
@@ -90,13 +149,29 @@ def _bearer_token() -> str | None:
     return token.strip()
 
 
+def requires(action: str) -> Callable[[F], F]:
+    """Only roles that may do `action`: for a page that exists only to change something
+    (an import, a new campaign), which a read-only role must not even see."""
+    roles = ACTIONS[action]
+
+    def decorate(view: F) -> F:
+        return _only_for(roles, view)
+
+    return decorate
+
+
 def admin_required(view: F) -> F:
     """Only admins: users and sending domains."""
+    return _only_for(ADMIN_ROLES, view)
 
+
+def _only_for(roles: frozenset[str], view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated or not current_user.is_admin:
-            abort(403)
+        if not current_user.is_authenticated or current_user.role not in roles:
+            raise not_allowed()
         return view(*args, **kwargs)
 
+    # Read by the tests that walk every route: who may open this page at all.
+    wrapped.required_roles = roles  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]

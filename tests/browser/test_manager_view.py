@@ -3,6 +3,7 @@ calendar and availability, a CSV download, and no write action anywhere."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.models import Suppression
 from webapp.services.domains import seed_default_domains
 
 pytestmark = pytest.mark.browser
@@ -107,3 +109,129 @@ def test_a_manager_reads_everything_and_can_change_nothing(
     page.wait_for_url(f"{live_server}/planning/availability")
     assert "punthelder-seo.nl" in page.content()
     assert page.evaluate(WRITE_ACTIONS) == []
+
+
+# Controls a manager must never be shown; each one exists for a marketer (checked below).
+WRITE_CONTROLS = {
+    "import leads": "a[href$='/leads/import']",
+    "new template": "#new-template",
+    "save a template": "#save-template",
+    "add a step": "#add-step",
+    "new campaign": "#new-campaign",
+    "start, pause, stop, edit a campaign": "#campaign-actions",
+    "resend or settle a message": ".message-actions button",
+    "stop, delete, suppress a lead": "#lead-state button, #lead-state form",
+    "bulk actions on leads": "#bulk-form",
+    "rename or delete a list": "#lead-lists form, #lead-lists button",
+    "add a suppression": "#suppression-add",
+    "remove a suppression": "#suppression-list button",
+    "edit a sending domain": "#domains-table a[href$='/edit']",
+}
+
+# The hrefs of the links on the page, as paths.
+LINK_PATHS = "() => [...document.querySelectorAll('a[href]')].map(a => new URL(a.href).pathname)"
+
+
+def write_page_patterns(app: Flask, role: str) -> list[re.Pattern[str]]:
+    """The paths of the pages `role` may not open (they exist only to change something)."""
+    patterns = []
+    for rule in app.url_map.iter_rules():
+        roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)
+        if "GET" in (rule.methods or ()) and roles is not None and role not in roles:
+            patterns.append(re.compile("^" + re.sub(r"<[^>]+>", "[^/]+", rule.rule) + "$"))
+    return patterns
+
+
+def a_world_with_something_to_change() -> dict[str, Any]:
+    """Leads in a list, a suppression, a template, and a running campaign with a failed
+    and an uncertain message: every control there is would show for a marketer."""
+    campaign = a_running_campaign()
+    failed = make_message(campaign, make_lead(), status="failed", retry_count=1)
+    make_message(campaign, make_lead(), status="uncertain", sent_at=None)
+    db.session.add(Suppression(email="weg@bedrijf.nl", reason="manual"))
+    db.session.commit()
+    return {
+        "campaign": campaign,
+        "template_id": campaign.template_id,
+        "lead_id": failed.lead_id,
+    }
+
+
+def main_pages(world: dict[str, Any]) -> list[str]:
+    return [
+        "/",
+        "/leads/",
+        f"/leads/{world['lead_id']}",
+        "/leads/lists",
+        "/templates/",
+        f"/templates/{world['template_id']}",
+        "/campaigns/",
+        f"/campaigns/{world['campaign'].id}",
+        "/domains/",
+        "/suppressions/",
+        "/planning/availability",
+        "/outbox/",
+        "/inbox/",
+        "/calendar",
+    ]
+
+
+def log_in(page: Any, live_server: str, email: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server}/")
+
+
+def open_page(page: Any, url: str) -> Any:
+    response = page.goto(url)
+    page.wait_for_load_state("networkidle")  # htmx loads (results, previews) are in
+    return response
+
+
+def test_a_manager_meets_no_control_that_writes_and_a_write_page_says_not_allowed(
+    app: Flask, live_server: str, page: Any, make_user: Callable[..., Any]
+) -> None:
+    world = a_world_with_something_to_change()
+    manager = make_user("manager")
+    write_pages = write_page_patterns(app, "manager")
+    log_in(page, live_server, manager.email)
+
+    for path in main_pages(world):
+        assert open_page(page, f"{live_server}{path}").status == 200, path
+        assert page.locator("main h1").first.is_visible(), path
+        assert page.evaluate(WRITE_ACTIONS) == [], path
+        shown = {name for name, css in WRITE_CONTROLS.items() if page.locator(css).count()}
+        assert shown == set(), path
+        links = page.evaluate(LINK_PATHS)
+        assert [p for p in links if any(w.match(p) for w in write_pages)] == [], path
+
+    campaign = world["campaign"]
+    for path in (
+        "/leads/import",
+        "/campaigns/new",
+        "/templates/new",
+        f"/campaigns/{campaign.id}/edit",
+        "/domains/punthelder-seo.nl/edit",
+    ):
+        assert open_page(page, f"{live_server}{path}").status == 403, path
+        assert page.locator("main h1").inner_text() == "403 · Not allowed", path
+        assert "As a manager you can read everything here" in page.locator("main").inner_text()
+        navigation = page.locator("header.app-header nav")
+        assert navigation.get_by_role("link", name="Campaigns", exact=True).is_visible(), path
+        assert page.get_by_role("link", name="Back to the start").is_visible(), path
+        assert page.evaluate(WRITE_ACTIONS) == [], path
+
+
+def test_a_marketer_does_see_those_controls(
+    app: Flask, live_server: str, page: Any, make_user: Callable[..., Any]
+) -> None:
+    # So that the manager's walk above cannot pass by looking for controls that never exist.
+    world = a_world_with_something_to_change()
+    log_in(page, live_server, make_user("marketer").email)
+    shown: set[str] = set()
+    for path in [*main_pages(world), "/templates/new"]:
+        open_page(page, f"{live_server}{path}")
+        shown |= {name for name, css in WRITE_CONTROLS.items() if page.locator(css).count()}
+    assert set(WRITE_CONTROLS) - shown == {"remove a suppression", "edit a sending domain"}

@@ -40,6 +40,9 @@ def test_a_sent_mail_appears_in_the_outbox_with_parts_and_headers(
     assert "List-Unsubscribe" in page.text
     assert f"Hallo {leads[0].company}, mail 1." in page.text
     assert 'sandbox title="The mail as HTML"' in page.text
+    # Looking at it never tracks: no pixel in it, and the page loads no remote image.
+    assert "/t/o/" not in page.text and "/t/c/" not in page.text
+    assert "img-src data:;" in page.headers["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize("name", ["../secret_key", "nope", "0" * 31])

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.factories import make_lead, make_template
+from tests.factories import make_campaign, make_lead, make_message, make_template
 from tests.services.test_rendering_sandbox import PAYLOADS
 from webapp.extensions import db
 from webapp.models import Template
+from webapp.services.tracking import links as tracking_links
 
 
 def form(
@@ -133,6 +134,35 @@ def test_the_live_preview_renders_the_typed_steps_for_a_lead(app: Any, login_as:
     assert "Re: Hoi Bakkerij &lt;Jansen&gt;" in two.text
 
 
+def test_a_pixel_or_tracked_link_pasted_from_a_sent_mail_is_dead_in_the_preview(
+    app: Any, login_as: Any
+) -> None:
+    # Copied from a mail in the outbox: the live pixel and a tracked link of a real message.
+    message_id = make_message(make_campaign(), make_lead()).id
+    db.session.commit()
+    pixel = tracking_links.pixel_tag(message_id)
+    link = tracking_links.click_url(message_id, "https://www.punthelder.nl/rapport")
+    client = login_as("marketer")
+    body = f'<p>Zie <a href="{link}">het rapport</a>.</p>{pixel}'
+    data = form(client, "", ("Hoi", body, f"Zie {link}"), preview_mail="1")
+    for preview in (
+        client.post("/templates/preview", data=data),
+        client.get(f"/templates/{make_saved(body, link).id}/preview?preview_mail=1"),
+    ):
+        assert preview.status_code == 200
+        shown = html.unescape(preview.text)
+        assert "/t/o/" not in shown and "/t/c/" not in shown
+        assert 'href="https://www.punthelder.nl/rapport"' in shown
+
+
+def make_saved(body_html: str, link: str) -> Template:
+    template = make_template()
+    template.steps[0].body_html = body_html
+    template.steps[0].body_text = f"Zie {link}"
+    db.session.commit()
+    return template
+
+
 def test_the_preview_names_what_the_lead_lacks(app: Any, login_as: Any) -> None:
     lead = make_lead(vars={})
     db.session.commit()
@@ -194,8 +224,10 @@ def test_a_manager_views_without_edit_buttons_and_cannot_save(app: Any, login_as
     page = client.get(f"/templates/{template.id}").text
     assert "<fieldset disabled>" in page
     assert 'id="save-template"' not in page and 'id="add-step"' not in page
+    assert f'action="/templates/{template.id}"' not in page  # a form that posts nowhere
+    # A new template is nothing to read: the page says no, in words.
     new = client.get("/templates/new")
-    assert new.status_code == 200 and "<fieldset disabled>" in new.text
+    assert new.status_code == 403 and "Not allowed" in new.text
     assert (
         client.post("/templates/", data=form(client, "x", ("Hoi", "<p>x</p>", ""))).status_code
         == 403

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.rendering import (
+    RenderedMail,
     RenderError,
     StepDraft,
     lead_context,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_STEPS",
     "PARTS",
     "RenderError",
+    "RenderedMail",
     "StepDraft",
     "TemplateInvalid",
     "check_template",

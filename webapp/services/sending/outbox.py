@@ -1,4 +1,8 @@
-"""The local outbox of the embedded default: mails written as .eml files, read back."""
+"""The local outbox of the embedded default: mails written as .eml files, read back.
+
+A mail read back is for the Outbox page, so its parts come without live tracking URLs:
+looking at a mail in the dashboard must never count as the lead opening or clicking it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+
+from webapp.services import tracking
 
 _NAME = re.compile(r"^[0-9a-f]{32}$")
 
@@ -65,7 +71,10 @@ def list_outbox(outbox_dir: str, limit: int = 200) -> list[OutboxEntry]:
 
 
 def read_outbox_mail(outbox_dir: str, name: str) -> OutboxMail | None:
-    """One mail with its headers, both parts and its attachments; None if there is none."""
+    """One mail with its headers, both parts and its attachments; None if there is none.
+
+    The parts are as the dashboard shows them: no open pixel, links to their destinations.
+    """
     path = _path(outbox_dir, name)
     if path is None:
         return None
@@ -75,8 +84,8 @@ def read_outbox_mail(outbox_dir: str, name: str) -> OutboxMail | None:
     return OutboxMail(
         entry=_entry(path, mail),
         headers=[(key, str(value)) for key, value in mail.items()],
-        text=text_part.get_content() if text_part else "",
-        html=html_part.get_content() if html_part else "",
+        text=tracking.untracked_text(text_part.get_content()) if text_part else "",
+        html=tracking.untracked_html(html_part.get_content()) if html_part else "",
         attachments=[
             (
                 part.get_filename() or "attachment",

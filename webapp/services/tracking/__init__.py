@@ -19,6 +19,8 @@ from webapp.services.tracking.links import (
     rewrite_links,
     unsubscribe_mailto,
     unsubscribe_url,
+    untracked_html,
+    untracked_text,
 )
 from webapp.services.tracking.retention import (
     purge_tracking_details,
@@ -52,5 +54,7 @@ __all__ = [
     "unsubscribe",
     "unsubscribe_mailto",
     "unsubscribe_url",
+    "untracked_html",
+    "untracked_text",
     "write_hits",
 ]

@@ -16,6 +16,17 @@ from webapp.services.tracking import tokens
 
 UNSUBSCRIBE_SUBJECT_PREFIX = "unsubscribe-"
 _SUBJECT_TOKEN = re.compile(rf"{UNSUBSCRIBE_SUBJECT_PREFIX}([A-Za-z0-9_\-.]{{1,200}})")
+# This app's tracking URLs in any form a mail may hold them: absolute on any host (the
+# public base URL may have changed since the mail was written, and a base URL may carry a
+# path), protocol-relative, or a bare path. `kind` is o (open pixel) or c (tracked link).
+# A token never ends in a dot: the full stop after a URL in a sentence stays in the text.
+_TRACKING_URL = re.compile(
+    r"""(?:(?i:https?:)?//[^\s"'<>()]*?)?/t/(?P<kind>[oc])/"""
+    r"""(?P<token>(?:[A-Za-z0-9_\-.]*[A-Za-z0-9_\-])?)"""
+)
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+# What a tracking URL becomes when there is nothing harmless to put in its place.
+INERT_URL = "about:blank"
 # One attribute inside a start tag, as html.parser reads it.
 _ATTRIBUTE = re.compile(
     r"""(?P<name>[^\s/>"'=][^\s/>"'=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?"""
@@ -88,6 +99,38 @@ def rewrite_links(html: str, message_id: str) -> str:
         done = end
     parts.append(html[done:])
     return "".join(parts)
+
+
+def untracked_html(html: str) -> str:
+    """A mail's HTML as the dashboard shows it: nothing in it records an open or a click.
+
+    The open pixel goes; a tracked link points at its destination again (or nowhere, when
+    its token is not ours); any other tracking URL becomes inert (docs/rules.md, decision 8).
+    This undoes what `pixel_tag` and `rewrite_links` did, and whatever someone pasted into a
+    template; it is not a sanitiser for hostile markup (the sandboxed iframe is that).
+    """
+    without_pixel = _IMG_TAG.sub(_unless_open_pixel, html)
+    return _TRACKING_URL.sub(lambda match: escape(_untracked_url(match)), without_pixel)
+
+
+def untracked_text(text: str) -> str:
+    """A text part as the dashboard shows it: tracking URLs as in `untracked_html`."""
+    return _TRACKING_URL.sub(_untracked_url, text)
+
+
+def _unless_open_pixel(match: re.Match[str]) -> str:
+    tag = match.group(0)
+    if any(url["kind"] == "o" for url in _TRACKING_URL.finditer(unescape(tag))):
+        return ""
+    return tag
+
+
+def _untracked_url(match: re.Match[str]) -> str:
+    if match["kind"] == "c":
+        found = tokens.read_click_token(match["token"])
+        if found is not None:
+            return found[1]  # the link as it was written, signed into the token
+    return INERT_URL
 
 
 class _LinkFinder(HTMLParser):

@@ -14,6 +14,7 @@ from webapp.htmx import is_htmx, render_page_or_fragment
 from webapp.models import Campaign, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
+from webapp.security import requires
 from webapp.services.campaigns import (
     LIVE_EDITABLE,
     TRANSITIONS,
@@ -197,6 +198,7 @@ def _back_to(campaign_id: str, status: int = 303) -> Any:
 
 
 @bp.get("/<campaign_id>/edit")
+@requires("run_campaigns")
 def edit(campaign_id: str) -> Any:
     campaign = _campaign(campaign_id)
     state = state_from_campaign(campaign, _zone())

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.security import requires
 from webapp.services.campaigns import (
     AudienceError,
     CampaignInputError,
@@ -44,6 +45,7 @@ def _zone() -> ZoneInfo:
 
 
 @bp.get("/new")
+@requires("run_campaigns")
 def new() -> Any:
     now = utcnow()
     state = read_state(request.args, today=next_working_day(now, _zone()))

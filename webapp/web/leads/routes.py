@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.htmx import render_page_or_fragment, wants_fragment
 from webapp.models import ImportJob
 from webapp.models.leads import SUPPRESSION_REASONS
+from webapp.security import requires
 from webapp.services import leads as lead_service
 from webapp.services.leads import (
     COMPANY,
@@ -249,6 +250,7 @@ def _render_preview(job: ImportJob, status: int = 200) -> Any:
 
 
 @bp.get("/import")
+@requires("import_leads")
 def import_page() -> Any:
     return render_template("leads/import.html", list_names=lead_service.list_names())
 
@@ -323,6 +325,7 @@ def import_start(job_id: str) -> Any:
 
 
 @bp.get("/import/<job_id>")
+@requires("import_leads")
 def import_progress(job_id: str) -> Any:
     job = db.session.get(ImportJob, job_id) or abort(404)
     if job.status == "running" and settle_stalled_import_jobs():

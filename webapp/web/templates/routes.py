@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -10,9 +11,12 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
+from webapp.security import can, requires
+from webapp.services import tracking
 from webapp.services.mail import (
     MAX_STEPS,
     PARTS,
+    RenderedMail,
     RenderError,
     StepDraft,
     TemplateInvalid,
@@ -42,8 +46,8 @@ def index() -> Any:
 
 
 @bp.get("/new")
+@requires("edit_templates")
 def new() -> Any:
-    # Those who may only read see the empty form, disabled (every page is readable).
     return _editor(None, "", [StepDraft(1)])
 
 
@@ -160,7 +164,7 @@ def _editor(
         errors=errors or {},
         warnings=check.warnings if check else [],
         variables=sorted(variables_in(getattr(s, p) for s in steps for p in PARTS)),
-        can_edit=current_user.can_write,
+        can_edit=can("edit_templates"),
         max_steps=MAX_STEPS,
         leads=search_leads(""),
     )
@@ -177,7 +181,19 @@ def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
     except RenderError as error:
         html = render_template("templates/_preview.html", error=error, lead=lead, variables=names)
         return html, 422
-    return render_template("templates/_preview.html", mail=mail, lead=lead, variables=names)
+    shown = _untracked(mail)
+    return render_template("templates/_preview.html", mail=shown, lead=lead, variables=names)
+
+
+def _untracked(mail: RenderedMail) -> RenderedMail:
+    """The preview without live tracking URLs (docs/rules.md, decision 8).
+
+    The preview makes none itself; this catches a pixel or tracked link pasted into a
+    template from a mail that was sent, which would count an open or a click of that lead.
+    """
+    return replace(
+        mail, html=tracking.untracked_html(mail.html), text=tracking.untracked_text(mail.text)
+    )
 
 
 def _flash_saved(name: str, warnings: list[str]) -> None:
