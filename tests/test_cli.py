@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask
 
 from webapp.extensions import db
+from webapp.models import Lead
 from webapp.services.domains import get_domain
 from webapp.services.users import get_user_by_email, user_for_token
 
@@ -106,3 +109,48 @@ def test_demo_seeds_the_whole_demo_once(app: Flask) -> None:
 
     again = runner.invoke(args=["demo", "--if-empty"])
     assert json.loads(again.output.splitlines()[0]) == {"seeded": False}
+
+
+def test_leads_import_takes_a_mapping_as_json_or_from_a_file(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "klanten.csv"
+    source.write_text("Mail;Bedrijfsnaam;Contact\neva@klant.nl;Klant BV;Eva\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "leads",
+            "import",
+            str(source),
+            "--list",
+            "cli",
+            "--mapping",
+            '{"Contact": "first_name"}',
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["created"] == 1
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"Contact": "contactpersoon", "Bedrijfsnaam": null}', encoding="utf-8")
+    result = runner.invoke(
+        args=["leads", "import", str(source), "--list", "cli", "--mapping", f"@{mapping}"]
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    lead = db.session.scalars(sa.select(Lead)).one()
+    assert lead.vars == {"company": "Klant BV", "first_name": "Eva", "contactpersoon": "Eva"}
+
+
+def test_leads_import_refuses_a_mapping_it_cannot_use(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "klanten.csv"
+    source.write_text("Mail;Voornaam;Roepnaam\neva@klant.nl;Eva;Eef\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    for mapping, reason in [
+        ("{oops", "not valid JSON"),
+        ('{"Voornaam": "first_name", "Roepnaam": "first_name"}', "both go to First name"),
+        (f"@{tmp_path / 'missing.json'}", "cannot read"),
+    ]:
+        result = runner.invoke(
+            args=["leads", "import", str(source), "--list", "cli", "--mapping", mapping]
+        )
+        assert result.exit_code != 0, mapping
+        assert "--mapping" in result.output and reason in result.output, result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ from tests.factories import make_lead
 from webapp.extensions import db
 from webapp.models import Lead, Suppression
 from webapp.services.leads.csv_sniff import detect_format
-from webapp.services.leads.imports import ImportFileError, import_file, inspect_file
+from webapp.services.leads.imports import (
+    ImportFileError,
+    ImportMappingError,
+    import_file,
+    inspect_file,
+    parse_choices,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 
@@ -67,12 +74,12 @@ def test_utf8_without_bom_with_idn_domains(app: Flask) -> None:
     assert lead_rows() == [
         (
             "pieter@xn--lectro-ova.nl", "Ëlectro B.V.", None, "xn--lectro-ova.nl", "active",
-            "import", {"company": "Ëlectro B.V.", "plaats": "Delft"},
+            "import", {"company": "Ëlectro B.V.", "city": "Delft"},
         ),
         (
             "zoe@xn--cafe-lumire-69a.nl", "Café Lumière", "https://café-lumière.nl",
             "xn--caf-lumire-66ag.nl", "active", "import",
-            {"company": "Café Lumière", "url": "https://café-lumière.nl", "plaats": "Zwolle"},
+            {"company": "Café Lumière", "url": "https://café-lumière.nl", "city": "Zwolle"},
         ),
     ]  # fmt: skip
 
@@ -85,14 +92,14 @@ def test_dutch_excel_cp1252_with_semicolons_and_crlf(app: Flask) -> None:
         (
             "info@cafe-dezwaan.nl", "Café De Zwaan", "www.cafe-dezwaan.nl", "cafe-dezwaan.nl",
             "active", "import",
-            {"company": "Café De Zwaan", "url": "www.cafe-dezwaan.nl", "plaats": "Eindhoven",
+            {"company": "Café De Zwaan", "url": "www.cafe-dezwaan.nl", "city": "Eindhoven",
              "opmerking": "Zoë belt terug"},
         ),
         (
             "verkoop@groenteboer-muller.nl", "Groenteboer Müller", "https://groenteboer-muller.nl",
             "groenteboer-muller.nl", "active", "import",
             {"company": "Groenteboer Müller", "url": "https://groenteboer-muller.nl",
-             "plaats": "Tilburg", "opmerking": "€ 50 korting"},
+             "city": "Tilburg", "opmerking": "€ 50 korting"},
         ),
     ]  # fmt: skip
 
@@ -179,12 +186,12 @@ def test_trailing_empty_rows_are_not_rows(app: Flask) -> None:
 
 def test_duplicate_columns_keep_both_values(app: Flask) -> None:
     preview = inspect_file(fixture("duplicate_columns.csv"))
-    assert preview.mapping == ["email", "company", "var:telefoon", "var:telefoon_2", "var:email_2"]
+    assert preview.mapping == ["email", "company", "var:phone", "var:telefoon", "var:email_2"]
     assert summary_of("duplicate_columns.csv") == ok(created=1)
     assert lead_rows()[0][6] == {
         "company": "Dubbel BV",
-        "telefoon": "010-1234567",
-        "telefoon_2": "06-12345678",
+        "phone": "010-1234567",
+        "telefoon": "06-12345678",
         "email_2": "other@dubbel.nl",
     }
 
@@ -336,3 +343,139 @@ def test_a_suppressed_address_without_a_lead_is_created_suppressed(app: Flask) -
 def test_a_list_name_is_required(app: Flask) -> None:
     with pytest.raises(ImportFileError, match="list name"):
         import_file(fixture("utf8_bom.csv"), "  ")
+
+
+# -- mapping columns to fields ------------------------------------------------------------
+
+
+def write(tmp_path: Path, text: str, name: str = "leads.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_dutch_headers_map_to_the_known_fields(app: Flask, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "E-mailadres;Aanhef;Voornaam;Achternaam;Functie;Bedrijfsnaam;Webadres;Adres;Postcode;"
+        "Woonplaats;Telefoon;KvK-nummer;Branche\n"
+        "anne@bakkerij.nl;Mevrouw;Anne;de Vries;Eigenaar;Bakkerij;bakkerij.nl;Dorpsstraat 1;"
+        "1234 AB;Utrecht;030-1234567;12345678;horeca\n",
+    )
+    assert inspect_file(path).mapping == [
+        "email", "var:salutation", "var:first_name", "var:last_name", "var:job_title",
+        "company", "url", "var:address", "var:postcode", "var:city", "var:phone",
+        "var:kvk_number", "var:branche",
+    ]  # fmt: skip
+    assert import_file(path, "import").to_dict() == ok(created=1)
+    assert lead_rows()[0][6] == {
+        "salutation": "Mevrouw", "first_name": "Anne", "last_name": "de Vries",
+        "job_title": "Eigenaar", "company": "Bakkerij", "url": "bakkerij.nl",
+        "address": "Dorpsstraat 1", "postcode": "1234 AB", "city": "Utrecht",
+        "phone": "030-1234567", "kvk_number": "12345678", "branche": "horeca",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            "Email Address,First name,Last name,Job Title,Company,Website,City,Phone,Zip code",
+            ["email", "var:first_name", "var:last_name", "var:job_title", "company", "url",
+             "var:city", "var:phone", "var:postcode"],
+        ),
+        (
+            "E-MAIL,VOORNAAM,achter_naam,Bedrijf,URL,Stad,Tel.",
+            ["email", "var:first_name", "var:last_name", "company", "url", "var:city",
+             "var:phone"],
+        ),
+        (
+            "e-mail adres;first-name;Last Name;Plaats;Webadres;Kamer van Koophandel",
+            ["email", "var:first_name", "var:last_name", "var:city", "url", "var:kvk_number"],
+        ),
+    ],
+)  # fmt: skip
+def test_headers_are_recognised_whatever_their_case_and_punctuation(
+    app: Flask, tmp_path: Path, header: str, expected: list[str]
+) -> None:
+    assert inspect_file(write(tmp_path, header + "\n")).mapping == expected
+
+
+def test_a_second_column_for_a_field_keeps_its_own_variable(app: Flask, tmp_path: Path) -> None:
+    path = write(tmp_path, "email,Voornaam,Roepnaam\nanne@x.nl,Anna,Anne\n")
+    assert inspect_file(path).mapping == ["email", "var:first_name", "var:roepnaam"]
+
+
+def test_a_chosen_mapping_by_column_name_overrides_the_guess(app: Flask, tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "Mail;Klant;Contact;Plaats;Notitie\neva@klant.nl;Klant BV;Eva;Gouda;bellen\n"
+    )
+    summary = import_file(
+        path,
+        "import",
+        choices={"klant": "company", "Contact": "First name", "Plaats": None, "Notitie": "memo"},
+    )
+    assert summary.to_dict() == ok(created=1)
+    assert lead_rows()[0][1] == "Klant BV"
+    assert lead_rows()[0][6] == {"company": "Klant BV", "first_name": "Eva", "memo": "bellen"}
+
+
+def test_a_chosen_field_leaves_the_column_guessed_for_it_as_a_variable(
+    app: Flask, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "email;Bedrijf;Handelsnaam\nx@y.nl;Holding BV;Bakkerij Y\n")
+    import_file(path, "import", choices={"Handelsnaam": "company"})
+    assert lead_rows()[0][1] == "Bakkerij Y"
+    assert lead_rows()[0][6] == {"company": "Bakkerij Y", "bedrijf": "Holding BV"}
+
+
+@pytest.mark.parametrize(
+    ("choices", "message"),
+    [
+        ({"Voornaam": "first_name", "Roepnaam": "first_name"}, "both go to First name"),
+        ({"Voornaam": "naam", "Roepnaam": "Naam"}, "both go to variable naam"),
+        ({"Achternaam": "last_name"}, "the file has no column 'Achternaam'"),
+        ({"Voornaam": "status"}, "'status' is kept by the product"),
+        ({"Voornaam": "!!"}, "'!!' is not a field or variable name"),
+        ({"email": None}, "no e-mail column"),
+        ({"email": "email", "Roepnaam": "E-mail"}, "both go to E-mail"),
+    ],
+)
+def test_a_mapping_that_cannot_be_used_is_refused_before_anything_is_written(
+    app: Flask, tmp_path: Path, choices: dict[str, str | None], message: str
+) -> None:
+    path = write(tmp_path, "email,Voornaam,Roepnaam\nanne@x.nl,Anna,Anne\n")
+    with pytest.raises(ImportMappingError, match=re.escape(message)):
+        import_file(path, "import", choices=choices)
+    assert lead_rows() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["company"]', "must be a JSON object"),
+        ('{"Bedrijf": 3}', "must be a name or null"),
+    ],
+)
+def test_a_mapping_must_be_a_json_object_of_names(text: str, message: str) -> None:
+    with pytest.raises(ImportMappingError, match=message):
+        parse_choices(text)
+
+
+def test_the_page_s_choices_offer_the_known_fields_and_the_column_s_own_variable(
+    app: Flask, tmp_path: Path
+) -> None:
+    preview = inspect_file(write(tmp_path, "email;Plaats;Roepnaam\nx@y.nl;Gouda;Anne\n"))
+    second = dict(preview.choices()[1])
+    assert second["var:city"] == "City" and second["var:plaats"] == "variable plaats"
+    assert second["ignore"] == "skip"
+    chosen = preview.choose([None, "var:plaats", "var:first_name"])
+    assert chosen.mapping == ["email", "var:plaats", "var:first_name"]
+    assert chosen.imported() == (
+        ["E-mail", "variable plaats", "First name"],
+        [["x@y.nl", "Gouda", "Anne"]],
+    )
+    twice = preview.choose([None, "var:first_name", "var:first_name"])
+    assert twice.error is not None and "First name" in twice.error
+    assert preview.choose([None, "var:elsewhere"]).mapping[1] == "var:city"  # not offered

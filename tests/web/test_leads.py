@@ -57,7 +57,7 @@ def test_the_page_previews_then_imports_a_dutch_excel_file(
         ("info@cafe-dezwaan.nl", "Eindhoven"),
         ("verkoop@groenteboer-muller.nl", "Eindhoven"),
     ]
-    assert "plaats" not in leads[0].vars  # the column the marketer chose to ignore
+    assert "city" not in leads[0].vars  # the column the marketer chose to ignore
     assert job.status == "done" and job.stored_path is None
     progress = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
     assert progress.status_code == 286  # htmx stops polling
@@ -120,6 +120,53 @@ def test_a_file_without_an_email_column_can_be_fixed_in_the_mapping(
         data={"csrf_token": client.csrf, "list_name": "x", "map_1": "email"},
     )
     assert db.session.scalars(sa.select(Lead.email)).all() == ["jan@gekozen.nl"]
+
+
+def test_changing_a_column_s_select_updates_the_preview(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    data = io.BytesIO(b"E-mailadres;Voornaam;Roepnaam\nanne@x.nl;Anna;Anne\n")
+    preview = client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": (data, "namen.csv")},
+        headers={"HX-Request": "true"},
+    )
+    assert '<option value="var:first_name" selected>First name</option>' in preview.text
+    assert 'hx-post="/leads/import/' in preview.text and "/mapping" in preview.text
+    job = db.session.scalars(sa.select(ImportJob)).one()
+
+    both = client.post(
+        f"/leads/import/{job.id}/mapping",
+        data={"csrf_token": client.csrf, "map_2": "var:first_name", "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert both.status_code == 200
+    assert "more than one column goes to First name" in both.text
+    refused = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422 and "more than one column goes to First name" in refused.text
+    assert 'id="import-sample"' in refused.text  # the preview stays to fix it in
+
+    fixed = client.post(
+        f"/leads/import/{job.id}/mapping",
+        data={"csrf_token": client.csrf, "map_1": "ignore", "map_2": "var:first_name"},
+        headers={"HX-Request": "true"},
+    )
+    assert "more than one column" not in fixed.text
+    result = fixed.text[fixed.text.index('id="import-result"') :]
+    assert "<th>First name</th>" in result and "<td>Anne</td>" in result
+    assert "<td>Anna</td>" not in result
+    started = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="import-created">1<' in started.text
+    assert db.session.scalars(sa.select(Lead)).one().vars == {"first_name": "Anne"}
 
 
 def test_an_empty_upload_is_refused_with_a_reason(
@@ -371,6 +418,33 @@ def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], 
     assert "no e-mail column" in missing.json["error"]["fields"]["file"]
     no_list = client.post("/api/v1/leads/import", data={"file": upload("tab.csv")}, headers=headers)
     assert no_list.status_code == 422 and "list_name" in no_list.json["error"]["fields"]
+
+
+def test_api_import_takes_a_mapping_and_names_it_when_it_cannot_be_used(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+
+    def post(mapping: str) -> Any:
+        data = io.BytesIO(b"Mail;Klant;Contact\neva@klant.nl;Klant BV;Eva\n")
+        return client.post(
+            "/api/v1/leads/import",
+            data={"file": (data, "klant.csv"), "list_name": "api", "mapping": mapping},
+            headers=headers,
+        )
+
+    for bad in ("{not json", '{"Klantnaam": "company"}', '{"Klant": "url", "Contact": "url"}'):
+        refused = post(bad)
+        assert refused.status_code == 422, bad
+        assert set(refused.json["error"]["fields"]) == {"mapping"}, bad
+    assert "no column 'Klantnaam'" in post('{"Klantnaam": "company"}').json["error"]["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+
+    response = post('{"Klant": "company", "Contact": "first_name"}')
+    assert response.status_code == 200, response.text
+    assert response.json["created"] == 1
+    lead = db.session.scalars(sa.select(Lead)).one()
+    assert (lead.company, lead.vars["first_name"]) == ("Klant BV", "Eva")
 
 
 def test_api_lists_shows_stops_and_deletes_leads(

@@ -5,13 +5,6 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
-from webapp.services.leads.columns import (
-    COMPANY,
-    EMAIL,
-    IGNORE,
-    URL,
-    VAR_PREFIX,
-)
 from webapp.services.leads.csv_sniff import (
     DELIMITER_NAMES,
     ENCODINGS,
@@ -40,8 +33,10 @@ from webapp.services.leads.import_jobs import (
 )
 from webapp.services.leads.imports import (
     ImportFileError,
+    ImportMappingError,
     import_file,
     inspect_file,
+    parse_choices,
 )
 from webapp.services.leads.manage import (
     LeadActionError,
@@ -58,6 +53,13 @@ from webapp.services.leads.manage import (
     search_leads,
     set_deleted,
     set_stopped,
+)
+from webapp.services.leads.mapping import (
+    COMPANY,
+    EMAIL,
+    IGNORE,
+    URL,
+    VAR_PREFIX,
 )
 from webapp.services.leads.suppressions import (
     SuppressionError,
@@ -81,6 +83,7 @@ __all__ = [
     "VAR_PREFIX",
     "FileFormat",
     "ImportFileError",
+    "ImportMappingError",
     "LeadActionError",
     "LeadFilter",
     "SuppressionError",
@@ -104,6 +107,7 @@ __all__ = [
     "list_counts",
     "list_names",
     "local_file",
+    "parse_choices",
     "remove_file",
     "remove_suppression",
     "rename_list",

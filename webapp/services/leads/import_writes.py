@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Suppression
-from webapp.services.leads.columns import COMPANY, URL
 from webapp.services.leads.fields import company_domain
+from webapp.services.leads.mapping import COMPANY, URL
 
 
 @dataclass

@@ -6,23 +6,26 @@ ever rendered: `{{ ... }}` and `=SUM(...)` in a cell are stored as the text they
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from webapp.services.leads.columns import (
+from webapp.services.leads.columns import clean_text, normalise_email
+from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
+from webapp.services.leads.import_writes import ParsedRow, WriteCounts, write_batch
+from webapp.services.leads.mapping import (
     COMPANY,
     EMAIL,
     IGNORE,
     URL,
     VAR_PREFIX,
+    apply_choices,
     check_mapping,
-    clean_text,
+    column_choices,
     guess_mapping,
-    normalise_email,
+    target_label,
 )
-from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
-from webapp.services.leads.import_writes import ParsedRow, WriteCounts, write_batch
 
 BATCH_SIZE = 2_000
 MAX_ERRORS = 1_000
@@ -31,6 +34,10 @@ PREVIEW_ROWS = 5
 
 class ImportFileError(Exception):
     """The file as a whole cannot be imported (empty, unreadable, no e-mail column)."""
+
+
+class ImportMappingError(ImportFileError):
+    """The mapping the user chose cannot be used (see mapping.apply_choices)."""
 
 
 @dataclass
@@ -80,6 +87,31 @@ class ImportPreview:
     rows: list[list[str]]
     error: str | None = None
 
+    def choices(self) -> list[list[tuple[str, str]]]:
+        """Per column, the (target, label) pairs its select offers."""
+        return [
+            [(target, target_label(target)) for target in targets]
+            for targets in column_choices(self.header, self.mapping)
+        ]
+
+    def choose(self, chosen: list[str | None]) -> ImportPreview:
+        """The preview with the targets chosen on the page (None keeps a column's target);
+        a target a column does not offer is ignored."""
+        allowed = column_choices(self.header, self.mapping)
+        picks = [*chosen, *[None] * len(self.mapping)]  # padded: columns not sent keep theirs
+        mapping = [
+            pick if pick in allowed[index] else current
+            for index, (current, pick) in enumerate(zip(self.mapping, picks, strict=False))
+        ]
+        return replace(self, mapping=mapping, error=check_mapping(mapping, self.header))
+
+    def imported(self) -> tuple[list[str], list[list[str]]]:
+        """The sample as it will be imported: the target labels and each row's values."""
+        kept = [index for index, target in enumerate(self.mapping) if target != IGNORE]
+        labels = [target_label(self.mapping[index]) for index in kept]
+        rows = [[row[index] if index < len(row) else "" for index in kept] for row in self.rows]
+        return labels, rows
+
 
 # -- reading ----------------------------------------------------------------------------
 
@@ -100,8 +132,11 @@ def _rows(
     return line, [clean_text(name) for name in header], rows
 
 
-def inspect_file(path: str, fmt: FileFormat | None = None) -> ImportPreview:
-    """Detect the format, read the header and the first rows, guess the mapping."""
+def inspect_file(
+    path: str, fmt: FileFormat | None = None, mapping: list[str] | None = None
+) -> ImportPreview:
+    """Detect the format, read the header and the first rows; guess the mapping unless
+    one is given that fits the header."""
     fmt = fmt or detect_format(path)
     _, header, rows = _rows(path, fmt)
     sample: list[list[str]] = []
@@ -111,8 +146,29 @@ def inspect_file(path: str, fmt: FileFormat | None = None) -> ImportPreview:
         if len(sample) >= PREVIEW_ROWS:
             break
     rows.close()
-    mapping = guess_mapping(header)
+    if mapping is None or len(mapping) != len(header):
+        mapping = guess_mapping(header)
     return ImportPreview(fmt, header, mapping, sample, check_mapping(mapping, header))
+
+
+def parse_choices(text: str | None) -> dict[str, str | None]:
+    """A mapping as the API and the command line take it: a JSON object of file column ->
+    field or variable name (null or "" skips the column). Raises ImportMappingError."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ImportMappingError(f"the mapping is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ImportMappingError(
+            "the mapping must be a JSON object of file column -> field or variable name, "
+            'e.g. {"Bedrijfsnaam": "company"}'
+        )
+    for column, target in data.items():
+        if target is not None and not isinstance(target, str):
+            raise ImportMappingError(f"the mapping of {column!r} must be a name or null")
+    return data
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -124,10 +180,14 @@ def import_file(
     fmt: FileFormat | None = None,
     mapping: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    choices: Mapping[str, str | None] | None = None,
 ) -> ImportSummary:
     """Import a CSV or xlsx file into `list_name`; flushes per batch, the caller commits.
 
-    Raises ImportFileError (before anything is written) for a file that cannot be imported.
+    `mapping` gives every column's target; `choices` (file column -> field or variable
+    name, None to skip) is laid over it or over the guess. Raises ImportFileError (before
+    anything is written) for a file that cannot be imported, ImportMappingError for
+    choices that cannot be used.
     """
     list_name = clean_text(list_name)
     if not list_name:
@@ -136,10 +196,15 @@ def import_file(
     with open(path, "rb") as handle:
         _, header, rows = _rows(path, fmt, handle)
         mapping = list(mapping) if mapping is not None else guess_mapping(header)
-        problem = check_mapping(mapping, header)
+        try:
+            if choices:
+                mapping = apply_choices(header, mapping, choices)
+            problem = check_mapping(mapping, header)
+        except ValueError as error:
+            problem = str(error)
         if problem:
             rows.close()
-            raise ImportFileError(problem)
+            raise (ImportMappingError if choices else ImportFileError)(problem)
         summary = ImportSummary()
         batch: list[ParsedRow] = []
         read = 0
