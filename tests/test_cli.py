@@ -154,3 +154,15 @@ def test_leads_import_refuses_a_mapping_it_cannot_use(app: Flask, tmp_path: Path
         assert result.exit_code != 0, mapping
         assert "--mapping" in result.output and reason in result.output, result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+
+
+def test_leads_import_reports_each_duplicate_row_and_the_row_it_kept(
+    app: Flask, tmp_path: Path
+) -> None:
+    source = tmp_path / "team.csv"
+    source.write_text("email;first_name\ninfo@bureau.nl;Anne\nINFO@bureau.nl;Eva\n")
+    result = app.test_cli_runner().invoke(args=["leads", "import", str(source), "--list", "t"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["duplicates"] == [{"line": 3, "kept_line": 2, "email": "info@bureau.nl"}]
+    assert (summary["created"], summary["skipped"]) == (1, 1)

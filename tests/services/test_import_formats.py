@@ -142,6 +142,7 @@ def test_an_xlsx_workbook_imports_its_first_sheet_with_formulas_unevaluated(
                 "An email address must have an @-sign.",
             }
         ],
+        "duplicates": [],
     }
     lead = db.session.scalars(sa.select(Lead)).one()
     assert (lead.email, lead.company, lead.domain) == (

@@ -42,6 +42,7 @@ def ok(created: int = 0, updated: int = 0, unchanged: int = 0) -> dict[str, Any]
         "unchanged": unchanged,
         "skipped": 0,
         "errors": [],
+        "duplicates": [],
     }
 
 
@@ -161,6 +162,7 @@ def test_quoted_newlines_keep_their_cell_and_errors_name_the_right_line(app: Fla
                 "An email address must have an @-sign.",
             }
         ],
+        "duplicates": [],
     }
     rows = {r[0]: r for r in lead_rows()}
     assert rows["info@meerregels.nl"][1] == "Meer\nRegels BV"
@@ -256,6 +258,7 @@ def test_addresses_are_normalised_and_invalid_ones_listed(app: Flask) -> None:
             },
             {"line": 11, "message": "no e-mail address"},
         ],
+        "duplicates": [],
     }
     assert [(r[0], r[1], r[3]) for r in lead_rows()] == [
         ("info@mailto.nl", "Mailto", "mailto.nl"),
@@ -267,16 +270,59 @@ def test_addresses_are_normalised_and_invalid_ones_listed(app: Flask) -> None:
     ]
 
 
-def test_duplicates_in_the_file_become_one_lead_with_merged_vars(app: Flask) -> None:
-    assert summary_of("duplicates.csv") == ok(created=2, updated=2)
+def test_a_duplicate_address_keeps_the_first_row_and_reports_the_line(app: Flask) -> None:
+    assert summary_of("duplicates.csv") == {
+        **ok(created=2),
+        "skipped": 2,
+        "duplicates": [
+            {"line": 3, "kept_line": 2, "email": "info@dubbel.nl"},
+            {"line": 4, "kept_line": 2, "email": "info@dubbel.nl"},
+        ],
+    }
     rows = {r[0]: r for r in lead_rows()}
     assert set(rows) == {"info@dubbel.nl", "ander@dubbel.nl"}
-    assert rows["info@dubbel.nl"][1:3] == ("Dubbel B.V.", "https://dubbel.nl")
+    assert rows["info@dubbel.nl"][1:3] == ("Dubbel BV", "https://dubbel.nl")
     assert rows["info@dubbel.nl"][6] == {
-        "company": "Dubbel B.V.",
+        "company": "Dubbel BV",
         "url": "https://dubbel.nl",
         "first_name": "Jan",
-        "city": "Utrecht",
+    }
+
+
+def test_a_later_person_with_the_same_address_does_not_take_the_first_one_s_name(
+    app: Flask, tmp_path: Path
+) -> None:
+    path = tmp_path / "team.csv"
+    path.write_text(
+        "E-mailadres;Voornaam\ninfo@bureau.nl;Anne\nkees@bureau.nl;Kees\n INFO@Bureau.nl ;Eva\n"
+    )
+    summary = import_file(str(path), "team").to_dict()
+    assert summary["duplicates"] == [{"line": 4, "kept_line": 2, "email": "info@bureau.nl"}]
+    assert (summary["created"], summary["skipped"], summary["errors"]) == (2, 1, [])
+    assert {r[0]: r[6]["first_name"] for r in lead_rows()} == {
+        "info@bureau.nl": "Anne",
+        "kees@bureau.nl": "Kees",
+    }
+
+
+def test_a_duplicate_in_a_later_batch_names_the_line_of_an_earlier_batch(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("webapp.services.leads.imports.BATCH_SIZE", 2)
+    path = tmp_path / "batches.csv"
+    lines = ["email,first_name", "a@x.nl,Anne", "b@x.nl,Bas", "c@x.nl,Cor", "A@X.NL,Eva"]
+    path.write_text("\n".join([*lines, "b@x.nl,Bram", "a@x.nl,Ans"]) + "\n")
+    summary = import_file(str(path), "batches").to_dict()
+    assert summary["duplicates"] == [
+        {"line": 5, "kept_line": 2, "email": "a@x.nl"},
+        {"line": 6, "kept_line": 3, "email": "b@x.nl"},
+        {"line": 7, "kept_line": 2, "email": "a@x.nl"},
+    ]
+    assert (summary["created"], summary["skipped"]) == (3, 3)
+    assert {r[0]: r[6]["first_name"] for r in lead_rows()} == {
+        "a@x.nl": "Anne",
+        "b@x.nl": "Bas",
+        "c@x.nl": "Cor",
     }
 
 
@@ -310,11 +356,11 @@ def test_existing_leads_are_updated_but_never_undeleted_unstopped_or_unsuppresse
     deleted.deleted_at = utcnow()
     stopped = make_lead(email="ander@dubbel.nl", stopped=True, status="bounced")
     db.session.commit()
-    assert summary_of("duplicates.csv", "nieuw") == ok(updated=4)
+    assert summary_of("duplicates.csv", "nieuw")["updated"] == 2
     db.session.expire_all()
     assert deleted.deleted_at is not None
-    assert deleted.company == "Dubbel B.V."
-    assert deleted.vars["x"] == "1" and deleted.vars["city"] == "Utrecht"
+    assert deleted.company == "Dubbel BV"
+    assert deleted.vars["x"] == "1" and deleted.vars["first_name"] == "Jan"
     assert deleted.list_name == "nieuw"
     assert (stopped.stopped, stopped.status) == (True, "bounced")
 

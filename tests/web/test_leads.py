@@ -169,6 +169,28 @@ def test_changing_a_column_s_select_updates_the_preview(
     assert db.session.scalars(sa.select(Lead)).one().vars == {"first_name": "Anne"}
 
 
+def test_the_page_lists_the_duplicate_rows_it_skipped(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    data = io.BytesIO(b"E-mailadres;Voornaam\ninfo@bureau.nl;Anne\nInfo@Bureau.nl;Eva\n")
+    client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": (data, "team.csv")},
+        headers={"HX-Request": "true"},
+    )
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    done = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "team"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="import-skipped">1<' in done.text
+    table = done.text[done.text.index('id="import-duplicates"') :]
+    assert "<tr><td>3</td><td>info@bureau.nl</td><td>2</td></tr>" in table
+    assert db.session.scalars(sa.select(Lead)).one().vars == {"first_name": "Anne"}
+
+
 def test_an_empty_upload_is_refused_with_a_reason(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:
@@ -409,6 +431,13 @@ def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], 
     assert response.status_code == 200, response.text
     assert response.json["created"] == 2 and response.json["skipped"] == 1
     assert response.json["errors"][0]["line"] == 5
+    assert response.json["duplicates"] == []
+    twice = client.post(
+        "/api/v1/leads/import",
+        data={"file": upload("duplicates.csv"), "list_name": "api"},
+        headers=headers,
+    )
+    assert twice.json["duplicates"][0] == {"line": 3, "kept_line": 2, "email": "info@dubbel.nl"}
     missing = client.post(
         "/api/v1/leads/import",
         data={"file": upload("missing_email_column.csv"), "list_name": "api"},
@@ -479,6 +508,7 @@ def test_cli_imports_and_prints_the_summary(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {
         "created": 2, "updated": 0, "unchanged": 0, "skipped": 0, "errors": [],
+        "duplicates": [],
     }  # fmt: skip
     again = runner.invoke(args=["leads", "import", str(FIXTURES / "utf8_bom.csv"), "--list", "cli"])
     assert json.loads(again.output)["unchanged"] == 2

@@ -60,9 +60,7 @@ def _write_in_savepoint(batch: list[ParsedRow], list_name: str) -> WriteCounts:
 
 
 def _write_batch_once(batch: list[ParsedRow], list_name: str, counts: WriteCounts) -> None:
-    groups: dict[str, list[ParsedRow]] = {}
-    for row in batch:
-        groups.setdefault(row.email, []).append(row)
+    """Each address appears once in a batch (the importer keeps one row per address)."""
     leads = Lead.__table__
     existing = {
         found.email: found
@@ -70,22 +68,26 @@ def _write_batch_once(batch: list[ParsedRow], list_name: str, counts: WriteCount
             sa.select(
                 leads.c.id, leads.c.email, leads.c.company, leads.c.url, leads.c.domain,
                 leads.c.list_name, leads.c.vars,
-            ).where(_in(leads.c.email, list(groups)))
+            ).where(_in(leads.c.email, [row.email for row in batch]))
         )
     }  # fmt: skip
     now = utcnow()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     new_domains: dict[str, set[str]] = {}
-    for email, rows in groups.items():
-        found = existing.get(email)
-        state = _state(found, list_name) if found is not None else None
-        merged = _merge(state, rows, list_name, counts)
+    for row in batch:
+        found = existing.get(row.email)
+        state = _state(found) if found is not None else None
+        merged = _merge(state, row, list_name)
         if found is None:
-            inserts.append({"id": new_id(), "email": email, "created_at": now, **merged})
-            new_domains[email] = {email.rpartition("@")[2], merged["domain"] or ""}
+            counts.created += 1
+            inserts.append({"id": new_id(), "email": row.email, "created_at": now, **merged})
+            new_domains[row.email] = {row.email.rpartition("@")[2], merged["domain"] or ""}
         elif merged != state:
+            counts.updated += 1
             updates.append({"b_id": found.id, "updated_at": now, **merged})
+        else:
+            counts.unchanged += 1
     suppressed = _suppressed(new_domains)
     for values in inserts:
         values["status"] = "suppressed" if values["email"] in suppressed else "active"
@@ -133,7 +135,7 @@ def _insert_leads(rows: list[dict[str, Any]]) -> None:
             )
 
 
-def _state(found: Any, list_name: str) -> dict[str, Any]:
+def _state(found: Any) -> dict[str, Any]:
     return {
         "company": found.company,
         "url": found.url,
@@ -143,40 +145,18 @@ def _state(found: Any, list_name: str) -> dict[str, Any]:
     }
 
 
-def _merge(
-    state: dict[str, Any] | None, rows: list[ParsedRow], list_name: str, counts: WriteCounts
-) -> dict[str, Any]:
-    """The lead after applying the file's rows for one address, counting each row once.
-
-    Non-empty cells win over what is there; empty cells never erase anything.
-    """
+def _merge(state: dict[str, Any] | None, row: ParsedRow, list_name: str) -> dict[str, Any]:
+    """The lead after applying a row: non-empty cells win, empty cells never erase anything."""
     current = dict(state) if state else {"company": None, "url": None, "vars": {}}
     current["vars"] = dict(current["vars"])
-    email = rows[0].email
-    outcomes: list[bool] = []
-    for row in rows:
-        before = (current["company"], current["url"], dict(current["vars"]))
-        values = dict(row.vars)
-        if row.company:
-            current["company"] = values[COMPANY] = row.company
-        if row.url:
-            current["url"] = values[URL] = row.url
-        current["vars"].update(values)
-        outcomes.append(before != (current["company"], current["url"], current["vars"]))
-    current["domain"] = company_domain(current["url"], email)
+    values = dict(row.vars)
+    if row.company:
+        current["company"] = values[COMPANY] = row.company
+    if row.url:
+        current["url"] = values[URL] = row.url
+    current["vars"].update(values)
+    current["domain"] = company_domain(current["url"], row.email)
     current["list_name"] = list_name
-    if state is not None and current == state:
-        counts.unchanged += len(rows)
-        return current
-    if state is None:
-        counts.created += 1
-    else:
-        counts.updated += 1
-    for changed in outcomes[1:]:
-        if changed:
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
     return current
 
 

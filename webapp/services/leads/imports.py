@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
+from webapp.services.leads.duplicates import SeenAddresses
 from webapp.services.leads.import_writes import ParsedRow, WriteCounts, write_batch
 from webapp.services.leads.mapping import (
     COMPANY,
@@ -49,11 +50,19 @@ class ImportSummary:
     unchanged: int = 0
     skipped: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    repeated: int = 0  # rows skipped as duplicates; the rest of `skipped` are errors
 
     def error(self, line: int, message: str) -> None:
         self.skipped += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append({"line": line, "message": message})
+
+    def duplicate(self, line: int, kept_line: int, email: str) -> None:
+        self.skipped += 1
+        self.repeated += 1
+        if len(self.duplicates) < MAX_ERRORS:
+            self.duplicates.append({"line": line, "kept_line": kept_line, "email": email})
 
     def add(self, counts: WriteCounts) -> None:
         self.created += counts.created
@@ -71,9 +80,12 @@ class ImportSummary:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "errors": list(self.errors),
+            "duplicates": list(self.duplicates),
         }
-        if self.skipped > len(self.errors):
-            data["errors_not_listed"] = self.skipped - len(self.errors)
+        if self.skipped - self.repeated > len(self.errors):
+            data["errors_not_listed"] = self.skipped - self.repeated - len(self.errors)
+        if self.repeated > len(self.duplicates):
+            data["duplicates_not_listed"] = self.repeated - len(self.duplicates)
         return data
 
 
@@ -193,7 +205,7 @@ def import_file(
     if not list_name:
         raise ImportFileError("a list name is required")
     fmt = fmt or detect_format(path)
-    with open(path, "rb") as handle:
+    with open(path, "rb") as handle, SeenAddresses() as seen:
         _, header, rows = _rows(path, fmt, handle)
         mapping = list(mapping) if mapping is not None else guess_mapping(header)
         try:
@@ -214,15 +226,35 @@ def import_file(
             if row is not None:
                 batch.append(row)
             if len(batch) >= BATCH_SIZE:
-                summary.add(write_batch(batch, list_name))
+                _write(batch, list_name, seen, summary)
                 batch = []
                 if progress is not None:
                     progress(read, handle.tell())
         if batch:
-            summary.add(write_batch(batch, list_name))
+            _write(batch, list_name, seen, summary)
         if progress is not None:
             progress(read, handle.tell())
     return summary
+
+
+def _write(
+    batch: list[ParsedRow], list_name: str, seen: SeenAddresses, summary: ImportSummary
+) -> None:
+    """Write a batch's rows but those whose address an earlier row had: those are reported.
+
+    The first row wins (docs/rules.md, "Leads and suppressions"): it is the one the user
+    wrote first, and a later row for the same address is more often someone else's line
+    with a copied address than a correction.
+    """
+    repeated = seen.repeats([(row.line, row.email) for row in batch])
+    kept: list[ParsedRow] = []
+    for row in batch:
+        if row.line in repeated:
+            summary.duplicate(row.line, repeated[row.line], row.email)
+        else:
+            kept.append(row)
+    if kept:
+        summary.add(write_batch(kept, list_name))
 
 
 def _parse_row(
