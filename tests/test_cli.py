@@ -166,3 +166,11 @@ def test_leads_import_reports_each_duplicate_row_and_the_row_it_kept(
     summary = json.loads(result.output)
     assert summary["duplicates"] == [{"line": 3, "kept_line": 2, "email": "info@bureau.nl"}]
     assert (summary["created"], summary["skipped"]) == (1, 1)
+
+
+def test_leads_import_of_a_pdf_says_it_is_a_pdf(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    result = app.test_cli_runner().invoke(args=["leads", "import", str(source), "--list", "x"])
+    assert result.exit_code != 0
+    assert "This looks like a PDF document, not a spreadsheet." in result.output

@@ -202,6 +202,28 @@ def test_an_empty_upload_is_refused_with_a_reason(
     assert "the file is empty" in response.text
 
 
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def test_an_uploaded_image_or_web_page_is_refused_saying_what_it_is(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    for content, name, looks_like in [
+        (PNG, "leads.csv", "a PNG image"),
+        (b"<!doctype html><html><body>Inloggen</body></html>", "leads.csv", "an HTML page"),
+    ]:
+        response = client.post(
+            "/leads/import/preview",
+            data={"csrf_token": client.csrf, "file": (io.BytesIO(content), name)},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 422
+        assert f"This looks like {looks_like}, not a spreadsheet." in response.text
+        assert 'id="import-sample"' not in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
+
+
 def test_a_large_file_imports_in_the_background_with_progress(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:
@@ -474,6 +496,19 @@ def test_api_import_takes_a_mapping_and_names_it_when_it_cannot_be_used(
     assert response.json["created"] == 1
     lead = db.session.scalars(sa.select(Lead)).one()
     assert (lead.company, lead.vars["first_name"]) == ("Klant BV", "Eva")
+
+
+def test_api_import_of_an_image_is_a_422_naming_the_file(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+    response = client.post(
+        "/api/v1/leads/import",
+        data={"file": (io.BytesIO(PNG), "leads.png"), "list_name": "api"},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["fields"]["file"].startswith("This looks like a PNG image")
 
 
 def test_api_lists_shows_stops_and_deletes_leads(

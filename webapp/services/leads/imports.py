@@ -14,6 +14,7 @@ from typing import IO, Any
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
 from webapp.services.leads.duplicates import SeenAddresses
+from webapp.services.leads.file_kinds import not_a_table
 from webapp.services.leads.import_writes import ParsedRow, WriteCounts, write_batch
 from webapp.services.leads.mapping import (
     COMPANY,
@@ -144,12 +145,20 @@ def _rows(
     return line, [clean_text(name) for name in header], rows
 
 
+def _detect_format(path: str) -> FileFormat:
+    """The file's format; ImportFileError saying what it is when it is no table at all."""
+    problem = not_a_table(path)
+    if problem:
+        raise ImportFileError(problem)
+    return detect_format(path)
+
+
 def inspect_file(
     path: str, fmt: FileFormat | None = None, mapping: list[str] | None = None
 ) -> ImportPreview:
     """Detect the format, read the header and the first rows; guess the mapping unless
     one is given that fits the header."""
-    fmt = fmt or detect_format(path)
+    fmt = fmt or _detect_format(path)
     _, header, rows = _rows(path, fmt)
     sample: list[list[str]] = []
     for _, row in rows:
@@ -204,7 +213,7 @@ def import_file(
     list_name = clean_text(list_name)
     if not list_name:
         raise ImportFileError("a list name is required")
-    fmt = fmt or detect_format(path)
+    fmt = fmt or _detect_format(path)
     with open(path, "rb") as handle, SeenAddresses() as seen:
         _, header, rows = _rows(path, fmt, handle)
         mapping = list(mapping) if mapping is not None else guess_mapping(header)
