@@ -320,6 +320,56 @@ def test_search_filters_sort_and_pagination(
     assert page_two.status_code == 401
 
 
+def test_unicode_domains_are_shown_as_written_and_found_either_way(
+    app: Flask, login_as: Callable[[str], FlaskClient], api_client: Callable[[str], Any]
+) -> None:
+    # Stored as the import stores them: addresses and domains in their ASCII (xn--) form.
+    zoe = make_lead(email="info@xn--zo-ija.nl", domain="xn--zo-ija.nl", company="Zoë")
+    cafe = make_lead(
+        email="hallo@xn--caf-lumire-66ag.nl",
+        url="https://www.xn--caf-lumire-66ag.nl/contact",
+        domain="xn--caf-lumire-66ag.nl",
+        company="Koffie",
+    )
+    make_lead(email="info@zoo.nl", domain="zoo.nl", company="Dierentuin")
+    db.session.commit()
+    client = login_as("manager")
+
+    listed = client.get("/leads/?sort=email&direction=asc").text
+    assert "info@zoë.nl" in listed and "hallo@café-lumière.nl" in listed
+    assert "<td>zoë.nl</td>" in listed and "xn--" not in listed
+    page = client.get(f"/leads/{cafe.id}").text
+    assert "<h1>hallo@café-lumière.nl</h1>" in page
+    assert "https://www.café-lumière.nl/contact" in page and "xn--" not in page
+    search = client.get("/leads/?q=zoë", headers={"HX-Request": "true"}).text
+    assert "info@zoë.nl" in search and "zoo.nl" not in search
+
+    api, headers = api_client("manager")
+
+    def found(q: str) -> set[str]:
+        answer = api.get("/api/v1/leads", query_string={"q": q}, headers=headers)
+        return {item["email"] for item in answer.json["items"]}
+
+    assert found("zoë") == found("ZOË.nl") == found("xn--zo-ija") == {zoe.email}
+    assert found("info@zoë") == {zoe.email}
+    assert found("lumière") == found("café-lumière.nl") == {cafe.email}
+
+
+def test_look_alike_and_invalid_labels_stay_in_their_ascii_form() -> None:
+    from webapp.services.leads import unicode_email, unicode_host, unicode_url
+
+    assert unicode_host("xn--zo-ija.nl") == "zoë.nl"
+    assert unicode_host("shop.xn--zo-ija.nl") == "shop.zoë.nl"
+    assert (
+        unicode_host("xn--pple-43d.com") == "xn--pple-43d.com"
+    )  # "apple" with a Cyrillic first letter
+    assert unicode_host("xn--i-7iq.ws") == "xn--i-7iq.ws"  # not valid IDNA 2008
+    assert unicode_host(None) == "" and unicode_host("gewoon.nl") == "gewoon.nl"
+    assert unicode_email("xn--info@xn--zo-ija.nl") == "xn--info@zoë.nl"
+    assert unicode_url("xn--zo-ija.nl/pad?q=xn--x") == "zoë.nl/pad?q=xn--x"
+    assert unicode_url("https://user@xn--zo-ija.nl:8443/") == "https://user@zoë.nl:8443/"
+
+
 def test_the_results_fragment_is_the_content_of_the_page_s_swap_target(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:

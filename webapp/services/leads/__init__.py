@@ -19,6 +19,11 @@ from webapp.services.leads.fields import (
     company_domain,
     is_free_mail,
 )
+from webapp.services.leads.idn import (
+    unicode_email,
+    unicode_host,
+    unicode_url,
+)
 from webapp.services.leads.import_jobs import (
     create_import_job,
     discard_stale_import_jobs,
@@ -123,4 +128,7 @@ __all__ = [
     "store_upload",
     "suppress_lead",
     "suppression_to_dict",
+    "unicode_email",
+    "unicode_host",
+    "unicode_url",
 ]
