@@ -481,6 +481,7 @@ def test_a_chosen_field_leaves_the_column_guessed_for_it_as_a_variable(
         ({"Voornaam": "first_name", "Roepnaam": "first_name"}, "both go to First name"),
         ({"Voornaam": "naam", "Roepnaam": "Naam"}, "both go to variable naam"),
         ({"Achternaam": "last_name"}, "the file has no column 'Achternaam'"),
+        ({"Voornaam": "first_name", "voornaam": "naam"}, "names column 'Voornaam' a second"),
         ({"Voornaam": "status"}, "'status' is kept by the product"),
         ({"Voornaam": "!!"}, "'!!' is not a field or variable name"),
         ({"email": None}, "no e-mail column"),

@@ -207,6 +207,8 @@ def apply_choices(
     chosen_columns: set[int] = set()
     for column, target in chosen.items():
         index = _column_index(header, column)
+        if index in chosen_columns:
+            raise ValueError(f"{column!r} names column {header[index]!r} a second time")
         resolved = resolve_target(target)
         if resolved != IGNORE and resolved in chosen_by:
             raise ValueError(
