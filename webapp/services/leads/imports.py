@@ -249,11 +249,11 @@ def import_file(
 def _write(
     batch: list[ParsedRow], list_name: str, seen: SeenAddresses, summary: ImportSummary
 ) -> None:
-    """Write a batch's rows but those whose address an earlier row had: those are reported.
+    """Write a batch, except rows whose address an earlier row had: those are reported.
 
     The first row wins (docs/rules.md, "Leads and suppressions"): it is the one the user
-    wrote first, and a later row for the same address is more often someone else's line
-    with a copied address than a correction.
+    wrote first, and a later row for the same address is as often another person's line
+    with a shared address as a correction.
     """
     repeated = seen.repeats([(row.line, row.email) for row in batch])
     kept: list[ParsedRow] = []
