@@ -39,6 +39,7 @@ def leads_import() -> Any:
         fields["file"] = "required (multipart form field `file`)"
     if not list_name:
         fields["list_name"] = "required"
+    choices: dict[str, str | None] = {}
     try:
         choices = parse_choices(request.form.get("mapping"))
     except ImportMappingError as error:
