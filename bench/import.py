@@ -54,8 +54,8 @@ def prepared_rows(rows: int) -> list[tuple[Any, ...]]:
         values = {
             "company": f"Bedrijf {i} B.V.",
             "url": url,
-            "voornaam": "Jan",
-            "plaats": "Utrecht",
+            "first_name": "Jan",
+            "city": "Utrecht",
         }
         out.append(
             (new_id(), f"info{i}@bedrijf-{i}.nl", values["company"], url, f"bedrijf-{i}.nl",

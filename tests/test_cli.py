@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask
 
 from webapp.extensions import db
+from webapp.models import Lead
 from webapp.services.domains import get_domain
 from webapp.services.users import get_user_by_email, user_for_token
 
@@ -106,3 +109,68 @@ def test_demo_seeds_the_whole_demo_once(app: Flask) -> None:
 
     again = runner.invoke(args=["demo", "--if-empty"])
     assert json.loads(again.output.splitlines()[0]) == {"seeded": False}
+
+
+def test_leads_import_takes_a_mapping_as_json_or_from_a_file(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "klanten.csv"
+    source.write_text("Mail;Bedrijfsnaam;Contact\neva@klant.nl;Klant BV;Eva\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "leads",
+            "import",
+            str(source),
+            "--list",
+            "cli",
+            "--mapping",
+            '{"Contact": "first_name"}',
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["created"] == 1
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"Contact": "contactpersoon", "Bedrijfsnaam": null}', encoding="utf-8")
+    result = runner.invoke(
+        args=["leads", "import", str(source), "--list", "cli", "--mapping", f"@{mapping}"]
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    lead = db.session.scalars(sa.select(Lead)).one()
+    assert lead.vars == {"company": "Klant BV", "first_name": "Eva", "contactpersoon": "Eva"}
+
+
+def test_leads_import_refuses_a_mapping_it_cannot_use(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "klanten.csv"
+    source.write_text("Mail;Voornaam;Roepnaam\neva@klant.nl;Eva;Eef\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    for mapping, reason in [
+        ("{oops", "not valid JSON"),
+        ('{"Voornaam": "first_name", "Roepnaam": "first_name"}', "both go to First name"),
+        (f"@{tmp_path / 'missing.json'}", "cannot read"),
+    ]:
+        result = runner.invoke(
+            args=["leads", "import", str(source), "--list", "cli", "--mapping", mapping]
+        )
+        assert result.exit_code != 0, mapping
+        assert "--mapping" in result.output and reason in result.output, result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+
+
+def test_leads_import_reports_each_duplicate_row_and_the_row_it_kept(
+    app: Flask, tmp_path: Path
+) -> None:
+    source = tmp_path / "team.csv"
+    source.write_text("email;first_name\ninfo@bureau.nl;Anne\nINFO@bureau.nl;Eva\n")
+    result = app.test_cli_runner().invoke(args=["leads", "import", str(source), "--list", "t"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["duplicates"] == [{"line": 3, "kept_line": 2, "email": "info@bureau.nl"}]
+    assert (summary["created"], summary["skipped"]) == (1, 1)
+
+
+def test_leads_import_of_a_pdf_says_it_is_a_pdf(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    result = app.test_cli_runner().invoke(args=["leads", "import", str(source), "--list", "x"])
+    assert result.exit_code != 0
+    assert "This looks like a PDF document, not a spreadsheet." in result.output

@@ -45,7 +45,15 @@ def test_upload_preview_import_search_and_stop(
     assert page.locator("select[name=map_0]").input_value() == "email"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
 
+    # Plaats is recognised as the city; skipping it re-renders the sample as imported.
+    assert page.locator("select[name=map_3]").input_value() == "var:city"
+    assert "City" in page.locator("#import-result thead").inner_text()
     page.locator("#import-list").fill("horeca-brabant")
+    page.locator("select[name=map_3]").select_option("ignore")
+    page.wait_for_function(
+        "!document.querySelector('#import-result thead').innerText.includes('City')"
+    )
+    assert page.locator("#import-list").input_value() == "horeca-brabant"
     page.locator("#import-start-button").click()
     page.locator("#import-summary").wait_for()
     assert page.locator("#import-created").inner_text() == "2"
@@ -63,3 +71,4 @@ def test_upload_preview_import_search_and_stop(
     lead = db.session.scalars(sa.select(Lead).where(Lead.email == "info@cafe-dezwaan.nl")).one()
     assert lead.stopped is True
     assert lead.company == "Café De Zwaan"
+    assert "city" not in lead.vars

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,7 @@ def test_an_xlsx_workbook_imports_its_first_sheet_with_formulas_unevaluated(
                 "An email address must have an @-sign.",
             }
         ],
+        "duplicates": [],
     }
     lead = db.session.scalars(sa.select(Lead)).one()
     assert (lead.email, lead.company, lead.domain) == (
@@ -222,3 +225,57 @@ def test_the_fast_path_for_plain_addresses_agrees_with_the_validator(address: st
         except EmailNotValidError as error:
             pytest.fail(f"fast path accepted {lowered!r}, the validator says: {error}")
         assert result.ascii_email == lowered
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> bytes:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return path.read_bytes()
+
+
+NOT_TABLES: dict[str, Callable[[Path], bytes]] = {
+    "a PNG image": lambda _: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200),
+    "a JPEG image": lambda _: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200),
+    "a PDF document": lambda _: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n",
+    "an HTML page": lambda _: b"<!DOCTYPE html>\n<html><head><title>Leads</title></head>",
+    "an old Excel workbook (.xls)": lambda _: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+    "a zip archive": lambda tmp: _zip(tmp / "a.zip", {"leads.csv": b"email\na@b.nl\n"}),
+    "a Word document": lambda tmp: _zip(tmp / "d.zip", {"word/document.xml": b"<w/>"}),
+    "an OpenDocument spreadsheet (.ods)": lambda tmp: _zip(
+        tmp / "o.zip", {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}
+    ),
+    "a binary file": lambda _: bytes(range(256)) * 8,
+}
+
+
+@pytest.mark.parametrize("looks_like", list(NOT_TABLES))
+def test_a_file_that_is_not_a_table_is_refused_saying_what_it_looks_like(
+    app: Flask, tmp_path: Path, looks_like: str
+) -> None:
+    path = tmp_path / "upload.csv"
+    path.write_bytes(NOT_TABLES[looks_like](tmp_path))
+    expected = f"This looks like {looks_like}"
+    with pytest.raises(ImportFileError, match=re.escape(expected)) as refused:
+        inspect_file(str(path))
+    assert "not a spreadsheet" in str(refused.value)
+    with pytest.raises(ImportFileError, match=re.escape(expected)):
+        import_file(str(path), "upload")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+
+
+def test_an_html_table_saved_as_xls_is_called_a_web_page(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_text(
+        "\ufeff  <html xmlns:o='urn:schemas-microsoft-com:office:office'><body><table>"
+        "<tr><td>email</td></tr><tr><td>a@b.nl</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportFileError, match="This looks like an HTML page"):
+        inspect_file(str(path))
+
+
+def test_a_stray_nul_byte_does_not_make_a_csv_binary(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"email;company\ninfo@nul.nl;Nul\x00 BV\n")
+    assert import_file(str(path), "nul").created == 1

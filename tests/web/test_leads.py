@@ -57,7 +57,7 @@ def test_the_page_previews_then_imports_a_dutch_excel_file(
         ("info@cafe-dezwaan.nl", "Eindhoven"),
         ("verkoop@groenteboer-muller.nl", "Eindhoven"),
     ]
-    assert "plaats" not in leads[0].vars  # the column the marketer chose to ignore
+    assert "city" not in leads[0].vars  # the column the marketer chose to ignore
     assert job.status == "done" and job.stored_path is None
     progress = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
     assert progress.status_code == 286  # htmx stops polling
@@ -122,6 +122,75 @@ def test_a_file_without_an_email_column_can_be_fixed_in_the_mapping(
     assert db.session.scalars(sa.select(Lead.email)).all() == ["jan@gekozen.nl"]
 
 
+def test_changing_a_column_s_select_updates_the_preview(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    data = io.BytesIO(b"E-mailadres;Voornaam;Roepnaam\nanne@x.nl;Anna;Anne\n")
+    preview = client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": (data, "namen.csv")},
+        headers={"HX-Request": "true"},
+    )
+    assert '<option value="var:first_name" selected>First name</option>' in preview.text
+    assert 'hx-post="/leads/import/' in preview.text and "/mapping" in preview.text
+    job = db.session.scalars(sa.select(ImportJob)).one()
+
+    both = client.post(
+        f"/leads/import/{job.id}/mapping",
+        data={"csrf_token": client.csrf, "map_2": "var:first_name", "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert both.status_code == 200
+    assert "more than one column goes to First name" in both.text
+    refused = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422 and "more than one column goes to First name" in refused.text
+    assert 'id="import-sample"' in refused.text  # the preview stays to fix it in
+
+    fixed = client.post(
+        f"/leads/import/{job.id}/mapping",
+        data={"csrf_token": client.csrf, "map_1": "ignore", "map_2": "var:first_name"},
+        headers={"HX-Request": "true"},
+    )
+    assert "more than one column" not in fixed.text
+    result = fixed.text[fixed.text.index('id="import-result"') :]
+    assert "<th>First name</th>" in result and "<td>Anne</td>" in result
+    assert "<td>Anna</td>" not in result
+    started = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "namen"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="import-created">1<' in started.text
+    assert db.session.scalars(sa.select(Lead)).one().vars == {"first_name": "Anne"}
+
+
+def test_the_page_lists_the_duplicate_rows_it_skipped(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    data = io.BytesIO(b"E-mailadres;Voornaam\ninfo@bureau.nl;Anne\nInfo@Bureau.nl;Eva\n")
+    client.post(
+        "/leads/import/preview",
+        data={"csrf_token": client.csrf, "file": (data, "team.csv")},
+        headers={"HX-Request": "true"},
+    )
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    done = client.post(
+        f"/leads/import/{job.id}/start",
+        data={"csrf_token": client.csrf, "list_name": "team"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'id="import-skipped">1<' in done.text
+    table = done.text[done.text.index('id="import-duplicates"') :]
+    assert "<tr><td>3</td><td>info@bureau.nl</td><td>2</td></tr>" in table
+    assert db.session.scalars(sa.select(Lead)).one().vars == {"first_name": "Anne"}
+
+
 def test_an_empty_upload_is_refused_with_a_reason(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:
@@ -131,6 +200,28 @@ def test_an_empty_upload_is_refused_with_a_reason(
     )
     assert response.status_code == 422
     assert "the file is empty" in response.text
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def test_an_uploaded_image_or_web_page_is_refused_saying_what_it_is(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    for content, name, looks_like in [
+        (PNG, "leads.csv", "a PNG image"),
+        (b"<!doctype html><html><body>Inloggen</body></html>", "leads.csv", "an HTML page"),
+    ]:
+        response = client.post(
+            "/leads/import/preview",
+            data={"csrf_token": client.csrf, "file": (io.BytesIO(content), name)},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 422
+        assert f"This looks like {looks_like}, not a spreadsheet." in response.text
+        assert 'id="import-sample"' not in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
 
 
 def test_a_large_file_imports_in_the_background_with_progress(
@@ -227,6 +318,56 @@ def test_search_filters_sort_and_pagination(
     assert "a@bakker.nl" not in client.get("/leads/?list_name=zuid").text
     page_two = client.get("/api/v1/leads")  # the page is not the API
     assert page_two.status_code == 401
+
+
+def test_unicode_domains_are_shown_as_written_and_found_either_way(
+    app: Flask, login_as: Callable[[str], FlaskClient], api_client: Callable[[str], Any]
+) -> None:
+    # Stored as the import stores them: addresses and domains in their ASCII (xn--) form.
+    zoe = make_lead(email="info@xn--zo-ija.nl", domain="xn--zo-ija.nl", company="Zoë")
+    cafe = make_lead(
+        email="hallo@xn--caf-lumire-66ag.nl",
+        url="https://www.xn--caf-lumire-66ag.nl/contact",
+        domain="xn--caf-lumire-66ag.nl",
+        company="Koffie",
+    )
+    make_lead(email="info@zoo.nl", domain="zoo.nl", company="Dierentuin")
+    db.session.commit()
+    client = login_as("manager")
+
+    listed = client.get("/leads/?sort=email&direction=asc").text
+    assert "info@zoë.nl" in listed and "hallo@café-lumière.nl" in listed
+    assert "<td>zoë.nl</td>" in listed and "xn--" not in listed
+    page = client.get(f"/leads/{cafe.id}").text
+    assert "<h1>hallo@café-lumière.nl</h1>" in page
+    assert "https://www.café-lumière.nl/contact" in page and "xn--" not in page
+    search = client.get("/leads/?q=zoë", headers={"HX-Request": "true"}).text
+    assert "info@zoë.nl" in search and "zoo.nl" not in search
+
+    api, headers = api_client("manager")
+
+    def found(q: str) -> set[str]:
+        answer = api.get("/api/v1/leads", query_string={"q": q}, headers=headers)
+        return {item["email"] for item in answer.json["items"]}
+
+    assert found("zoë") == found("ZOË.nl") == found("xn--zo-ija") == {zoe.email}
+    assert found("info@zoë") == {zoe.email}
+    assert found("lumière") == found("café-lumière.nl") == {cafe.email}
+
+
+def test_look_alike_and_invalid_labels_stay_in_their_ascii_form() -> None:
+    from webapp.services.leads import unicode_email, unicode_host, unicode_url
+
+    assert unicode_host("xn--zo-ija.nl") == "zoë.nl"
+    assert unicode_host("shop.xn--zo-ija.nl") == "shop.zoë.nl"
+    assert (
+        unicode_host("xn--pple-43d.com") == "xn--pple-43d.com"
+    )  # "apple" with a Cyrillic first letter
+    assert unicode_host("xn--i-7iq.ws") == "xn--i-7iq.ws"  # not valid IDNA 2008
+    assert unicode_host(None) == "" and unicode_host("gewoon.nl") == "gewoon.nl"
+    assert unicode_email("xn--info@xn--zo-ija.nl") == "xn--info@zoë.nl"
+    assert unicode_url("xn--zo-ija.nl/pad?q=xn--x") == "zoë.nl/pad?q=xn--x"
+    assert unicode_url("https://user@xn--zo-ija.nl:8443/") == "https://user@zoë.nl:8443/"
 
 
 def test_the_results_fragment_is_the_content_of_the_page_s_swap_target(
@@ -362,6 +503,13 @@ def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], 
     assert response.status_code == 200, response.text
     assert response.json["created"] == 2 and response.json["skipped"] == 1
     assert response.json["errors"][0]["line"] == 5
+    assert response.json["duplicates"] == []
+    twice = client.post(
+        "/api/v1/leads/import",
+        data={"file": upload("duplicates.csv"), "list_name": "api"},
+        headers=headers,
+    )
+    assert twice.json["duplicates"][0] == {"line": 3, "kept_line": 2, "email": "info@dubbel.nl"}
     missing = client.post(
         "/api/v1/leads/import",
         data={"file": upload("missing_email_column.csv"), "list_name": "api"},
@@ -371,6 +519,46 @@ def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], 
     assert "no e-mail column" in missing.json["error"]["fields"]["file"]
     no_list = client.post("/api/v1/leads/import", data={"file": upload("tab.csv")}, headers=headers)
     assert no_list.status_code == 422 and "list_name" in no_list.json["error"]["fields"]
+
+
+def test_api_import_takes_a_mapping_and_names_it_when_it_cannot_be_used(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+
+    def post(mapping: str) -> Any:
+        data = io.BytesIO(b"Mail;Klant;Contact\neva@klant.nl;Klant BV;Eva\n")
+        return client.post(
+            "/api/v1/leads/import",
+            data={"file": (data, "klant.csv"), "list_name": "api", "mapping": mapping},
+            headers=headers,
+        )
+
+    for bad in ("{not json", '{"Klantnaam": "company"}', '{"Klant": "url", "Contact": "url"}'):
+        refused = post(bad)
+        assert refused.status_code == 422, bad
+        assert set(refused.json["error"]["fields"]) == {"mapping"}, bad
+    assert "no column 'Klantnaam'" in post('{"Klantnaam": "company"}').json["error"]["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 0
+
+    response = post('{"Klant": "company", "Contact": "first_name"}')
+    assert response.status_code == 200, response.text
+    assert response.json["created"] == 1
+    lead = db.session.scalars(sa.select(Lead)).one()
+    assert (lead.company, lead.vars["first_name"]) == ("Klant BV", "Eva")
+
+
+def test_api_import_of_an_image_is_a_422_naming_the_file(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+    response = client.post(
+        "/api/v1/leads/import",
+        data={"file": (io.BytesIO(PNG), "leads.png"), "list_name": "api"},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.json["error"]["fields"]["file"].startswith("This looks like a PNG image")
 
 
 def test_api_lists_shows_stops_and_deletes_leads(
@@ -405,6 +593,7 @@ def test_cli_imports_and_prints_the_summary(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {
         "created": 2, "updated": 0, "unchanged": 0, "skipped": 0, "errors": [],
+        "duplicates": [],
     }  # fmt: skip
     again = runner.invoke(args=["leads", "import", str(FIXTURES / "utf8_bom.csv"), "--list", "cli"])
     assert json.loads(again.output)["unchanged"] == 2

@@ -5,13 +5,6 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
-from webapp.services.leads.columns import (
-    COMPANY,
-    EMAIL,
-    IGNORE,
-    URL,
-    VAR_PREFIX,
-)
 from webapp.services.leads.csv_sniff import (
     DELIMITER_NAMES,
     ENCODINGS,
@@ -25,6 +18,11 @@ from webapp.services.leads.fields import (
     FREE_MAIL_DOMAINS,
     company_domain,
     is_free_mail,
+)
+from webapp.services.leads.idn import (
+    unicode_email,
+    unicode_host,
+    unicode_url,
 )
 from webapp.services.leads.import_jobs import (
     create_import_job,
@@ -40,8 +38,10 @@ from webapp.services.leads.import_jobs import (
 )
 from webapp.services.leads.imports import (
     ImportFileError,
+    ImportMappingError,
     import_file,
     inspect_file,
+    parse_choices,
 )
 from webapp.services.leads.manage import (
     LeadActionError,
@@ -58,6 +58,13 @@ from webapp.services.leads.manage import (
     search_leads,
     set_deleted,
     set_stopped,
+)
+from webapp.services.leads.mapping import (
+    COMPANY,
+    EMAIL,
+    IGNORE,
+    URL,
+    VAR_PREFIX,
 )
 from webapp.services.leads.suppressions import (
     SuppressionError,
@@ -81,6 +88,7 @@ __all__ = [
     "VAR_PREFIX",
     "FileFormat",
     "ImportFileError",
+    "ImportMappingError",
     "LeadActionError",
     "LeadFilter",
     "SuppressionError",
@@ -104,6 +112,7 @@ __all__ = [
     "list_counts",
     "list_names",
     "local_file",
+    "parse_choices",
     "remove_file",
     "remove_suppression",
     "rename_list",
@@ -119,4 +128,7 @@ __all__ = [
     "store_upload",
     "suppress_lead",
     "suppression_to_dict",
+    "unicode_email",
+    "unicode_host",
+    "unicode_url",
 ]

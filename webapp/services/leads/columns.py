@@ -1,4 +1,4 @@
-"""Reading a spreadsheet's columns as lead fields: header names, mapping, cleaning cells."""
+"""Cleaning a spreadsheet's cells: text, e-mail addresses, variable names."""
 
 from __future__ import annotations
 
@@ -6,29 +6,6 @@ import re
 import unicodedata
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-
-EMAIL = "email"
-COMPANY = "company"
-URL = "url"
-IGNORE = "ignore"
-VAR_PREFIX = "var:"
-
-# Header names (lower-case, letters and digits only) that mean the lead's own fields.
-EMAIL_HEADERS = frozenset(
-    {"email", "emailadres", "emailaddress", "mail", "mailadres", "mailaddress", "emails"}
-)
-COMPANY_HEADERS = frozenset(
-    {"company", "companyname", "bedrijf", "bedrijfsnaam", "organisatie", "organisation",
-     "organization", "firma", "naambedrijf"}
-)  # fmt: skip
-URL_HEADERS = frozenset(
-    {"url", "website", "websiteurl", "site", "web", "homepage", "webadres", "websiteadres"}
-)
-# Lead columns an import never sets, whatever the file calls its columns.
-PROTECTED_HEADERS = frozenset(
-    {"id", "status", "stopped", "deletedat", "lastemailedat", "createdat", "updatedat",
-     "listname", "domain"}
-)  # fmt: skip
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _ANGLE = re.compile(r"<([^<>]*)>\s*$")
@@ -97,51 +74,3 @@ def var_key(header: str) -> str:
     if key and key[0].isdigit():
         key = f"column_{key}"
     return key
-
-
-def _header_word(header: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", clean_text(header).lower())
-
-
-def guess_mapping(header: list[str]) -> list[str]:
-    """Where each column goes: email, company, url, `var:<name>` or ignore."""
-    mapping: list[str] = []
-    taken: set[str] = set()
-    for index, name in enumerate(header):
-        word = _header_word(name)
-        target = None
-        for field_name, words in (
-            (EMAIL, EMAIL_HEADERS),
-            (COMPANY, COMPANY_HEADERS),
-            (URL, URL_HEADERS),
-        ):
-            if word in words and field_name not in taken:
-                target = field_name
-        if target is None and word in PROTECTED_HEADERS:
-            target = IGNORE
-        if target is None:
-            key = var_key(name) or f"column_{index + 1}"
-            base, n = key, 2
-            while f"{VAR_PREFIX}{key}" in taken or key in (EMAIL, COMPANY, URL):
-                key, n = f"{base}_{n}", n + 1
-            target = f"{VAR_PREFIX}{key}"
-        taken.add(target)
-        mapping.append(target)
-    return mapping
-
-
-def check_mapping(mapping: list[str], header: list[str]) -> str | None:
-    """Why the mapping cannot be imported, or None."""
-    emails = mapping.count(EMAIL)
-    if emails == 0:
-        found = ", ".join(repr(clean_text(name)) for name in header) or "none"
-        return (
-            "no e-mail column: name one `email`, `E-mail` or `E-mailadres`, "
-            f"or choose it in the mapping (columns found: {found})"
-        )
-    if emails > 1:
-        return "choose one e-mail column"
-    for name in (COMPANY, URL):
-        if mapping.count(name) > 1:
-            return f"choose one {name} column"
-    return None

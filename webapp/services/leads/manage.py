@@ -14,6 +14,7 @@ from webapp.models import Campaign, Lead, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
 from webapp.services.audit import record_action
 from webapp.services.leads.columns import clean_text
+from webapp.services.leads.idn import idn_search
 from webapp.services.leads.suppressions import escape_like
 
 SORTS = {
@@ -107,13 +108,15 @@ def filtered_query(chosen: LeadFilter) -> sa.Select[Any]:
     query = sa.select(Lead)
     if chosen.q:
         pattern = f"%{escape_like(chosen.q.lower())}%"
-        query = query.where(
-            sa.or_(
-                Lead.email.like(pattern, escape="\\"),
-                Lead.company.ilike(pattern, escape="\\"),
-                Lead.domain.like(pattern, escape="\\"),
-            )
-        )
+        matches = [
+            Lead.email.like(pattern, escape="\\"),
+            Lead.company.ilike(pattern, escape="\\"),
+            Lead.domain.like(pattern, escape="\\"),
+        ]
+        written_in_unicode = idn_search(chosen.q)  # zoë finds xn--zo-ija.nl
+        if written_in_unicode is not None:
+            matches.append(written_in_unicode)
+        query = query.where(sa.or_(*matches))
     if chosen.list_name:
         query = query.where(Lead.list_name == chosen.list_name)
     if chosen.status:

@@ -13,8 +13,10 @@ from webapp.models import Lead
 from webapp.services import leads as lead_service
 from webapp.services.leads import (
     ImportFileError,
+    ImportMappingError,
     LeadFilter,
     import_file,
+    parse_choices,
     remove_file,
     store_upload,
 )
@@ -37,12 +39,20 @@ def leads_import() -> Any:
         fields["file"] = "required (multipart form field `file`)"
     if not list_name:
         fields["list_name"] = "required"
+    choices: dict[str, str | None] = {}
+    try:
+        choices = parse_choices(request.form.get("mapping"))
+    except ImportMappingError as error:
+        fields["mapping"] = str(error)
     if fields:
         raise ApiError(422, "invalid import", fields)
     assert upload is not None
     path = store_upload(upload.stream, upload.filename or "upload.csv")
     try:
-        summary = import_file(path, list_name)
+        summary = import_file(path, list_name, choices=choices)
+    except ImportMappingError as error:
+        db.session.rollback()
+        raise ApiError(422, str(error), {"mapping": str(error)}) from None
     except ImportFileError as error:
         db.session.rollback()
         raise ApiError(422, str(error), {"file": str(error)}) from None

@@ -24,13 +24,8 @@ from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import requires
 from webapp.services import leads as lead_service
 from webapp.services.leads import (
-    COMPANY,
     DELIMITER_NAMES,
-    EMAIL,
     ENCODINGS,
-    IGNORE,
-    URL,
-    VAR_PREFIX,
     FileFormat,
     ImportFileError,
     LeadActionError,
@@ -222,31 +217,41 @@ def _list_action(action: str) -> Any:
 # -- import -----------------------------------------------------------------------------
 
 
-def _targets(header: list[str], mapping: list[str]) -> list[tuple[str, str]]:
-    """Choices for each column's select: the lead fields, the column as a variable, ignore."""
-    choices = [(EMAIL, "e-mail"), (COMPANY, "company"), (URL, "url")]
-    for target in mapping:
-        if target.startswith(VAR_PREFIX):
-            choices.append((target, f"variable {target[len(VAR_PREFIX) :]}"))
-    choices.append((IGNORE, "ignore"))
-    return choices
+def _stored_mapping(job: ImportJob) -> list[str] | None:
+    return dict(job.options or {}).get("mapping")
 
 
-def _render_preview(job: ImportJob, status: int = 200) -> Any:
+def _chosen_targets(columns: int) -> list[str | None]:
+    """The target picked in each column's select (`map_0`, `map_1`, ...); None if not sent."""
+    return [request.form.get(f"map_{index}") for index in range(columns)]
+
+
+def _render_preview(job: ImportJob, choose: bool = False, start: bool = False) -> Any:
+    """The preview with the stored (or, with `choose`, the posted) mapping; with `start`,
+    the import runs when the mapping and the list name allow it."""
     try:
-        preview = inspect_file(local_file(job), job_format(job))
+        preview = inspect_file(local_file(job), job_format(job), _stored_mapping(job))
     except ImportFileError as error:
         return render_template("leads/_import_error.html", error=str(error)), 422
+    if choose:
+        preview = preview.choose(_chosen_targets(len(preview.mapping)))
     job.options = {"format": preview.fmt.to_dict(), "mapping": preview.mapping}
+    list_name = request.form.get("list_name", "").strip()
+    if list_name:  # kept, so a preview coming back does not lose what was typed
+        job.list_name = list_name[:200]
+    problem = preview.error or (None if list_name else "Give the list a name.")
     db.session.commit()
-    return render_template(
+    if start and not problem:
+        return _start(job)
+    html = render_template(
         "leads/_import_preview.html",
         job=job,
         preview=preview,
-        targets=_targets(preview.header, preview.mapping),
+        problem=problem if start else preview.error,
         encodings=ENCODINGS,
         delimiters=DELIMITER_NAMES,
-    ), status
+    )
+    return (html, 422) if start else html
 
 
 @bp.get("/import")
@@ -298,30 +303,23 @@ def import_format(job_id: str) -> Any:
     return _render_preview(job)
 
 
+@bp.post("/import/<job_id>/mapping")
+def import_mapping(job_id: str) -> Any:
+    return _render_preview(_pending_job(job_id), choose=True)
+
+
 @bp.post("/import/<job_id>/start")
 def import_start(job_id: str) -> Any:
-    job = _pending_job(job_id)
-    options = dict(job.options or {})
-    columns = len(options.get("mapping") or [])
-    allowed = {EMAIL, COMPANY, URL, IGNORE}
-    mapping = []
-    for index, default in enumerate(options.get("mapping") or []):
-        chosen = request.form.get(f"map_{index}", default)
-        ok = chosen in allowed or (chosen.startswith(VAR_PREFIX) and len(chosen) > len(VAR_PREFIX))
-        mapping.append(chosen if ok else default)
-    list_name = request.form.get("list_name", "").strip()
-    if len(mapping) != columns or mapping.count(EMAIL) != 1 or not list_name:
-        problem = "Choose exactly one e-mail column." if list_name else "Give the list a name."
-        return render_template("leads/_import_error.html", error=problem), 422
-    job.options = {**options, "mapping": mapping}
-    job.list_name = list_name[:200]
-    db.session.commit()
+    return _render_preview(_pending_job(job_id), choose=True, start=True)
+
+
+def _start(job: ImportJob) -> Any:
     if runs_in_background(job):
         start_import_job(job.id)
     else:
         run_import_job(job.id)
     db.session.expire_all()
-    return render_template("leads/_import_progress.html", job=db.session.get(ImportJob, job_id))
+    return render_template("leads/_import_progress.html", job=db.session.get(ImportJob, job.id))
 
 
 @bp.get("/import/<job_id>")
