@@ -15,6 +15,7 @@ from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
 from webapp.services.audit import record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.planning import replan_domain_campaigns
 
@@ -56,12 +57,11 @@ EDITABLE_FIELDS = (
 )
 
 
-class DomainSettingsError(ValueError):
+class DomainSettingsError(InvalidInput):
     """Invalid settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid domain settings")
 
 
 def get_domain(name: str) -> SendingDomain | None:

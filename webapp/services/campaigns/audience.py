@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import Lead, Suppression, Template
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.leads import FREE_MAIL_DOMAINS
 from webapp.services.mail import template_variables
@@ -31,12 +32,11 @@ SAMPLE_SIZE = 10
 MAX_RECENT_DAYS = 3650
 
 
-class AudienceError(ValueError):
+class AudienceError(InvalidInput):
     """Invalid builder settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid audience settings")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from webapp.services.campaigns.input import (
     CampaignInputError,
     parse_campaign_input,
 )
+from webapp.services.errors import Conflict
 from webapp.services.planning import (
     PlanError,
     PlanRequest,
@@ -58,13 +59,11 @@ RULES = {
 FOLLOWUPS_OFF = "follow-ups switched off"
 
 
-class CampaignConflict(Exception):
+class CampaignConflict(Conflict):
     """The campaign's state does not allow this (an API 409)."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(message, fields=fields)
 
 
 class TransitionError(CampaignConflict):

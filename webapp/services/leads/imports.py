@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Suppression
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import (
     COMPANY,
     EMAIL,
@@ -40,8 +41,15 @@ MAX_ERRORS = 1_000
 PREVIEW_ROWS = 5
 
 
-class ImportFileError(Exception):
+class ImportFileError(InvalidInput):
     """The file as a whole cannot be imported (empty, unreadable, no e-mail column)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"file": message}, message)
+
+    def __str__(self) -> str:
+        # The one field repeats the message; the page, the CLI and the job show it as is.
+        return self.message
 
 
 @dataclass

@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
 from webapp.services.audit import record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text
 from webapp.services.leads.suppressions import escape_like
 
@@ -29,13 +30,11 @@ BULK_ACTIONS = ("stop", "unstop", "delete", "restore", "move")
 PER_PAGE_MAX = 500
 
 
-class LeadActionError(Exception):
+class LeadActionError(InvalidInput):
     """A lead action that cannot be done; `fields` names each bad field."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(fields or {}, message)
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,16 @@ from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.services.audit import record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.fields import company_domain
 
 
-class SuppressionError(Exception):
+class SuppressionError(InvalidInput):
     """Invalid suppression input; `fields` names each bad field."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid suppression")
 
 
 @dataclass

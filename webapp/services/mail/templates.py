@@ -12,6 +12,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Template, TemplateStep
 from webapp.services.audit import record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
     LEAD_COLUMNS,
     PART_LABELS,
@@ -31,12 +32,11 @@ MAX_NAME = 200
 PARTS = ("subject", "body_html", "body_text")
 
 
-class TemplateInvalid(ValueError):
+class TemplateInvalid(InvalidInput):
     """A template that cannot be saved; `fields` says what is wrong where."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "the template has errors")
 
 
 @dataclass

@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent
 from webapp.services.audit import record_action
+from webapp.services.errors import Conflict
 from webapp.services.planning import replan_queued
 from webapp.services.sending.send import MAX_ATTEMPTS
 
 DECISIONS = ("sent", "resend")
 
 
-class MessageConflict(Exception):
+class MessageConflict(Conflict):
     """The message's state does not allow the action (409 in the API)."""
 
 
