@@ -12,7 +12,6 @@ from webapp.extensions import db
 from webapp.models import Lead
 from webapp.services import leads as lead_service
 from webapp.services.leads import (
-    ImportFileError,
     LeadFilter,
     import_file,
     remove_file,
@@ -43,9 +42,6 @@ def leads_import() -> Any:
     path = store_upload(upload.stream, upload.filename or "upload.csv")
     try:
         summary = import_file(path, list_name)
-    except ImportFileError as error:
-        db.session.rollback()
-        raise ApiError(422, str(error), {"file": str(error)}) from None
     finally:
         remove_file(path)
     db.session.commit()

@@ -34,7 +34,7 @@ from webapp.services.campaigns import (
 )
 from webapp.services.mail import get_template, list_templates
 from webapp.services.planning import campaign_dry_run, list_domains
-from webapp.services.sending import MessageConflict, decide_uncertain, resend_message
+from webapp.services.sending import decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
     audience_input,
@@ -156,14 +156,10 @@ def message_action(campaign_id: str, message_id: str) -> Any:
     action = request.form.get("action", "")
     if message is None or message.campaign_id != campaign.id or action not in MESSAGE_ACTIONS:
         abort(404)
-    try:
-        if action == "resend":
-            resend_message(message, current_user.id, utcnow())
-        else:
-            decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
-    except MessageConflict as error:
-        db.session.rollback()
-        abort(409, str(error))
+    if action == "resend":
+        resend_message(message, current_user.id, utcnow())
+    else:
+        decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
     db.session.commit()
     lead = db.session.get(Lead, message.lead_id)
     row = message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
