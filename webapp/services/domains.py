@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import SendingDomain
-from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
+from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES, SmtpTls
 from webapp.services.audit import record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
@@ -250,7 +250,7 @@ def _aliases(raw: Any) -> list[dict[str, str]]:
 def _smtp_tls(raw: Any) -> str:
     # Accept a boolean too: true means STARTTLS, the usual submission-port mode.
     if isinstance(raw, bool):
-        return "starttls" if raw else "none"
+        return SmtpTls.STARTTLS if raw else SmtpTls.NONE
     if isinstance(raw, str) and raw.strip().lower() in SMTP_TLS_MODES:
         return raw.strip().lower()
     raise ValueError(f"must be one of {', '.join(SMTP_TLS_MODES)} (or true / false)")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
-from webapp.models import Lead, Suppression, Template
+from webapp.models import Lead, LeadStatus, Suppression, Template
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.leads import FREE_MAIL_DOMAINS
@@ -195,7 +195,7 @@ def _flags(filters: AudienceFilters, variables: Iterable[str], now: datetime) ->
             emails, emails.c.email == sa.func.lower(sa.func.trim(Lead.email))
         ).outerjoin(domains, domains.c.domain == sa.func.lower(Lead.domain))
         clean = sa.and_(
-            Lead.status.not_in(("suppressed", "bounced")),
+            Lead.status.not_in((LeadStatus.SUPPRESSED, LeadStatus.BOUNCED)),
             emails.c.email.is_(None),
             domains.c.domain.is_(None),
         )

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, Template
+from webapp.models import Campaign, Lead, Message, MessageStatus, Template
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 
@@ -35,7 +35,7 @@ def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
     result = {campaign_id: _empty_progress() for campaign_id in campaign_ids}
     if not campaign_ids:
         return result
-    live = Message.status.in_(("queued", "sending"))
+    live = Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING))
     rows = db.session.execute(
         sa.select(
             Message.campaign_id,
@@ -53,7 +53,7 @@ def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
         progress[status] = count
         progress["sent"] += sent
         progress["opened"] += opened
-        if status != "canceled":
+        if status != MessageStatus.CANCELED:
             progress["planned"] += count
         if last_due is not None and (
             progress["finishes_at"] is None or last_due > progress["finishes_at"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
-from webapp.models import Lead, Suppression
+from webapp.models import Lead, LeadStatus, Suppression
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import (
     COMPANY,
@@ -250,7 +250,8 @@ def _write_batch_once(batch: list[_Row], list_name: str, summary: ImportSummary)
             updates.append({"b_id": found.id, "updated_at": now, **merged})
     suppressed = _suppressed(new_domains)
     for values in inserts:
-        values["status"] = "suppressed" if values["email"] in suppressed else "active"
+        new_status = LeadStatus.SUPPRESSED if values["email"] in suppressed else LeadStatus.ACTIVE
+        values["status"] = new_status
         values["stopped"] = False
         values["updated_at"] = now
     if inserts:

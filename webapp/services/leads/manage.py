@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, MessageEvent
+from webapp.models import Campaign, Lead, LeadStatus, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
 from webapp.services.audit import record_action
 from webapp.services.errors import InvalidInput
@@ -295,7 +295,9 @@ def list_counts() -> list[ListCount]:
         sa.select(
             Lead.list_name,
             sa.func.count().filter(alive),
-            sa.func.count().filter(alive, Lead.status == "active", Lead.stopped.is_(False)),
+            sa.func.count().filter(
+                alive, Lead.status == LeadStatus.ACTIVE, Lead.stopped.is_(False)
+            ),
             sa.func.count().filter(Lead.deleted_at.is_not(None)),
         )
         .where(Lead.list_name.is_not(None))

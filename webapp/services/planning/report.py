@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Template
+from webapp.models import Campaign, CampaignStatus, Lead, Template
 from webapp.services.mail import lead_context, template_variables
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
@@ -223,7 +223,7 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (INTERFACES.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
-    if campaign is not None and campaign.status != "draft":
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
         written = campaign_messages(campaign.id)
         if written:
             return build_report(prepare(request, now, make_plan=False), written)

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from webapp.errors import ApiError
 from webapp.extensions import db
-from webapp.models import Suppression
+from webapp.models import Suppression, SuppressionReason
 from webapp.security import admin_required
 from webapp.services.leads import (
     add_suppression,
@@ -42,7 +42,7 @@ def suppressions_create() -> Any:
     suppression, created = add_suppression(
         email=body.get("email"),
         domain=body.get("domain"),
-        reason=body.get("reason") or "manual",
+        reason=body.get("reason") or SuppressionReason.MANUAL,
         note=body.get("note"),
         user_id=current_user.id,
     )

@@ -11,7 +11,7 @@ from flask_login import current_user
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page_or_fragment
-from webapp.models import Campaign, Lead, Message
+from webapp.models import Campaign, CampaignStatus, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.services.campaigns import (
@@ -34,7 +34,7 @@ from webapp.services.campaigns import (
 )
 from webapp.services.mail import get_template, list_templates
 from webapp.services.planning import campaign_dry_run, list_domains
-from webapp.services.sending import decide_uncertain, resend_message
+from webapp.services.sending import Decision, decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
     audience_input,
@@ -146,7 +146,7 @@ def messages(campaign_id: str) -> Any:
 
 
 # The operator's choices on one message row.
-MESSAGE_ACTIONS = {"resend": None, "mark_sent": "sent", "send_again": "resend"}
+MESSAGE_ACTIONS = {"resend": None, "mark_sent": Decision.SENT, "send_again": Decision.RESEND}
 
 
 @bp.post("/<campaign_id>/messages/<message_id>")
@@ -205,7 +205,7 @@ def update(campaign_id: str) -> Any:
     now, zone = utcnow(), _zone()
     state = read_state(request.form)
     raw, errors = to_input(state, zone, local_today(now, zone))
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raw = {key: value for key, value in raw.items() if key in LIVE_EDITABLE}
         errors = {}
     if errors:
@@ -228,7 +228,7 @@ def _render_edit(
     campaign: Campaign, state: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
     context: dict[str, Any] = {"campaign": campaign, "state": state, "errors": errors}
-    if campaign.status == "draft":
+    if campaign.status == CampaignStatus.DRAFT:
         context.update(
             templates=list_templates(),
             lists=available_lists(),
