@@ -18,6 +18,7 @@ from webapp.services.planning.replanning import (
     replan_queued,
 )
 from webapp.services.planning.report import (
+    WarningCode,
     campaign_dry_run,
     dry_run_report,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "DomainCalendar",
     "PlanError",
     "PlanRequest",
+    "WarningCode",
     "auto_assign_domain",
     "campaign_dry_run",
     "domain_availability",
