@@ -14,7 +14,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES, SmtpTls
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.planning import replan_domain_campaigns
@@ -113,7 +113,7 @@ def update_domain(
         db.session.flush()
         replan_domain_campaigns(domain.name, utcnow())
     record_action(
-        "domain.updated",
+        AuditAction.DOMAIN_UPDATED,
         "sending_domain",
         domain.id,
         user_id,

@@ -29,7 +29,7 @@ from webapp.models import (
     MessageStatus,
     Template,
 )
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.campaigns.audience import AudienceFilters, selected_lead_ids
 from webapp.services.campaigns.input import (
     LIVE_EDITABLE,
@@ -129,7 +129,7 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     campaign.audience = audience
     db.session.add(campaign)
     db.session.flush()
-    record_action("campaign.created", "campaign", campaign.id, user_id,
+    record_action(AuditAction.CAMPAIGN_CREATED, "campaign", campaign.id, user_id,
                   {"name": campaign.name, "audience_size": len(audience.lead_ids)})  # fmt: skip
     return campaign
 
@@ -175,7 +175,9 @@ def update_campaign(
         campaign.followup_days,
     ):
         _replan_followups(campaign, now)
-    record_action("campaign.updated", "campaign", campaign.id, user_id, {"fields": sorted(raw)})
+    record_action(
+        AuditAction.CAMPAIGN_UPDATED, "campaign", campaign.id, user_id, {"fields": sorted(raw)}
+    )
     return campaign
 
 
@@ -293,7 +295,9 @@ def apply_action(campaign: Campaign, action: str, user_id: str | None, now: date
         raise CampaignConflict(f"Cannot {action} this campaign: {error}") from None
     if action == "stop":
         affected = _cancel(campaign, CancelReason.CAMPAIGN_STOPPED)
-    record_action(f"campaign.{action}", "campaign", campaign.id, user_id, {"messages": affected})
+    record_action(
+        AuditAction(f"campaign.{action}"), "campaign", campaign.id, user_id, {"messages": affected}
+    )
     return affected
 
 

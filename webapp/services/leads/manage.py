@@ -12,7 +12,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, LeadStatus, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text
 from webapp.services.leads.suppressions import escape_like
@@ -181,7 +181,8 @@ def set_stopped(lead: Lead, stopped: bool, user_id: str | None = None) -> Lead:
     """Stop (no more mail, in any campaign) or unstop a lead."""
     if lead.stopped != stopped:
         lead.stopped = stopped
-        record_action("lead.stopped" if stopped else "lead.unstopped", "lead", lead.id, user_id)
+        action = AuditAction.LEAD_STOPPED if stopped else AuditAction.LEAD_UNSTOPPED
+        record_action(action, "lead", lead.id, user_id)
     return lead
 
 
@@ -189,7 +190,8 @@ def set_deleted(lead: Lead, deleted: bool, user_id: str | None = None) -> Lead:
     """Soft-delete or restore a lead; its history and suppressions stay."""
     if (lead.deleted_at is not None) != deleted:
         lead.deleted_at = utcnow() if deleted else None
-        record_action("lead.deleted" if deleted else "lead.restored", "lead", lead.id, user_id)
+        action = AuditAction.LEAD_DELETED if deleted else AuditAction.LEAD_RESTORED
+        record_action(action, "lead", lead.id, user_id)
     return lead
 
 
@@ -276,7 +278,7 @@ def bulk_action(
     details = {"count": changed, "filter": chosen.as_args()}
     if action == "move":
         details["list_name"] = list_name
-    record_action(f"leads.bulk_{action}", "lead", None, user_id, details)
+    record_action(AuditAction(f"leads.bulk_{action}"), "lead", None, user_id, details)
     return int(changed or 0)
 
 

@@ -20,7 +20,7 @@ from webapp.models import (
     SuppressionReason,
 )
 from webapp.models.leads import SUPPRESSION_REASONS
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.fields import company_domain
@@ -217,7 +217,7 @@ def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
             lead.status = LeadStatus.ACTIVE
             restored += 1
     details["leads_restored"] = restored
-    record_action("suppression.removed", "suppression", suppression.id, user_id, details)
+    record_action(AuditAction.SUPPRESSION_REMOVED, "suppression", suppression.id, user_id, details)
     return restored
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Template, TemplateStep
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
     LEAD_COLUMNS,
@@ -218,7 +218,9 @@ def create_template(
     template.steps = [TemplateStep(**_step_values(step)) for step in steps]
     db.session.add(template)
     db.session.flush()
-    record_action("template.create", "template", template.id, user_id, {"name": template.name})
+    record_action(
+        AuditAction.TEMPLATE_CREATE, "template", template.id, user_id, {"name": template.name}
+    )
     return template, check
 
 
@@ -248,7 +250,9 @@ def update_template(
                 setattr(step, part, getattr(draft, part))
     template.steps.sort(key=lambda step: step.mail_number)
     db.session.flush()
-    record_action("template.update", "template", template.id, user_id, {"name": template.name})
+    record_action(
+        AuditAction.TEMPLATE_UPDATE, "template", template.id, user_id, {"name": template.name}
+    )
     return check
 
 

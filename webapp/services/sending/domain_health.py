@@ -10,7 +10,7 @@ from flask import current_app
 
 from webapp.extensions import db
 from webapp.models import Message, MessageStatus, SendingDomain
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.planning import replan_domain_campaigns
 
 log = logging.getLogger("webapp.sending")
@@ -53,7 +53,7 @@ def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
         return False
     domain.paused = True
     domain.paused_reason = f"paused automatically: {reason}"
-    record_action("domain.paused", "sending_domain", domain.id, None, {"reason": reason})
+    record_action(AuditAction.DOMAIN_PAUSED, "sending_domain", domain.id, None, {"reason": reason})
     log.warning("domain %s paused: %s", domain.name, reason)
 
     replan_domain_campaigns(domain.name, now)

@@ -18,7 +18,7 @@ from webapp.models import (
     MessageEvent,
     MessageStatus,
 )
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import Conflict
 from webapp.services.planning import replan_queued
 from webapp.services.sending.send import MAX_ATTEMPTS
@@ -62,7 +62,7 @@ def resend_message(message: Message, user_id: str | None, now: datetime) -> Mess
     db.session.add(
         MessageEvent(message_id=message.id, event_type=EventType.RESENT, meta={"by": user_id})
     )
-    record_action("message.resent", "message", message.id, user_id)
+    record_action(AuditAction.MESSAGE_RESENT, "message", message.id, user_id)
     _replan(message, now)
     return message
 
@@ -93,7 +93,7 @@ def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: d
         db.session.add(
             MessageEvent(message_id=message.id, event_type=EventType.RESENT, meta={"by": user_id})
         )
-    record_action(f"message.decided_{outcome}", "message", message.id, user_id)
+    record_action(AuditAction(f"message.decided_{outcome}"), "message", message.id, user_id)
     return message
 
 
