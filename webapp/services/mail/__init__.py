@@ -8,6 +8,7 @@ from __future__ import annotations
 from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.rendering import (
     RenderError,
+    RenderProblem,
     StepDraft,
     lead_context,
     preview_steps,
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_STEPS",
     "PARTS",
     "RenderError",
+    "RenderProblem",
     "StepDraft",
     "TemplateInvalid",
     "check_template",

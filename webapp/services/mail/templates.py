@@ -19,6 +19,7 @@ from webapp.services.mail.rendering import (
     PREVIEW_SENDER,
     PREVIEW_UNSUBSCRIBE_URL,
     RenderError,
+    RenderProblem,
     StepDraft,
     compile_part,
     render_sources,
@@ -159,7 +160,7 @@ def _check_step(step: StepDraft) -> dict[str, str]:
     try:
         render_sources(step, context, subject_fallback="Re: ...")
     except RenderError as error:
-        if error.kind in ("unsafe", "limit", "subject"):
+        if error.kind in (RenderProblem.UNSAFE, RenderProblem.LIMIT, RenderProblem.SUBJECT):
             part = error.part or "body_html"
             errors[step_field(step.mail_number, part)] = _located(error)
     return errors
