@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,3 +117,10 @@ def created_at_column() -> Any:
     return mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, server_default=sa.func.now()
     )
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """`column IN ('a', 'b')`: a check constraint's text, built from the values the code uses."""
+    # The text must stay exactly what the migrations wrote; the values hold no quotes.
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"

@@ -7,10 +7,13 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 from webapp import htmx
+from webapp.extensions import db
 from webapp.htmx import wants_fragment
 from webapp.security import is_api_request
+from webapp.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 
 CODES = {
     400: "bad_request",
@@ -24,6 +27,12 @@ CODES = {
     429: "too_many_requests",
     500: "server_error",
 }
+# What each kind of service refusal answers; the most specific kind is asked first.
+SERVICE_STATUSES: tuple[tuple[type[ServiceError], int], ...] = (
+    (InvalidInput, 422),
+    (Conflict, 409),
+    (NotFound, 404),
+)
 
 
 class ApiError(Exception):
@@ -83,6 +92,22 @@ def handle_api_error(error: ApiError) -> Any:
     return api_error_response(error.status, error.message, error.fields, error.code)
 
 
+def service_status(error: ServiceError) -> int:
+    """The HTTP status a service refusal answers with (400 for a kind without its own)."""
+    return next((status for kind, status in SERVICE_STATUSES if isinstance(error, kind)), 400)
+
+
+def handle_service_error(error: ServiceError) -> Any:
+    """A refusal no view answered itself: undo what the request wrote, then say why."""
+    # The service may have flushed half its work, and the session must serve the answer
+    # (and the next request) on a clean transaction.
+    db.session.rollback()
+    status = service_status(error)
+    if _is_api():
+        return api_error_response(status, error.message, error.fields, error.code)
+    return _render(status, HTTP_STATUS_CODES.get(status, "Error"), str(error))
+
+
 def handle_unexpected(error: Exception) -> Any:
     """Log the traceback; never show internals to the caller."""
     if current_app.testing:
@@ -94,6 +119,7 @@ def handle_unexpected(error: Exception) -> Any:
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)
 

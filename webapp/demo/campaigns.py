@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from webapp.demo.history import deliver_due
 from webapp.demo.seed import TEMPLATE_NAME
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, Template
+from webapp.models import Campaign, CampaignStatus, Lead, Message, MessageStatus, Template
 from webapp.services.campaigns import apply_action, complete_if_done, create_campaign
 
 # One stream of chance for the whole demo, so it comes out the same every time.
@@ -75,11 +75,11 @@ def seed_demo_campaigns(now: datetime) -> dict[str, Any]:
 
 def _send_due(campaign: Campaign, until: datetime) -> None:
     """Mark the queued mails due before `until` as sent, as the sender would have."""
-    if campaign.status != "running":
+    if campaign.status != CampaignStatus.RUNNING:
         return
     due = sa.and_(
         Message.campaign_id == campaign.id,
-        Message.status == "queued",
+        Message.status == MessageStatus.QUEUED,
         Message.scheduled_at < until,
     )
     lead_ids = list(db.session.execute(sa.select(Message.lead_id).where(due)).scalars())

@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Message, MessageEvent
+from webapp.models import (
+    Campaign,
+    CampaignStatus,
+    CancelReason,
+    EventType,
+    Message,
+    MessageEvent,
+    MessageStatus,
+)
 
 # Shares of the mails that went out (a cold campaign that works reasonably well).
 BOUNCE_SHARE = 0.03
@@ -30,7 +38,10 @@ REPLIES = (
 def seed_demo_history(now: datetime, seed: int = 7) -> dict[str, int]:
     """Mark the queued mails due before `now` of running/completed campaigns as delivered,
     with opens, clicks, replies and bounces; returns how many of each it wrote."""
-    due = sa.and_(Campaign.status.in_(("running", "completed")), Message.scheduled_at < now)
+    due = sa.and_(
+        Campaign.status.in_((CampaignStatus.RUNNING, CampaignStatus.COMPLETED)),
+        Message.scheduled_at < now,
+    )
     return deliver_due(due, now, random.Random(seed))
 
 
@@ -43,7 +54,7 @@ def deliver_due(
         db.session.execute(
             sa.select(Message)
             .join(Campaign, Campaign.id == Message.campaign_id)
-            .where(condition, Message.status == "queued")
+            .where(condition, Message.status == MessageStatus.QUEUED)
             .order_by(Message.scheduled_at, Message.id)
         )
         .scalars()
@@ -61,26 +72,26 @@ def deliver_due(
     for message in messages:
         at = message.scheduled_at
         if (message.campaign_id, message.lead_id) in stopped:
-            message.status, message.last_error = "canceled", "lead replied"
+            message.status, message.last_error = MessageStatus.CANCELED, CancelReason.LEAD_REPLIED
             continue
         if rng.random() < BOUNCE_SHARE:
-            message.status = "bounced"
+            message.status = MessageStatus.BOUNCED
             message.last_error = "550 5.1.1 mailbox unknown"
-            event(message, "bounced", at, hard=True, code=550)
+            event(message, EventType.BOUNCED, at, hard=True, code=550)
             counts["bounced"] += 1
             stopped.add((message.campaign_id, message.lead_id))
             continue
-        message.status, message.sent_at = "sent", at
-        event(message, "sent", at, code=250)
+        message.status, message.sent_at = MessageStatus.SENT, at
+        event(message, EventType.SENT, at, code=250)
         counts["sent"] += 1
         opened_at = at + timedelta(minutes=rng.randint(2, 60 * 48))
         # An open or reply that would lie after `now` has not happened yet.
         if rng.random() < OPEN_SHARE and opened_at <= now:
             machine = rng.random() < MACHINE_ONLY_SHARE
-            message.status, message.open_at = "opened", opened_at
+            message.status, message.open_at = MessageStatus.OPENED, opened_at
             event(
                 message,
-                "opened",
+                EventType.OPENED,
                 opened_at,
                 machine=machine,
                 reason="apple_mpp" if machine else None,
@@ -89,7 +100,7 @@ def deliver_due(
             if not machine and rng.random() < CLICK_SHARE / OPEN_SHARE:
                 event(
                     message,
-                    "clicked",
+                    EventType.CLICKED,
                     opened_at + timedelta(seconds=40),
                     machine=False,
                     url="https://www.punthelder.nl/vindbaarheid",
@@ -99,7 +110,7 @@ def deliver_due(
         if rng.random() < REPLY_SHARE and replied_at <= now:
             event(
                 message,
-                "replied",
+                EventType.REPLIED,
                 replied_at,
                 source="inbox",
                 excerpt=rng.choice(REPLIES),

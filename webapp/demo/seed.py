@@ -33,16 +33,24 @@ from webapp.demo.data import (
     TRADE_WORDS,
 )
 from webapp.extensions import db
-from webapp.models import Lead, Suppression, Template, TemplateStep
+from webapp.models import (
+    Lead,
+    LeadStatus,
+    Role,
+    Suppression,
+    SuppressionReason,
+    Template,
+    TemplateStep,
+)
 from webapp.services.domains import seed_default_domains
 from webapp.services.leads import company_domain
 from webapp.services.users import create_user, get_user_by_email
 
 DEMO_PASSWORD = "demo-campaigns"
 DEMO_USERS: list[tuple[str, str]] = [
-    ("admin@punthelder.nl", "admin"),
-    ("marketer@punthelder.nl", "marketer"),
-    ("manager@punthelder.nl", "manager"),
+    ("admin@punthelder.nl", Role.ADMIN),
+    ("marketer@punthelder.nl", Role.MARKETER),
+    ("manager@punthelder.nl", Role.MANAGER),
 ]
 DEMO_SEED = 20250901
 TEMPLATE_NAME = "SEO-kennismaking (4 stappen)"
@@ -149,7 +157,10 @@ def demo_leads(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         leads.append(_lead_row(person, created_at))
     for kind, i in enumerate(edges["incomplete"]):
         _make_incomplete(leads[i], kind % 5)
-    for edge, reason in (("suppressed", "unsubscribed"), ("bounced", "hard_bounce")):
+    for edge, reason in (
+        (LeadStatus.SUPPRESSED, SuppressionReason.UNSUBSCRIBED),
+        (LeadStatus.BOUNCED, SuppressionReason.HARD_BOUNCE),
+    ):
         for i in edges[edge]:
             lead = leads[i]
             at = _between(rng, lead["created_at"], now)
@@ -175,7 +186,9 @@ def demo_leads(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     for domain in (rng.choice(shared), rng.choice(singles)):
         note = "Bestaande klant van Punthelder, niet benaderen."
         suppressions.append(
-            _suppression("manual", now - timedelta(days=30), domain=domain, note=note)
+            _suppression(
+                SuppressionReason.MANUAL, now - timedelta(days=30), domain=domain, note=note
+            )
         )
     leads.sort(key=lambda lead: lead["created_at"])
     return leads, suppressions
@@ -302,7 +315,7 @@ def _lead_row(person: dict[str, Any], created_at: datetime) -> dict[str, Any]:
         "company": person["company"],
         "url": person["url"],
         "domain": company_domain(person["url"], person["email"]),
-        "status": "active",
+        "status": LeadStatus.ACTIVE,
         "list_name": person["list_name"],
         "last_emailed_at": None,
         "stopped": False,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from webapp.demo.campaigns import seed_demo_campaigns
 from webapp.demo.seed import seed_demo
 from webapp.extensions import db
-from webapp.models import ImportJob
+from webapp.models import ImportJob, ImportStatus
 
 
 def seed_demo_world(now: datetime, if_empty: bool = False) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def _seed_import_history(now: datetime) -> int:
             ImportJob(
                 list_name=list_name,
                 filename=filename,
-                status="done",
+                status=ImportStatus.DONE,
                 options={"encoding": "cp1252", "delimiter": ";"},
                 processed_rows=rows + bad,
                 summary={

@@ -1,14 +1,14 @@
 """Every model, imported in one place so the metadata is complete."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.campaigns import Campaign, CampaignAudience
-from webapp.models.domains import SendingDomain
-from webapp.models.imports import ImportJob, ImportUpload
+from webapp.models.campaigns import Campaign, CampaignAudience, CampaignStatus
+from webapp.models.domains import SendingDomain, SmtpTls
+from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
-from webapp.models.leads import Lead, Suppression
-from webapp.models.messages import Message, MessageEvent
+from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
+from webapp.models.messages import CancelReason, EventType, Message, MessageEvent, MessageStatus
 from webapp.models.templates import Template, TemplateStep
-from webapp.models.users import ApiToken, User
+from webapp.models.users import ApiToken, Role, User
 
 __all__ = [
     "ApiToken",
@@ -17,13 +17,22 @@ __all__ = [
     "CampaignAudience",
     "CampaignKpi",
     "CampaignKpiDay",
+    "CampaignStatus",
+    "CancelReason",
+    "EventType",
     "ImportJob",
+    "ImportStatus",
     "ImportUpload",
     "Lead",
+    "LeadStatus",
     "Message",
     "MessageEvent",
+    "MessageStatus",
+    "Role",
     "SendingDomain",
+    "SmtpTls",
     "Suppression",
+    "SuppressionReason",
     "Template",
     "TemplateStep",
     "User",

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.database import created_at_column, id_column, utcnow
+from webapp.database import created_at_column, id_column, one_of, utcnow
 from webapp.extensions import db
 
 if TYPE_CHECKING:
     from webapp.models.templates import Template
 
-CAMPAIGN_STATUSES = ("draft", "running", "paused", "completed", "stopped")
+
+class CampaignStatus(StrEnum):
+    """draft -> running -> paused -> running -> completed; stopped from draft, running, paused."""
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+CAMPAIGN_STATUSES: tuple[str, ...] = tuple(status.value for status in CampaignStatus)
 
 _live = sa.text("status IN ('running', 'paused')")
 
@@ -22,10 +34,7 @@ _live = sa.text("status IN ('running', 'paused')")
 class Campaign(db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (
-        sa.CheckConstraint(
-            "status IN ('draft', 'running', 'paused', 'completed', 'stopped')",
-            name="chk_campaigns_status",
-        ),
+        sa.CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="chk_campaigns_status"),
         sa.CheckConstraint("followup_days >= 0", name="chk_campaigns_followup_days"),
         sa.Index("idx_campaigns_name", "name"),
         sa.Index("idx_campaigns_domain", "domain"),
@@ -51,7 +60,9 @@ class Campaign(db.Model):
     domain: Mapped[str | None] = mapped_column(sa.String(253))
     domains: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     start_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(sa.String(16), default="draft", server_default="draft")
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=CampaignStatus.DRAFT, server_default=CampaignStatus.DRAFT.value
+    )
 
     followup_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     followup_days: Mapped[int] = mapped_column(default=3, server_default="3")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.database import SealedText, created_at_column, id_column, utcnow
+from webapp.database import SealedText, created_at_column, id_column, one_of, utcnow
 from webapp.extensions import db
 
 DEFAULT_ALIASES: list[dict[str, str]] = [
@@ -24,7 +25,16 @@ DEFAULT_DOMAINS: list[tuple[str, str]] = [
     ("v4", "punthelder-zoekmachine.nl"),
 ]
 
-SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+class SmtpTls(StrEnum):
+    """How the SMTP connection is secured: not at all, upgraded, or TLS from the first byte."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    SSL = "ssl"
+
+
+SMTP_TLS_MODES: tuple[str, ...] = tuple(mode.value for mode in SmtpTls)
 
 
 class SendingDomain(db.Model):
@@ -35,9 +45,7 @@ class SendingDomain(db.Model):
             "interval_seconds BETWEEN 1 AND 86400", name="chk_sending_domains_interval"
         ),
         sa.CheckConstraint("window_start < window_end", name="chk_sending_domains_window"),
-        sa.CheckConstraint(
-            "smtp_tls IN ('none', 'starttls', 'ssl')", name="chk_sending_domains_smtp_tls"
-        ),
+        sa.CheckConstraint(one_of("smtp_tls", SMTP_TLS_MODES), name="chk_sending_domains_smtp_tls"),
     )
 
     id: Mapped[str] = id_column()
@@ -51,7 +59,7 @@ class SendingDomain(db.Model):
     smtp_user: Mapped[str | None] = mapped_column(sa.String(320))
     smtp_password: Mapped[str | None] = mapped_column(SealedText())
     smtp_tls: Mapped[str] = mapped_column(
-        sa.String(8), default="starttls", server_default="starttls"
+        sa.String(8), default=SmtpTls.STARTTLS, server_default=SmtpTls.STARTTLS.value
     )
     dkim_selector: Mapped[str | None] = mapped_column(sa.String(63))
     dkim_private_key: Mapped[str | None] = mapped_column(SealedText())

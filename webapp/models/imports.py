@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.database import created_at_column, id_column
+from webapp.database import created_at_column, id_column, one_of
 from webapp.extensions import db
 
-IMPORT_STATUSES = ("pending", "running", "done", "failed")
+
+class ImportStatus(StrEnum):
+    """pending (uploaded, previewed) -> running -> done or failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+IMPORT_STATUSES: tuple[str, ...] = tuple(status.value for status in ImportStatus)
 
 
 class ImportJob(db.Model):
     __tablename__ = "import_jobs"
     __table_args__ = (
-        sa.CheckConstraint(
-            "status IN ('pending', 'running', 'done', 'failed')", name="chk_import_jobs_status"
-        ),
+        sa.CheckConstraint(one_of("status", IMPORT_STATUSES), name="chk_import_jobs_status"),
         sa.Index("idx_import_jobs_created_at", "created_at"),
     )
 
@@ -30,7 +39,9 @@ class ImportJob(db.Model):
     stored_path: Mapped[str | None] = mapped_column(sa.Text)
     # Detected or chosen: encoding, delimiter, column mapping.
     options: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending", server_default="pending")
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=ImportStatus.PENDING, server_default=ImportStatus.PENDING.value
+    )
     total_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     processed_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     processed_rows: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.database import created_at_column, id_column, utcnow
+from webapp.database import created_at_column, id_column, one_of, utcnow
 from webapp.extensions import db
 
-LEAD_STATUSES = ("active", "suppressed", "bounced")
-SUPPRESSION_REASONS = ("unsubscribed", "hard_bounce", "complaint", "manual")
+
+class LeadStatus(StrEnum):
+    """Whether a lead may be mailed (stopped and deleted are separate columns)."""
+
+    ACTIVE = "active"
+    SUPPRESSED = "suppressed"
+    BOUNCED = "bounced"
+
+
+class SuppressionReason(StrEnum):
+    """Why an address or a domain is never mailed again."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+
+
+LEAD_STATUSES: tuple[str, ...] = tuple(status.value for status in LeadStatus)
+SUPPRESSION_REASONS: tuple[str, ...] = tuple(reason.value for reason in SuppressionReason)
 
 _not_deleted_not_stopped = sa.text("deleted_at IS NULL AND stopped = false")
 
@@ -21,9 +40,7 @@ class Lead(db.Model):
     __tablename__ = "leads"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_leads_email"),
-        sa.CheckConstraint(
-            "status IN ('active', 'suppressed', 'bounced')", name="chk_leads_status"
-        ),
+        sa.CheckConstraint(one_of("status", LEAD_STATUSES), name="chk_leads_status"),
         sa.Index("idx_leads_status", "status"),
         sa.Index("idx_leads_list_name", "list_name"),
         sa.Index("idx_leads_last_emailed_at", "last_emailed_at"),
@@ -60,7 +77,9 @@ class Lead(db.Model):
     url: Mapped[str | None] = mapped_column(sa.Text)
     # The company's domain: from url when present, else from the address.
     domain: Mapped[str | None] = mapped_column(sa.String(253))
-    status: Mapped[str] = mapped_column(sa.String(16), default="active", server_default="active")
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=LeadStatus.ACTIVE, server_default=LeadStatus.ACTIVE.value
+    )
     list_name: Mapped[str | None] = mapped_column(sa.String(200))
     last_emailed_at: Mapped[datetime | None]
     stopped: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -88,10 +107,7 @@ class Suppression(db.Model):
         sa.CheckConstraint(
             "(email IS NULL) <> (domain IS NULL)", name="chk_suppressions_email_or_domain"
         ),
-        sa.CheckConstraint(
-            "reason IN ('unsubscribed', 'hard_bounce', 'complaint', 'manual')",
-            name="chk_suppressions_reason",
-        ),
+        sa.CheckConstraint(one_of("reason", SUPPRESSION_REASONS), name="chk_suppressions_reason"),
     )
 
     id: Mapped[str] = id_column()

@@ -3,24 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.database import created_at_column, id_column
+from webapp.database import created_at_column, id_column, one_of
 from webapp.extensions import db
 
-MESSAGE_STATUSES = (
-    "queued",
-    "sending",
-    "sent",
-    "opened",
-    "bounced",
-    "failed",
-    "canceled",
-    "uncertain",
-)
+
+class MessageStatus(StrEnum):
+    """Where a message is (docs/rules.md, "Schema"); `chk_messages_status` allows these."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    OPENED = "opened"
+    BOUNCED = "bounced"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    UNCERTAIN = "uncertain"
+
+
+MESSAGE_STATUSES: tuple[str, ...] = tuple(status.value for status in MessageStatus)
+
+
+class EventType(StrEnum):
+    """What happened to a message (`message_events.event_type`)."""
+
+    SENT = "sent"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPLIED = "replied"
+    AUTO_REPLIED = "auto_replied"
+    BOUNCED = "bounced"
+    SOFT_BOUNCE = "soft_bounce"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    UNSUBSCRIBED = "unsubscribed"
+    CANCELED = "canceled"
+    RESENT = "resent"
+
+
+class CancelReason(StrEnum):
+    """Why queued mail was canceled (`last_error`, the event's `reason`), where one place
+    writes it and another reads it back or writes the same."""
+
+    CAMPAIGN_STOPPED = "campaign stopped"
+    # Switching follow-ups back on revives exactly these.
+    FOLLOWUPS_OFF = "follow-ups switched off"
+    # A resend of the failed mail brings these back.
+    EARLIER_MAIL_FAILED = "earlier mail failed"
+    LEAD_REPLIED = "lead replied"
+    COMPANY_REPLIED = "company replied"
+
 
 _queued = sa.text("status = 'queued'")
 _active = sa.text("status IN ('queued', 'sent')")
@@ -35,11 +73,7 @@ class Message(db.Model):
             "campaign_id", "lead_id", "mail_number", name="uk_messages_campaign_lead"
         ),
         sa.UniqueConstraint("smtp_message_id", name="uk_messages_smtp_id"),
-        sa.CheckConstraint(
-            "status IN ('queued', 'sending', 'sent', 'opened', 'bounced', 'failed', "
-            "'canceled', 'uncertain')",
-            name="chk_messages_status",
-        ),
+        sa.CheckConstraint(one_of("status", MESSAGE_STATUSES), name="chk_messages_status"),
         sa.CheckConstraint("mail_number BETWEEN 1 AND 4", name="chk_messages_mail_number"),
         sa.CheckConstraint("retry_count >= 0", name="chk_messages_retry_count"),
         sa.Index("idx_messages_campaign_id", "campaign_id"),
@@ -91,7 +125,9 @@ class Message(db.Model):
     from_email: Mapped[str | None] = mapped_column(sa.String(320))
     reply_to_email: Mapped[str | None] = mapped_column(sa.String(320))
 
-    status: Mapped[str] = mapped_column(sa.String(16), default="queued", server_default="queued")
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=MessageStatus.QUEUED, server_default=MessageStatus.QUEUED.value
+    )
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     open_at: Mapped[datetime | None]
     # At-most-once sending: the dispatcher claims a message with a fresh token; only the
@@ -132,8 +168,7 @@ class MessageEvent(db.Model):
     message_id: Mapped[str] = mapped_column(
         sa.ForeignKey("messages.id", ondelete="CASCADE", name="fk_events_message")
     )
-    # sent, opened, clicked, replied, auto_replied, bounced, deferred, failed,
-    # uncertain, unsubscribed, canceled, resent
+    # One of EventType.
     event_type: Mapped[str] = mapped_column(sa.String(32))
     meta: Mapped[dict[str, Any] | None]
     user_agent: Mapped[str | None] = mapped_column(sa.Text)

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.database import created_at_column, id_column
+from webapp.database import created_at_column, id_column, one_of
 from webapp.extensions import db
 
-ROLES = ("admin", "marketer", "manager")
-WRITE_ROLES = frozenset({"admin", "marketer"})
+
+class Role(StrEnum):
+    """What a user may do (docs/rules.md, "Roles")."""
+
+    ADMIN = "admin"
+    MARKETER = "marketer"
+    MANAGER = "manager"
+
+
+# Plain strings: click's Choice shows an enum's names, not its values.
+ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+WRITE_ROLES = frozenset({Role.ADMIN, Role.MARKETER})
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_users_email"),
-        sa.CheckConstraint("role IN ('admin', 'marketer', 'manager')", name="chk_users_role"),
+        sa.CheckConstraint(one_of("role", ROLES), name="chk_users_role"),
     )
 
     id: Mapped[str] = id_column()
@@ -45,7 +56,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
 class ApiToken(db.Model):

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from webapp.extensions import db
 from webapp.models import AuditEvent
+
+
+class AuditAction(StrEnum):
+    """Every action the audit trail records (`audit_events.action`), one name each."""
+
+    CAMPAIGN_CREATED = "campaign.created"
+    CAMPAIGN_UPDATED = "campaign.updated"
+    # `campaign.<lifecycle action>`
+    CAMPAIGN_START = "campaign.start"
+    CAMPAIGN_PAUSE = "campaign.pause"
+    CAMPAIGN_RESUME = "campaign.resume"
+    CAMPAIGN_STOP = "campaign.stop"
+    DOMAIN_UPDATED = "domain.updated"
+    DOMAIN_PAUSED = "domain.paused"
+    LEAD_STOPPED = "lead.stopped"
+    LEAD_UNSTOPPED = "lead.unstopped"
+    LEAD_DELETED = "lead.deleted"
+    LEAD_RESTORED = "lead.restored"
+    # `leads.bulk_<bulk action>`
+    LEADS_BULK_STOP = "leads.bulk_stop"
+    LEADS_BULK_UNSTOP = "leads.bulk_unstop"
+    LEADS_BULK_DELETE = "leads.bulk_delete"
+    LEADS_BULK_RESTORE = "leads.bulk_restore"
+    LEADS_BULK_MOVE = "leads.bulk_move"
+    MESSAGE_RESENT = "message.resent"
+    # `message.decided_<decision>`
+    MESSAGE_DECIDED_SENT = "message.decided_sent"
+    MESSAGE_DECIDED_RESEND = "message.decided_resend"
+    SUPPRESSION_REMOVED = "suppression.removed"
+    TEMPLATE_CREATE = "template.create"
+    TEMPLATE_UPDATE = "template.update"
+
 
 # Never written to the record, whatever the caller passes.
 _SECRET_KEYS = frozenset({"smtp_password", "imap_password", "password", "dkim_private_key"})
 
 
 def record_action(
-    action: str,
+    action: AuditAction,
     subject_type: str,
     subject_id: str | None,
     user_id: str | None = None,

@@ -13,8 +13,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import SendingDomain
-from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES
-from webapp.services.audit import record_action
+from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES, SmtpTls
+from webapp.services.audit import AuditAction, record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.planning import replan_domain_campaigns
 
@@ -56,12 +57,11 @@ EDITABLE_FIELDS = (
 )
 
 
-class DomainSettingsError(ValueError):
+class DomainSettingsError(InvalidInput):
     """Invalid settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid domain settings")
 
 
 def get_domain(name: str) -> SendingDomain | None:
@@ -113,7 +113,7 @@ def update_domain(
         db.session.flush()
         replan_domain_campaigns(domain.name, utcnow())
     record_action(
-        "domain.updated",
+        AuditAction.DOMAIN_UPDATED,
         "sending_domain",
         domain.id,
         user_id,
@@ -250,7 +250,7 @@ def _aliases(raw: Any) -> list[dict[str, str]]:
 def _smtp_tls(raw: Any) -> str:
     # Accept a boolean too: true means STARTTLS, the usual submission-port mode.
     if isinstance(raw, bool):
-        return "starttls" if raw else "none"
+        return SmtpTls.STARTTLS if raw else SmtpTls.NONE
     if isinstance(raw, str) and raw.strip().lower() in SMTP_TLS_MODES:
         return raw.strip().lower()
     raise ValueError(f"must be one of {', '.join(SMTP_TLS_MODES)} (or true / false)")

@@ -9,7 +9,7 @@ from flask import current_app
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, Message
+from webapp.models import Campaign, CampaignStatus, Message, MessageStatus
 from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE
 
 
@@ -44,13 +44,13 @@ def sending_backlog() -> dict[str, Any]:
         sa.select(sa.func.count(), sa.func.min(Message.scheduled_at))
         .join(Campaign, Campaign.id == Message.campaign_id)
         .where(
-            Message.status == "queued",
+            Message.status == MessageStatus.QUEUED,
             Message.scheduled_at <= now,
-            Campaign.status == "running",
+            Campaign.status == CampaignStatus.RUNNING,
         )
     ).one()
     in_flight = db.session.execute(
-        sa.select(sa.func.count()).where(Message.status == "sending")
+        sa.select(sa.func.count()).where(Message.status == MessageStatus.SENDING)
     ).scalar_one()
     return {
         "due": count,

@@ -11,6 +11,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.models.users import ROLES
+from webapp.services.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "cdt_"
@@ -20,13 +21,12 @@ TOKEN_PREFIX = "cdt_"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class UserError(ValueError):
+class UserError(InvalidInput):
     """Invalid input for a user; `field` names what was wrong."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__({field: message}, message)
         self.field = field
-        self.message = message
 
 
 def normalise_email(email: str) -> str:

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
-from webapp.models import Lead, Suppression, Template
+from webapp.models import Lead, LeadStatus, Suppression, Template
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.leads import FREE_MAIL_DOMAINS
 from webapp.services.mail import template_variables
@@ -31,12 +32,11 @@ SAMPLE_SIZE = 10
 MAX_RECENT_DAYS = 3650
 
 
-class AudienceError(ValueError):
+class AudienceError(InvalidInput):
     """Invalid builder settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid audience settings")
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _flags(filters: AudienceFilters, variables: Iterable[str], now: datetime) ->
             emails, emails.c.email == sa.func.lower(sa.func.trim(Lead.email))
         ).outerjoin(domains, domains.c.domain == sa.func.lower(Lead.domain))
         clean = sa.and_(
-            Lead.status.not_in(("suppressed", "bounced")),
+            Lead.status.not_in((LeadStatus.SUPPRESSED, LeadStatus.BOUNCED)),
             emails.c.email.is_(None),
             domains.c.domain.is_(None),
         )

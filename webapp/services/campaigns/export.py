@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Lead, Message, MessageEvent
+from webapp.models import EventType, Lead, Message, MessageEvent, MessageStatus
 from webapp.services.kpis import FIGURES, RATES, kpi_table
 from webapp.services.leads import spreadsheet_safe_csv
 
@@ -47,13 +47,13 @@ def message_rows(campaign_id: str) -> Iterator[list[Any]]:
     flags = (
         sa.select(
             MessageEvent.message_id,
-            _flag("opened", machine.is_(False)).label("human_open"),
-            _flag("clicked").label("clicked"),
+            _flag(EventType.OPENED, machine.is_(False)).label("human_open"),
+            _flag(EventType.CLICKED).label("clicked"),
             sa.func.min(
-                sa.case((MessageEvent.event_type == "replied", MessageEvent.created_at))
+                sa.case((MessageEvent.event_type == EventType.REPLIED, MessageEvent.created_at))
             ).label("replied_at"),
-            _flag("bounced").label("bounced"),
-            _flag("unsubscribed").label("unsubscribed"),
+            _flag(EventType.BOUNCED).label("bounced"),
+            _flag(EventType.UNSUBSCRIBED).label("unsubscribed"),
         )
         .join(Message, Message.id == MessageEvent.message_id)
         .where(Message.campaign_id == campaign_id)
@@ -85,7 +85,7 @@ def message_rows(campaign_id: str) -> Iterator[list[Any]]:
             bool(message.open_at is not None and row.human_open),
             bool(row.clicked),
             row.replied_at,
-            bool(message.status == "bounced" or row.bounced),
+            bool(message.status == MessageStatus.BOUNCED or row.bounced),
             bool(row.unsubscribed),
             message.retry_count,
             message.last_error,

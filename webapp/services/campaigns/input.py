@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import SendingDomain, Template
 from webapp.services.campaigns.audience import AudienceError, parse_filters
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 
 # What a campaign that has started may still change.
@@ -18,12 +19,11 @@ EDITABLE = LIVE_EDITABLE | {"template_id", "audience", "start_at", "domains"}
 MAX_FOLLOWUP_DAYS = 60
 
 
-class CampaignInputError(ValueError):
+class CampaignInputError(InvalidInput):
     """Invalid campaign settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid campaign")
 
 
 def parse_campaign_input(

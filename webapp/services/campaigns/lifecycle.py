@@ -19,18 +19,24 @@ from webapp.extensions import db
 from webapp.models import (
     Campaign,
     CampaignAudience,
+    CampaignStatus,
+    CancelReason,
+    EventType,
     Lead,
+    LeadStatus,
     Message,
     MessageEvent,
+    MessageStatus,
     Template,
 )
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.campaigns.audience import AudienceFilters, selected_lead_ids
 from webapp.services.campaigns.input import (
     LIVE_EDITABLE,
     CampaignInputError,
     parse_campaign_input,
 )
+from webapp.services.errors import Conflict
 from webapp.services.planning import (
     PlanError,
     PlanRequest,
@@ -42,11 +48,14 @@ from webapp.services.planning import (
 
 # action: (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "start": (frozenset({"draft"}), "running"),
-    "pause": (frozenset({"running"}), "paused"),
-    "resume": (frozenset({"paused"}), "running"),
-    "stop": (frozenset({"draft", "running", "paused"}), "stopped"),
-    "complete": (frozenset({"running"}), "completed"),
+    "start": (frozenset({CampaignStatus.DRAFT}), CampaignStatus.RUNNING),
+    "pause": (frozenset({CampaignStatus.RUNNING}), CampaignStatus.PAUSED),
+    "resume": (frozenset({CampaignStatus.PAUSED}), CampaignStatus.RUNNING),
+    "stop": (
+        frozenset({CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED}),
+        CampaignStatus.STOPPED,
+    ),
+    "complete": (frozenset({CampaignStatus.RUNNING}), CampaignStatus.COMPLETED),
 }
 RULES = {
     "start": "only a draft can be started",
@@ -55,17 +64,13 @@ RULES = {
     "stop": "a completed or stopped campaign cannot be stopped",
     "complete": "only a running campaign can complete",
 }
-# Why a queued follow-up was canceled (`messages.last_error`), so switching back brings it back.
-FOLLOWUPS_OFF = "follow-ups switched off"
 
 
-class CampaignConflict(Exception):
+class CampaignConflict(Conflict):
     """The campaign's state does not allow this (an API 409)."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(message, fields=fields)
 
 
 class TransitionError(CampaignConflict):
@@ -125,7 +130,7 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     campaign.domain = chosen[0] if chosen else _auto_domain(campaign, now)
     db.session.add(campaign)
     db.session.flush()
-    record_action("campaign.created", "campaign", campaign.id, user_id,
+    record_action(AuditAction.CAMPAIGN_CREATED, "campaign", campaign.id, user_id,
                   {"name": campaign.name, "audience_size": len(audience.lead_ids)})  # fmt: skip
     return campaign
 
@@ -139,9 +144,9 @@ def update_campaign(
     campaign: Campaign, raw: dict[str, Any], user_id: str | None, now: datetime
 ) -> Campaign:
     """Edit a draft (everything) or a started campaign (name and follow-up settings)."""
-    if campaign.status in ("completed", "stopped"):
+    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.STOPPED):
         raise CampaignConflict(f"A {campaign.status} campaign can no longer change.")
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         frozen = sorted(set(raw) - LIVE_EDITABLE)
         if frozen:
             raise CampaignConflict(
@@ -158,7 +163,7 @@ def update_campaign(
         campaign.domain = campaign.domains[0] if campaign.domains else None
     for key, value in values.items():
         setattr(campaign, key, value)
-    if campaign.status == "draft" and (filters is not None or "template_id" in values):
+    if campaign.status == CampaignStatus.DRAFT and (filters is not None or "template_id" in values):
         filters = filters or stored_filters(campaign)
         filters = replace(filters, template_id=campaign.template_id)
         audience = snapshot_audience(filters, now)
@@ -169,12 +174,14 @@ def update_campaign(
         # A draft's automatic domain follows its audience, start and follow-ups.
         campaign.domain = _auto_domain(campaign, now)
     db.session.flush()
-    if campaign.status != "draft" and followups_before != (
+    if campaign.status != CampaignStatus.DRAFT and followups_before != (
         campaign.followup_enabled,
         campaign.followup_days,
     ):
         _replan_followups(campaign, now)
-    record_action("campaign.updated", "campaign", campaign.id, user_id, {"fields": sorted(raw)})
+    record_action(
+        AuditAction.CAMPAIGN_UPDATED, "campaign", campaign.id, user_id, {"fields": sorted(raw)}
+    )
     return campaign
 
 
@@ -183,12 +190,18 @@ def _replan_followups(campaign: Campaign, now: datetime) -> None:
     switched off and plan missing ones; then move what is queued to the new settings' slots."""
 
     if not campaign.followup_enabled:
-        _cancel(campaign, FOLLOWUPS_OFF, Message.mail_number > 1)
+        _cancel(campaign, CancelReason.FOLLOWUPS_OFF, Message.mail_number > 1)
     else:
         _revive_followups(campaign)
         persist_plan(campaign, now)
-    if campaign.status == "running":
+    if campaign.status == CampaignStatus.RUNNING:
         replan_queued(campaign, now)
+
+
+# A lead's thread in a campaign is over once one of its mails is in one of these statuses
+# or has one of these events.
+ENDS_A_THREAD = (MessageStatus.BOUNCED, MessageStatus.FAILED, MessageStatus.UNCERTAIN)
+ENDS_A_THREAD_EVENTS = (EventType.REPLIED, EventType.UNSUBSCRIBED, EventType.BOUNCED)
 
 
 def _revive_followups(campaign: Campaign) -> int:
@@ -199,18 +212,18 @@ def _revive_followups(campaign: Campaign) -> int:
         other.campaign_id == campaign.id,
         other.lead_id == Message.lead_id,
         sa.or_(
-            other.status.in_(("bounced", "failed", "uncertain")),
-            sa.and_(other.status == "canceled", sa.func.coalesce(other.last_error, "")
-                    != FOLLOWUPS_OFF),
+            other.status.in_(ENDS_A_THREAD),
+            sa.and_(other.status == MessageStatus.CANCELED, sa.func.coalesce(other.last_error, "")
+                    != CancelReason.FOLLOWUPS_OFF),
             sa.exists().where(
                 MessageEvent.message_id == other.id,
-                MessageEvent.event_type.in_(("replied", "unsubscribed", "bounced")),
+                MessageEvent.event_type.in_(ENDS_A_THREAD_EVENTS),
             ),
         ),
     )  # fmt: skip
     mailable = sa.exists().where(
         Lead.id == Message.lead_id,
-        Lead.status == "active",
+        Lead.status == LeadStatus.ACTIVE,
         Lead.stopped.is_(False),
         Lead.deleted_at.is_(None),
     )
@@ -218,12 +231,12 @@ def _revive_followups(campaign: Campaign) -> int:
         sa.update(Message)
         .where(
             Message.campaign_id == campaign.id,
-            Message.status == "canceled",
-            Message.last_error == FOLLOWUPS_OFF,
+            Message.status == MessageStatus.CANCELED,
+            Message.last_error == CancelReason.FOLLOWUPS_OFF,
             mailable,
             ~ended,
         )
-        .values(status="queued", last_error=None)
+        .values(status=MessageStatus.QUEUED, last_error=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -232,8 +245,10 @@ def _revive_followups(campaign: Campaign) -> int:
 def _cancel(campaign: Campaign, reason: str, *conditions: sa.ColumnElement[bool]) -> int:
     result = db.session.execute(
         sa.update(Message)
-        .where(Message.campaign_id == campaign.id, Message.status == "queued", *conditions)
-        .values(status="canceled", last_error=reason)
+        .where(
+            Message.campaign_id == campaign.id, Message.status == MessageStatus.QUEUED, *conditions
+        )
+        .values(status=MessageStatus.CANCELED, last_error=reason)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -250,7 +265,7 @@ def _transition(
     values: dict[str, Any] = {"status": target, "updated_at": now}
     if action == "start":
         values["started_at"] = now
-    if target in ("stopped", "completed"):
+    if target in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
         values["finished_at"] = now
     result = db.session.execute(
         sa.update(Campaign)
@@ -283,8 +298,10 @@ def apply_action(campaign: Campaign, action: str, user_id: str | None, now: date
     except PlanError as error:
         raise CampaignConflict(f"Cannot {action} this campaign: {error}") from None
     if action == "stop":
-        affected = _cancel(campaign, "campaign stopped")
-    record_action(f"campaign.{action}", "campaign", campaign.id, user_id, {"messages": affected})
+        affected = _cancel(campaign, CancelReason.CAMPAIGN_STOPPED)
+    record_action(
+        AuditAction(f"campaign.{action}"), "campaign", campaign.id, user_id, {"messages": affected}
+    )
     return affected
 
 
@@ -292,7 +309,8 @@ def complete_if_done(campaign: Campaign, now: datetime | None = None) -> bool:
     """Complete a running campaign with nothing left queued or in flight; True if it did."""
     now = now or utcnow()
     live = sa.exists().where(
-        Message.campaign_id == campaign.id, Message.status.in_(("queued", "sending"))
+        Message.campaign_id == campaign.id,
+        Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
     )
     return _transition(campaign, "complete", now, ~live)
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignKpi, Lead, Message, Template
+from webapp.models import Campaign, CampaignKpi, Lead, Message, MessageStatus, Template
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.services.kpis import FIGURES, figures
 
@@ -58,7 +58,7 @@ def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
         sa.select(Message.campaign_id, sa.func.max(Message.scheduled_at))
         .where(
             Message.campaign_id.in_(campaign_ids),
-            Message.status.in_(("queued", "sending")),
+            Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
         )
         .group_by(Message.campaign_id)
     )

@@ -15,7 +15,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, MessageEvent, SendingDomain
+from webapp.models import (
+    Campaign,
+    CampaignStatus,
+    CancelReason,
+    EventType,
+    Lead,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    SendingDomain,
+    SuppressionReason,
+)
 from webapp.services.inbox import classify as kinds
 from webapp.services.inbox.classify import Classified
 from webapp.services.inbox.match import Match, match_message
@@ -23,10 +34,15 @@ from webapp.services.leads import is_free_mail, suppress_lead
 from webapp.services.sending import check_domain_health
 from webapp.services.tracking import unsubscribe
 
-SENT_STATUSES = ("sent", "opened")
-LIVE_CAMPAIGNS = ("running", "paused")
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
+LIVE_CAMPAIGNS = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 # Event types written here; the KPIs count a message with `replied` or `bounced` once.
-INBOUND_EVENTS = ("replied", "auto_replied", "bounced", "soft_bounce")
+INBOUND_EVENTS = (
+    EventType.REPLIED,
+    EventType.AUTO_REPLIED,
+    EventType.BOUNCED,
+    EventType.SOFT_BOUNCE,
+)
 
 DUPLICATE = "duplicate"
 UNMATCHED = "unmatched"
@@ -50,8 +66,8 @@ def apply_mail(
     if mail.kind == kinds.BOUNCE:
         return _bounce(message, mail, found, at, now)
     if mail.kind == kinds.AUTO_REPLY:
-        _add(message, "auto_replied", at, _meta(mail, found, reasons=list(mail.reasons)))
-        return "auto_replied"
+        _add(message, EventType.AUTO_REPLIED, at, _meta(mail, found, reasons=list(mail.reasons)))
+        return EventType.AUTO_REPLIED
     return _reply(message, mail, found, at)
 
 
@@ -60,7 +76,7 @@ def _already_applied(message: Message, key: str) -> bool:
     metas = db.session.scalars(
         sa.select(MessageEvent.meta).where(
             MessageEvent.message_id == message.id,
-            MessageEvent.event_type.in_((*INBOUND_EVENTS, "unsubscribed")),
+            MessageEvent.event_type.in_((*INBOUND_EVENTS, EventType.UNSUBSCRIBED)),
         )
     )
     return any(isinstance(meta, dict) and meta.get("inbound_message_id") == key for meta in metas)
@@ -94,9 +110,9 @@ def _has_event(message: Message, event_type: str) -> bool:
 
 def _reply(message: Message, mail: Classified, found: Match, at: datetime) -> str:
     # Every answer is kept for the Inbox page; the KPIs count a message as replied once.
-    _add(message, "replied", at, _meta(mail, found, excerpt=mail.excerpt))
+    _add(message, EventType.REPLIED, at, _meta(mail, found, excerpt=mail.excerpt))
     stop_after_reply(message)
-    return "replied"
+    return EventType.REPLIED
 
 
 def stop_after_reply(message: Message) -> int:
@@ -105,9 +121,9 @@ def stop_after_reply(message: Message) -> int:
         sa.select(Message.id).where(
             Message.campaign_id == message.campaign_id,
             Message.lead_id == message.lead_id,
-            Message.status == "queued",
+            Message.status == MessageStatus.QUEUED,
         ),
-        "lead replied",
+        CancelReason.LEAD_REPLIED,
     )
     campaign = db.session.get(Campaign, message.campaign_id)
     lead = db.session.get(Lead, message.lead_id)
@@ -123,18 +139,18 @@ def stop_after_reply(message: Message) -> int:
             Lead.domain == lead.domain,
             Lead.id != lead.id,
             Campaign.status.in_(LIVE_CAMPAIGNS),
-            Message.status == "queued",
+            Message.status == MessageStatus.QUEUED,
         )
     )
-    return canceled + _cancel(colleagues, "company replied")
+    return canceled + _cancel(colleagues, CancelReason.COMPANY_REPLIED)
 
 
 def _cancel(message_ids: Any, reason: str) -> int:
     canceled = list(
         db.session.execute(
             sa.update(Message)
-            .where(Message.id.in_(message_ids), Message.status == "queued")
-            .values(status="canceled", last_error=reason)
+            .where(Message.id.in_(message_ids), Message.status == MessageStatus.QUEUED)
+            .values(status=MessageStatus.CANCELED, last_error=reason)
             .returning(Message.id)
             .execution_options(synchronize_session="fetch")
         ).scalars()
@@ -143,7 +159,11 @@ def _cancel(message_ids: Any, reason: str) -> int:
         db.session.execute(
             sa.insert(MessageEvent),
             [
-                {"message_id": message_id, "event_type": "canceled", "meta": {"reason": reason}}
+                {
+                    "message_id": message_id,
+                    "event_type": EventType.CANCELED,
+                    "meta": {"reason": reason},
+                }
                 for message_id in canceled
             ],
         )
@@ -163,23 +183,23 @@ def _bounce(message: Message, mail: Classified, found: Match, at: datetime, now:
         source=bounce.source,
     )
     if not bounce.hard:
-        _add(message, "soft_bounce", at, meta)
-        return "soft_bounce"
-    if not _has_event(message, "bounced"):  # SMTP may have said so already
-        _add(message, "bounced", at, meta)
+        _add(message, EventType.SOFT_BOUNCE, at, meta)
+        return EventType.SOFT_BOUNCE
+    if not _has_event(message, EventType.BOUNCED):  # SMTP may have said so already
+        _add(message, EventType.BOUNCED, at, meta)
     if message.status in SENT_STATUSES:
-        message.status = "bounced"
+        message.status = MessageStatus.BOUNCED
         message.last_error = f"{bounce.status} {bounce.diagnostic}".strip()[:1000]
     lead = db.session.get(Lead, message.lead_id)
     assert lead is not None
     note = f"bounce {bounce.status}: {bounce.diagnostic}".strip()[:500]
-    suppress_lead(lead, "hard_bounce", note=note)
+    suppress_lead(lead, SuppressionReason.HARD_BOUNCE, note=note)
     sending_domain = db.session.execute(
         sa.select(SendingDomain).where(SendingDomain.name == message.domain_used)
     ).scalar_one_or_none()
     if sending_domain is not None:
         check_domain_health(sending_domain, now)
-    return "bounced"
+    return EventType.BOUNCED
 
 
 def _unsubscribe(message: Message, mail: Classified, found: Match, at: datetime) -> str:
@@ -188,6 +208,6 @@ def _unsubscribe(message: Message, mail: Classified, found: Match, at: datetime)
     if not result.changed:
         return DUPLICATE
     for pending in db.session.new:
-        if isinstance(pending, MessageEvent) and pending.event_type == "unsubscribed":
+        if isinstance(pending, MessageEvent) and pending.event_type == EventType.UNSUBSCRIBED:
             pending.meta = _meta(mail, found, via="mail")
-    return "unsubscribed"
+    return EventType.UNSUBSCRIBED

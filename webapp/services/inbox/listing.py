@@ -9,12 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, MessageEvent
+from webapp.models import Campaign, EventType, Lead, Message, MessageEvent
 
 TABS = {
-    "replies": ("Replies", ("replied",)),
-    "bounces": ("Bounces", ("bounced", "soft_bounce")),
-    "auto_replies": ("Auto-replies", ("auto_replied",)),
+    "replies": ("Replies", (EventType.REPLIED,)),
+    "bounces": ("Bounces", (EventType.BOUNCED, EventType.SOFT_BOUNCE)),
+    "auto_replies": ("Auto-replies", (EventType.AUTO_REPLIED,)),
 }
 DEFAULT_TAB = "replies"
 LIMIT = 300

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, SendingDomain, TemplateStep
+from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services.inbox import classify as kinds
 from webapp.services.inbox.classify import Classified, has_reply_prefix, strip_reply_prefixes
 from webapp.services.mail import RenderError, lead_context, render_subject
 from webapp.services.sending import display_name
 from webapp.services.tracking import message_id_from_unsubscribe_subject
 
-SENT_STATUSES = ("sent", "opened", "bounced")
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED, MessageStatus.BOUNCED)
 
 
 @dataclass(frozen=True)

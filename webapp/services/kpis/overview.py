@@ -13,9 +13,11 @@ from webapp.models import (
     Campaign,
     CampaignKpi,
     CampaignKpiDay,
+    CampaignStatus,
     Lead,
     Message,
     MessageEvent,
+    MessageStatus,
     SendingDomain,
     Suppression,
     Template,
@@ -43,7 +45,7 @@ def overview_counts() -> dict[str, int]:
             sa.select(sa.func.count()).select_from(Campaign).scalar_subquery().label("campaigns"),
             sa.select(sa.func.count())
             .select_from(Campaign)
-            .where(Campaign.status == "running")
+            .where(Campaign.status == CampaignStatus.RUNNING)
             .scalar_subquery()
             .label("running"),
             sa.select(sa.func.count())
@@ -101,7 +103,7 @@ def todays_sends(now: datetime) -> list[dict[str, Any]]:
         db.session.execute(
             sa.select(Message.domain_used, sa.func.count())
             .where(
-                Message.status.in_(("queued", "sending")),
+                Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
                 Message.scheduled_at >= start,
                 Message.scheduled_at < end,
             )
@@ -174,7 +176,7 @@ def campaign_calendar(now: datetime) -> dict[str, Any]:
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
     ahead = db.session.execute(
         sa.select(Message.campaign_id, Message.domain_used, Message.scheduled_at).where(
-            Message.status.in_(("queued", "sending")),
+            Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
             Message.scheduled_at >= start,
             Message.scheduled_at < end,
         )

@@ -19,7 +19,7 @@ from flask import current_app
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import ImportJob, ImportUpload
+from webapp.models import ImportJob, ImportStatus, ImportUpload
 from webapp.queue import IMPORT_TIMEOUT_SECONDS, get_queue
 from webapp.services.leads.columns import clean_text
 from webapp.services.leads.csv_sniff import FileFormat
@@ -61,7 +61,7 @@ def create_import_job(
         filename=os.path.basename(filename or "upload.csv")[:255],
         stored_path=path,
         options={"format": preview.fmt.to_dict(), "mapping": preview.mapping},
-        status="pending",
+        status=ImportStatus.PENDING,
         total_bytes=os.path.getsize(path),
         created_by_id=user_id,
     )
@@ -109,8 +109,8 @@ def run_import_job(job_id: str) -> None:
     # Claimed atomically, so a job started twice (a retry, a second worker) runs once.
     claimed = db.session.execute(
         sa.update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.status == "pending")
-        .values(status="running", progressed_at=utcnow())
+        .where(ImportJob.id == job_id, ImportJob.status == ImportStatus.PENDING)
+        .values(status=ImportStatus.RUNNING, progressed_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -135,13 +135,13 @@ def run_import_job(job_id: str) -> None:
         )
     except ImportFileError as error:
         db.session.rollback()
-        job.status, job.error = "failed", str(error)
+        job.status, job.error = ImportStatus.FAILED, str(error)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("lead import %s failed", job_id)
-        job.status, job.error = "failed", "the import stopped on an unexpected error"
+        job.status, job.error = ImportStatus.FAILED, "the import stopped on an unexpected error"
     else:
-        job.status, job.summary = "done", summary.to_dict()
+        job.status, job.summary = ImportStatus.DONE, summary.to_dict()
         job.processed_bytes = job.total_bytes
     _forget_upload(job)
     job.finished_at = utcnow()
@@ -157,12 +157,12 @@ def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
     """Fail previews nobody imported and imports that stopped; the caller commits."""
     stale = db.session.scalars(
         sa.select(ImportJob).where(
-            ImportJob.status == "pending", ImportJob.created_at < utcnow() - older_than
+            ImportJob.status == ImportStatus.PENDING, ImportJob.created_at < utcnow() - older_than
         )
     ).all()
     for job in stale:
         _forget_upload(job)
-        job.status, job.error = "failed", "never imported"
+        job.status, job.error = ImportStatus.FAILED, "never imported"
         job.finished_at = utcnow()
     return len(stale) + settle_stalled_import_jobs()
 
@@ -178,12 +178,12 @@ def settle_stalled_import_jobs(now: datetime | None = None) -> int:
     quiet_since = sa.func.coalesce(ImportJob.progressed_at, ImportJob.created_at)
     stalled = db.session.scalars(
         sa.select(ImportJob)
-        .where(ImportJob.status == "running", quiet_since < now - STALLED_AFTER)
+        .where(ImportJob.status == ImportStatus.RUNNING, quiet_since < now - STALLED_AFTER)
         .with_for_update(skip_locked=True)
     ).all()
     for job in stalled:
         _forget_upload(job)
-        job.status, job.finished_at = "failed", now
+        job.status, job.finished_at = ImportStatus.FAILED, now
         job.error = (
             f"The import stopped after {thousands(job.processed_rows)} rows and did not "
             "finish (the server was restarted). Those rows are in the list; import the file "

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.database import new_id, utcnow
 from webapp.extensions import db
-from webapp.models import Lead, Suppression
+from webapp.models import Lead, LeadStatus, Suppression
 from webapp.services.leads.fields import company_domain
 from webapp.services.leads.mapping import COMPANY, URL
 
@@ -90,7 +90,9 @@ def _write_batch_once(batch: list[ParsedRow], list_name: str, counts: WriteCount
             counts.unchanged += 1
     suppressed = _suppressed(new_domains)
     for values in inserts:
-        values["status"] = "suppressed" if values["email"] in suppressed else "active"
+        values["status"] = (
+            LeadStatus.SUPPRESSED if values["email"] in suppressed else LeadStatus.ACTIVE
+        )
         values["stopped"] = False
         values["updated_at"] = now
     if inserts:

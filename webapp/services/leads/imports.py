@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
 from webapp.services.leads.duplicates import SeenAddresses
@@ -34,12 +35,22 @@ MAX_ERRORS = 1_000
 PREVIEW_ROWS = 5
 
 
-class ImportFileError(Exception):
+class ImportFileError(InvalidInput):
     """The file as a whole cannot be imported (empty, unreadable, no e-mail column)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"file": message}, message)
+
+    def __str__(self) -> str:
+        # The one field repeats the message; the page, the CLI and the job show it as is.
+        return self.message
 
 
 class ImportMappingError(ImportFileError):
     """The mapping the user chose cannot be used (see mapping.apply_choices)."""
+
+    def __init__(self, message: str) -> None:
+        InvalidInput.__init__(self, {"mapping": message}, message)
 
 
 @dataclass

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, MessageEvent
+from webapp.models import Campaign, Lead, LeadStatus, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text
 from webapp.services.leads.idn import idn_search
 from webapp.services.leads.suppressions import escape_like
@@ -30,13 +31,11 @@ BULK_ACTIONS = ("stop", "unstop", "delete", "restore", "move")
 PER_PAGE_MAX = 500
 
 
-class LeadActionError(Exception):
+class LeadActionError(InvalidInput):
     """A lead action that cannot be done; `fields` names each bad field."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(fields or {}, message)
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,8 @@ def set_stopped(lead: Lead, stopped: bool, user_id: str | None = None) -> Lead:
     """Stop (no more mail, in any campaign) or unstop a lead."""
     if lead.stopped != stopped:
         lead.stopped = stopped
-        record_action("lead.stopped" if stopped else "lead.unstopped", "lead", lead.id, user_id)
+        action = AuditAction.LEAD_STOPPED if stopped else AuditAction.LEAD_UNSTOPPED
+        record_action(action, "lead", lead.id, user_id)
     return lead
 
 
@@ -193,7 +193,8 @@ def set_deleted(lead: Lead, deleted: bool, user_id: str | None = None) -> Lead:
     """Soft-delete or restore a lead; its history and suppressions stay."""
     if (lead.deleted_at is not None) != deleted:
         lead.deleted_at = utcnow() if deleted else None
-        record_action("lead.deleted" if deleted else "lead.restored", "lead", lead.id, user_id)
+        action = AuditAction.LEAD_DELETED if deleted else AuditAction.LEAD_RESTORED
+        record_action(action, "lead", lead.id, user_id)
     return lead
 
 
@@ -280,7 +281,7 @@ def bulk_action(
     details = {"count": changed, "filter": chosen.as_args()}
     if action == "move":
         details["list_name"] = list_name
-    record_action(f"leads.bulk_{action}", "lead", None, user_id, details)
+    record_action(AuditAction(f"leads.bulk_{action}"), "lead", None, user_id, details)
     return int(changed or 0)
 
 
@@ -299,7 +300,9 @@ def list_counts() -> list[ListCount]:
         sa.select(
             Lead.list_name,
             sa.func.count().filter(alive),
-            sa.func.count().filter(alive, Lead.status == "active", Lead.stopped.is_(False)),
+            sa.func.count().filter(
+                alive, Lead.status == LeadStatus.ACTIVE, Lead.stopped.is_(False)
+            ),
             sa.func.count().filter(Lead.deleted_at.is_not(None)),
         )
         .where(Lead.list_name.is_not(None))

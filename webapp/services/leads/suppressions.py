@@ -9,19 +9,28 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import Lead, Message, MessageEvent, Suppression
+from webapp.models import (
+    EventType,
+    Lead,
+    LeadStatus,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    Suppression,
+    SuppressionReason,
+)
 from webapp.models.leads import SUPPRESSION_REASONS
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.fields import company_domain
 
 
-class SuppressionError(Exception):
+class SuppressionError(InvalidInput):
     """Invalid suppression input; `fields` names each bad field."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "invalid suppression")
 
 
 @dataclass
@@ -74,7 +83,7 @@ def parse_suppression(
         domain = _clean_domain(domain.removeprefix("@"))
         if domain is None:
             fields["domain"] = "not a valid domain"
-    reason = (reason or "manual").strip()
+    reason = (reason or SuppressionReason.MANUAL).strip()
     if reason not in SUPPRESSION_REASONS:
         fields["reason"] = f"one of {', '.join(SUPPRESSION_REASONS)}"
     if fields:
@@ -85,7 +94,7 @@ def parse_suppression(
 def add_suppression(
     email: str | None = None,
     domain: str | None = None,
-    reason: str = "manual",
+    reason: str = SuppressionReason.MANUAL,
     note: str | None = None,
     user_id: str | None = None,
 ) -> tuple[Suppression, bool]:
@@ -104,7 +113,8 @@ def add_suppression(
         if email
         else sa.or_(Lead.domain == domain, Lead.email.like(f"%@{domain}"))
     )
-    _suppress_leads(leads, "bounced" if reason == "hard_bounce" else "suppressed", reason)
+    bounced = reason == SuppressionReason.HARD_BOUNCE
+    _suppress_leads(leads, LeadStatus.BOUNCED if bounced else LeadStatus.SUPPRESSED, reason)
     return existing, created
 
 
@@ -133,18 +143,22 @@ def suppress_lead(
 
 def _suppress_leads(lead_ids: Any, status: str, reason: str) -> None:
     """Set the leads' status (a bounce is never softened) and cancel their queued messages."""
-    keep_bounced = Lead.status != "bounced" if status == "suppressed" else sa.true()
+    keep_bounced = (
+        Lead.status != LeadStatus.BOUNCED if status == LeadStatus.SUPPRESSED else sa.true()
+    )
     db.session.execute(
         sa.update(Lead)
         .where(Lead.id.in_(lead_ids), keep_bounced, Lead.status != status)
         .values(status=status)
         .execution_options(synchronize_session="fetch")
     )
-    queued = sa.select(Message.id).where(Message.lead_id.in_(lead_ids), Message.status == "queued")
+    queued = sa.select(Message.id).where(
+        Message.lead_id.in_(lead_ids), Message.status == MessageStatus.QUEUED
+    )
     canceled = db.session.scalars(
         sa.update(Message)
         .where(Message.id.in_(queued))
-        .values(status="canceled")
+        .values(status=MessageStatus.CANCELED)
         .returning(Message.id)
         .execution_options(synchronize_session="fetch")
     ).all()
@@ -152,7 +166,11 @@ def _suppress_leads(lead_ids: Any, status: str, reason: str) -> None:
         db.session.execute(
             sa.insert(MessageEvent),
             [
-                {"message_id": message_id, "event_type": "canceled", "meta": {"reason": reason}}
+                {
+                    "message_id": message_id,
+                    "event_type": EventType.CANCELED,
+                    "meta": {"reason": reason},
+                }
                 for message_id in canceled
             ],
         )
@@ -184,7 +202,7 @@ def search_suppressions(q: str = "", page: int = 1, per_page: int = 50) -> Suppr
 def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
     """Remove a suppression (recorded); leads it alone held become active again. Returns them."""
     covered = sa.select(Lead.id).where(
-        Lead.status == "suppressed",
+        Lead.status == LeadStatus.SUPPRESSED,
         Lead.email == suppression.email
         if suppression.email
         else sa.or_(Lead.domain == suppression.domain, Lead.email.like(f"%@{suppression.domain}")),
@@ -196,10 +214,10 @@ def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
     restored = 0
     for lead in db.session.scalars(sa.select(Lead).where(Lead.id.in_(covered))):
         if not is_suppressed(lead.email, lead.domain):
-            lead.status = "active"
+            lead.status = LeadStatus.ACTIVE
             restored += 1
     details["leads_restored"] = restored
-    record_action("suppression.removed", "suppression", suppression.id, user_id, details)
+    record_action(AuditAction.SUPPRESSION_REMOVED, "suppression", suppression.id, user_id, details)
     return restored
 
 

@@ -9,6 +9,7 @@ from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.rendering import (
     RenderedMail,
     RenderError,
+    RenderProblem,
     StepDraft,
     lead_context,
     preview_steps,
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_STEPS",
     "PARTS",
     "RenderError",
+    "RenderProblem",
     "RenderedMail",
     "StepDraft",
     "TemplateInvalid",

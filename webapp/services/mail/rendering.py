@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from types import TracebackType
 from typing import Any, Protocol
@@ -49,6 +50,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _MAX_DISCOVERY = 50  # re-renders spent naming every missing variable, not just the first
 
 
+class RenderProblem(StrEnum):
+    """What kind of problem stops a render; saving refuses some, the preview shows all."""
+
+    SYNTAX = "syntax"
+    UNSAFE = "unsafe"
+    LIMIT = "limit"
+    MISSING = "missing"
+    SUBJECT = "subject"
+    CONTENT = "content"
+    RUNTIME = "runtime"
+
+
 class RenderError(ValueError):
     """A template that cannot be rendered (for this lead): says why, where and what is missing."""
 
@@ -59,13 +72,12 @@ class RenderError(ValueError):
         missing: Iterable[str] = (),
         line: int | None = None,
         part: str | None = None,
-        kind: str = "runtime",
+        kind: RenderProblem = RenderProblem.RUNTIME,
     ) -> None:
         self.missing: list[str] = sorted(set(missing))
         self.line = line
         self.part = part
-        # syntax | unsafe | limit | missing | subject | content | runtime
-        self.kind = "missing" if self.missing else kind
+        self.kind = RenderProblem.MISSING if self.missing else kind
         where = ", ".join(
             bit for bit in (PART_LABELS.get(part or "", ""), f"line {line}" if line else "") if bit
         )
@@ -148,10 +160,10 @@ def compile_part(source: str, part: str) -> JinjaTemplate:
         return _compile(source, part == "body_html")
     except TemplateSyntaxError as error:
         raise RenderError(
-            error.message or "syntax error", line=error.lineno, part=part, kind="syntax"
+            error.message or "syntax error", line=error.lineno, part=part, kind=RenderProblem.SYNTAX
         ) from None
     except TemplateError as error:
-        raise RenderError(str(error), part=part, kind="syntax") from None
+        raise RenderError(str(error), part=part, kind=RenderProblem.SYNTAX) from None
 
 
 @lru_cache(maxsize=512)
@@ -186,13 +198,17 @@ def _render_part(template: JinjaTemplate, context: dict[str, Any], part: str) ->
         raise
     except LimitExceeded as error:
         line = _template_line(error.__traceback__)
-        raise RenderError(f"too much work: {error}", line=line, part=part, kind="limit") from None
+        raise RenderError(
+            f"too much work: {error}", line=line, part=part, kind=RenderProblem.LIMIT
+        ) from None
     except SecurityError as error:
         line = _template_line(error.__traceback__)
-        raise RenderError(f"not allowed: {error}", line=line, part=part, kind="unsafe") from None
+        raise RenderError(
+            f"not allowed: {error}", line=line, part=part, kind=RenderProblem.UNSAFE
+        ) from None
     except RecursionError:
         raise RenderError(
-            "too much work: macros call themselves too deeply", part=part, kind="limit"
+            "too much work: macros call themselves too deeply", part=part, kind=RenderProblem.LIMIT
         ) from None
     except Exception as error:  # a template's own mistake: 1 / 0, "a" + 1, ...
         line = _template_line(error.__traceback__)
@@ -218,7 +234,7 @@ def render_sources(
         if source.strip()
     ]
     if not any(part != "subject" for part, _ in parts):
-        raise RenderError(f"mail {step.mail_number} has no body", kind="content")
+        raise RenderError(f"mail {step.mail_number} has no body", kind=RenderProblem.CONTENT)
     compiled = [(part, compile_part(source, part)) for part, source in parts]
     rendered = _render_all(compiled, context)
     return _finish(
@@ -267,7 +283,9 @@ def _finish(
     """Subject checks, the HTML or text part made from the other, the unsubscribe line."""
     subject = clean_subject(rendered.get("subject", "")) or clean_subject(subject_fallback or "")
     if not subject:
-        raise RenderError(f"mail {number} has no subject", part="subject", kind="content")
+        raise RenderError(
+            f"mail {number} has no subject", part="subject", kind=RenderProblem.CONTENT
+        )
     html = rendered.get("body_html", "").strip()
     text = rendered.get("body_text", "").strip()
     if not html:
@@ -283,7 +301,7 @@ def _finish(
             raise RenderError(
                 f"too much work: the output passes the limit of {MAX_STRING_CHARS:,} characters",
                 part=part,
-                kind="limit",
+                kind=RenderProblem.LIMIT,
             )
     return RenderedMail(subject=subject, html=html, text=text.rstrip() + "\n")
 
@@ -292,7 +310,9 @@ def clean_subject(subject: str) -> str:
     """A subject as one clean line; line breaks are refused, never folded away."""
     if _LINE_BREAKS.search(subject):
         raise RenderError(
-            "a subject must be one line (it contains a line break)", part="subject", kind="subject"
+            "a subject must be one line (it contains a line break)",
+            part="subject",
+            kind=RenderProblem.SUBJECT,
         )
     return " ".join(_CONTROL.sub("", subject).split())
 
@@ -326,7 +346,7 @@ def preview_steps(
     by_number = {step.mail_number: step for step in steps}
     step = by_number.get(mail_number)
     if step is None:
-        raise RenderError(f"the template has no mail {mail_number}", kind="content")
+        raise RenderError(f"the template has no mail {mail_number}", kind=RenderProblem.CONTENT)
     context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
     context.setdefault("tracking", None)
     fallback = None

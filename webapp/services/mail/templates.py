@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Lead, Template, TemplateStep
-from webapp.services.audit import record_action
+from webapp.services.audit import AuditAction, record_action
+from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
     LEAD_COLUMNS,
     PART_LABELS,
     PREVIEW_SENDER,
     PREVIEW_UNSUBSCRIBE_URL,
     RenderError,
+    RenderProblem,
     StepDraft,
     compile_part,
     render_sources,
@@ -31,12 +33,11 @@ MAX_NAME = 200
 PARTS = ("subject", "body_html", "body_text")
 
 
-class TemplateInvalid(ValueError):
+class TemplateInvalid(InvalidInput):
     """A template that cannot be saved; `fields` says what is wrong where."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
+        super().__init__(fields, "the template has errors")
 
 
 @dataclass
@@ -159,7 +160,7 @@ def _check_step(step: StepDraft) -> dict[str, str]:
     try:
         render_sources(step, context, subject_fallback="Re: ...")
     except RenderError as error:
-        if error.kind in ("unsafe", "limit", "subject"):
+        if error.kind in (RenderProblem.UNSAFE, RenderProblem.LIMIT, RenderProblem.SUBJECT):
             part = error.part or "body_html"
             errors[step_field(step.mail_number, part)] = _located(error)
     return errors
@@ -218,7 +219,9 @@ def create_template(
     template.steps = [TemplateStep(**_step_values(step)) for step in steps]
     db.session.add(template)
     db.session.flush()
-    record_action("template.create", "template", template.id, user_id, {"name": template.name})
+    record_action(
+        AuditAction.TEMPLATE_CREATE, "template", template.id, user_id, {"name": template.name}
+    )
     return template, check
 
 
@@ -248,7 +251,9 @@ def update_template(
                 setattr(step, part, getattr(draft, part))
     template.steps.sort(key=lambda step: step.mail_number)
     db.session.flush()
-    record_action("template.update", "template", template.id, user_id, {"name": template.name})
+    record_action(
+        AuditAction.TEMPLATE_UPDATE, "template", template.id, user_id, {"name": template.name}
+    )
     return check
 
 

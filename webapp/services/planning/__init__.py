@@ -20,6 +20,7 @@ from webapp.services.planning.replanning import (
     replan_queued,
 )
 from webapp.services.planning.report import (
+    WarningCode,
     campaign_dry_run,
     dry_run_report,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "DomainCalendar",
     "PlanError",
     "PlanRequest",
+    "WarningCode",
     "auto_assign_domain",
     "auto_domain_for",
     "campaign_dry_run",

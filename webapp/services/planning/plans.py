@@ -17,7 +17,15 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, SendingDomain, Template
+from webapp.models import (
+    Campaign,
+    CampaignStatus,
+    Lead,
+    Message,
+    MessageStatus,
+    SendingDomain,
+    Template,
+)
 from webapp.services.planning.planner import (
     DomainSpec,
     PlanError,
@@ -42,7 +50,7 @@ __all__ = [
     "taken_slots",
 ]
 
-LIVE = ("queued", "sending")
+LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 _CHUNK = 5000
 
 
@@ -176,7 +184,9 @@ def running_campaign_counts() -> dict[str, int]:
     """How many running campaigns use each domain (`campaigns.domain` or `.domains`)."""
     counts: dict[str, int] = {}
     rows = db.session.execute(
-        sa.select(Campaign.domain, Campaign.domains).where(Campaign.status == "running")
+        sa.select(Campaign.domain, Campaign.domains).where(
+            Campaign.status == CampaignStatus.RUNNING
+        )
     )
     for domain, domains in rows:
         for name in set(domains or []) | ({domain} if domain else set()):
@@ -212,7 +222,7 @@ def taken_slots(
     taken: dict[str, list[Booking]] = {name: [] for name in interval}
     for name, scheduled_at, sent_at, status, owner in rows:
         own = owner == campaign_id
-        if status in LIVE and not (own and status == "queued"):
+        if status in LIVE and not (own and status == MessageStatus.QUEUED):
             taken[name].append(Booking(scheduled_at, owner, not own))
         if sent_at is not None and sent_at >= now - interval[name]:
             taken[name].append(Booking(sent_at, owner, not own))
@@ -325,7 +335,7 @@ def campaign_messages(campaign_id: str) -> list[PlannedMessage]:
             Message.scheduled_at,
             Message.sent_at,
         )
-        .where(Message.campaign_id == campaign_id, Message.status != "canceled")
+        .where(Message.campaign_id == campaign_id, Message.status != MessageStatus.CANCELED)
         .order_by(Message.scheduled_at)
     )
     return [

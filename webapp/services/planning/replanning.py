@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, Message
+from webapp.models import Campaign, CampaignStatus, Message, MessageStatus
 from webapp.services.planning.planner import LeadSpec, PlanSettings, plan
 from webapp.services.planning.plans import (
     _times,
@@ -38,7 +38,7 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
     rows = list(
         db.session.execute(
             sa.select(Message)
-            .where(Message.campaign_id == campaign.id, Message.status != "canceled")
+            .where(Message.campaign_id == campaign.id, Message.status != MessageStatus.CANCELED)
             .order_by(Message.lead_id, Message.mail_number)
         ).scalars()
     )
@@ -84,10 +84,14 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
 
 def _replan_lead(messages: list[Message], active: set[str]) -> LeadSpec | None:
     """One lead's queued mails as the planner's input, or None when it waits."""
-    waiting = [m for m in messages if m.status == "queued"]
+    waiting = [m for m in messages if m.status == MessageStatus.QUEUED]
     if not waiting:
         return None
-    gone = [m for m in messages if m.status != "queued" and m.mail_number < waiting[0].mail_number]
+    gone = [
+        m
+        for m in messages
+        if m.status != MessageStatus.QUEUED and m.mail_number < waiting[0].mail_number
+    ]
     sender = messages[0]
     after = max((m.sent_at or m.scheduled_at for m in gone), default=None)
     numbers = tuple(m.mail_number for m in waiting)
@@ -102,7 +106,9 @@ def replan_domain_campaigns(domain_name: str, now: datetime) -> int:
     """Re-plan every running campaign that sends from a domain (paused, resumed, changed)."""
     moved = 0
     for campaign in db.session.execute(
-        sa.select(Campaign).where(Campaign.status == "running").order_by(Campaign.created_at)
+        sa.select(Campaign)
+        .where(Campaign.status == CampaignStatus.RUNNING)
+        .order_by(Campaign.created_at)
     ).scalars():
         if domain_name in (campaign.domains or []) or campaign.domain == domain_name:
             moved += replan_queued(campaign, now)

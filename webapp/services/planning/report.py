@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Template
+from webapp.models import Campaign, CampaignStatus, Lead, Template
 from webapp.services.mail import lead_context, template_variables
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
@@ -28,6 +29,20 @@ from webapp.services.planning.plans import (
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
 
 _CHUNK = 5000
+
+
+class WarningCode(StrEnum):
+    """What a dry-run warning is about: the page and API clients tell warnings apart by it."""
+
+    NOT_PLANNED = "not_planned"
+    UNKNOWN_DOMAIN = "unknown_domain"
+    NO_DOMAIN = "no_domain"
+    DOMAIN_PAUSED = "domain_paused"
+    LEADS_SKIPPED = "leads_skipped"
+    SLOTS_TAKEN = "slots_taken"
+    MISSING_VARIABLES = "missing_variables"
+    REPORTS_FOLDER_MISSING = "reports_folder_missing"
+    MISSING_REPORTS = "missing_reports"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -90,20 +105,29 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
     found: list[dict[str, Any]] = []
     if prepared.error:
         found.append(
-            {"code": "not_planned", "message": f"Nothing can be planned: {prepared.error}."}
+            {
+                "code": WarningCode.NOT_PLANNED,
+                "message": f"Nothing can be planned: {prepared.error}.",
+            }
         )
     for name in prepared.unknown_domains:
         found.append(
-            {"code": "unknown_domain", "message": f"No sending domain {name}.", "domain": name}
+            {
+                "code": WarningCode.UNKNOWN_DOMAIN,
+                "message": f"No sending domain {name}.",
+                "domain": name,
+            }
         )
     if not prepared.request.domains and not prepared.domains:
-        found.append({"code": "no_domain", "message": "No active sending domain to assign."})
+        found.append(
+            {"code": WarningCode.NO_DOMAIN, "message": "No active sending domain to assign."}
+        )
     for domain in prepared.domains:
         if domain.paused:
             reason = f" ({domain.paused_reason})" if domain.paused_reason else ""
             found.append(
                 {
-                    "code": "domain_paused",
+                    "code": WarningCode.DOMAIN_PAUSED,
                     "message": f"{domain.name} is paused{reason}: nothing is planned on it.",
                     "domain": domain.name,
                 }
@@ -111,7 +135,7 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
     if prepared.skipped_leads:
         found.append(
             {
-                "code": "leads_skipped",
+                "code": WarningCode.LEADS_SKIPPED,
                 "message": f"{prepared.skipped_leads} leads of the audience are deleted, stopped "
                 "or gone, and are not planned.",
                 "count": prepared.skipped_leads,
@@ -135,7 +159,7 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
             campaigns = {b.campaign_id for b in others if first <= b.at <= last}
             found.append(
                 {
-                    "code": "slots_taken",
+                    "code": WarningCode.SLOTS_TAKEN,
                     "message": f"{count} slots on {name} are taken by {len(campaigns)} other "
                     f"campaign{'s' if len(campaigns) != 1 else ''} during this plan.",
                     "domain": name,
@@ -168,7 +192,7 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
         detail = ", ".join(f"{name} ({count})" for name, count in sorted(missing.items()))
         found.append(
             {
-                "code": "missing_variables",
+                "code": WarningCode.MISSING_VARIABLES,
                 "message": f"{leads_missing} leads miss variables the template uses: {detail}.",
                 "count": leads_missing,
                 "variables": dict(sorted(missing.items())),
@@ -186,7 +210,7 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
     if not os.path.isdir(folder):
         return [
             {
-                "code": "reports_folder_missing",
+                "code": WarningCode.REPORTS_FOLDER_MISSING,
                 "message": f"The reports folder {folder} does not exist: follow-ups go without "
                 "a report.",
             }
@@ -197,7 +221,7 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
         return []
     return [
         {
-            "code": "missing_reports",
+            "code": WarningCode.MISSING_REPORTS,
             "message": f"{absent} leads have no report (<domain>.pdf) in {folder}.",
             "count": absent,
         }
@@ -223,7 +247,7 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
-    if campaign is not None and campaign.status != "draft":
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
         written = campaign_messages(campaign.id)
         if written:
             return build_report(prepare(request, now, make_plan=False), written)

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.database import new_id
 from webapp.extensions import db
-from webapp.models import Campaign, Message
+from webapp.models import Campaign, Message, MessageStatus
 from webapp.services.planning.planner import PlannedMessage
 
 # One constant key: every planner in every process serialises on it, so two
@@ -92,7 +92,7 @@ def message_rows(
                 m.alias,
                 address,
                 address,
-                "queued",
+                MessageStatus.QUEUED,
                 parent,
                 m.mail_number > 1,
                 attach and m.mail_number > 1,

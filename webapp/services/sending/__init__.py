@@ -13,6 +13,7 @@ from webapp.services.sending.domain_health import check_domain_health
 from webapp.services.sending.mailer import display_name
 from webapp.services.sending.operator import (
     DECISIONS,
+    Decision,
     MessageConflict,
     decide_uncertain,
     resend_message,
@@ -26,6 +27,7 @@ from webapp.services.sending.send import send_claimed_message
 
 __all__ = [
     "DECISIONS",
+    "Decision",
     "MessageConflict",
     "check_domain_health",
     "complete_finished_campaigns",

@@ -25,11 +25,19 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
-from webapp.models import Campaign, Message, MessageEvent, SendingDomain
+from webapp.models import (
+    Campaign,
+    CampaignStatus,
+    EventType,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    SendingDomain,
+)
 from webapp.queue import SEND_QUEUE, get_queue
 from webapp.services.sending.rules import in_sending_window
 
-IN_FLIGHT = ("queued", "sending")
+IN_FLIGHT = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
 @dataclass
@@ -88,18 +96,18 @@ def settle_expired_claims(now: datetime) -> tuple[int, int]:
     lost = db.session.execute(
         sa.update(Message)
         .where(
-            Message.status == "sending",
+            Message.status == MessageStatus.SENDING,
             Message.send_started_at.is_(None),
             Message.claimed_at < now - lease,
         )
-        .values(status="queued", claim_token=None, claimed_at=None)
+        .values(status=MessageStatus.QUEUED, claim_token=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     unknown = list(
         db.session.execute(
             sa.update(Message)
-            .where(Message.status == "sending", Message.send_started_at < now - lease)
-            .values(status="uncertain", last_error="no outcome within the send lease")
+            .where(Message.status == MessageStatus.SENDING, Message.send_started_at < now - lease)
+            .values(status=MessageStatus.UNCERTAIN, last_error="no outcome within the send lease")
             .returning(Message.id)
             .execution_options(synchronize_session=False)
         ).scalars()
@@ -108,7 +116,11 @@ def settle_expired_claims(now: datetime) -> tuple[int, int]:
         db.session.execute(
             sa.insert(MessageEvent),
             [
-                {"message_id": mid, "event_type": "uncertain", "meta": {"reason": "lease expired"}}
+                {
+                    "message_id": mid,
+                    "event_type": EventType.UNCERTAIN,
+                    "meta": {"reason": "lease expired"},
+                }
                 for mid in unknown
             ],
         )
@@ -139,7 +151,7 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> tuple[str, str] | No
         return None
     in_flight = db.session.execute(
         sa.select(Message.id)
-        .where(Message.domain_used == domain.name, Message.status == "sending")
+        .where(Message.domain_used == domain.name, Message.status == MessageStatus.SENDING)
         .limit(1)
     ).first()
     if in_flight is not None:
@@ -151,11 +163,14 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> tuple[str, str] | No
         .outerjoin(parent, parent.id == Message.parent_message_id)
         .where(
             Message.domain_used == domain.name,
-            Message.status == "queued",
+            Message.status == MessageStatus.QUEUED,
             Message.scheduled_at <= now,
-            Campaign.status == "running",
+            Campaign.status == CampaignStatus.RUNNING,
             # A follow-up waits until its parent went out.
-            sa.or_(Message.parent_message_id.is_(None), parent.status.in_(("sent", "opened"))),
+            sa.or_(
+                Message.parent_message_id.is_(None),
+                parent.status.in_((MessageStatus.SENT, MessageStatus.OPENED)),
+            ),
         )
         .order_by(Message.scheduled_at, Message.mail_number.desc())
         .limit(1)
@@ -166,8 +181,10 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> tuple[str, str] | No
     token = secrets.token_hex(16)
     claimed = db.session.execute(
         sa.update(Message)
-        .where(Message.id == candidate, Message.status == "queued")
-        .values(status="sending", claim_token=token, claimed_at=now, send_started_at=None)
+        .where(Message.id == candidate, Message.status == MessageStatus.QUEUED)
+        .values(
+            status=MessageStatus.SENDING, claim_token=token, claimed_at=now, send_started_at=None
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     return (candidate, token) if claimed == 1 else None
@@ -181,8 +198,8 @@ def complete_finished_campaigns(now: datetime) -> list[str]:
     done = list(
         db.session.execute(
             sa.update(Campaign)
-            .where(Campaign.status == "running", ~pending.exists())
-            .values(status="completed", finished_at=now)
+            .where(Campaign.status == CampaignStatus.RUNNING, ~pending.exists())
+            .values(status=CampaignStatus.COMPLETED, finished_at=now)
             .returning(Campaign.id)
             .execution_options(synchronize_session=False)
         ).scalars()

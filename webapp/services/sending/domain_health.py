@@ -9,13 +9,19 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Message, SendingDomain
-from webapp.services.audit import record_action
+from webapp.models import Message, MessageStatus, SendingDomain
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.planning import replan_domain_campaigns
 
 log = logging.getLogger("webapp.sending")
 
-ATTEMPTED = ("sent", "opened", "bounced", "failed", "uncertain")
+ATTEMPTED = (
+    MessageStatus.SENT,
+    MessageStatus.OPENED,
+    MessageStatus.BOUNCED,
+    MessageStatus.FAILED,
+    MessageStatus.UNCERTAIN,
+)
 
 
 def recent_outcomes(domain: SendingDomain, window: int) -> list[str]:
@@ -36,8 +42,8 @@ def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
     outcomes = recent_outcomes(domain, config["DOMAIN_HEALTH_WINDOW"])
     if domain.paused or len(outcomes) < config["DOMAIN_HEALTH_MIN_SENDS"]:
         return False
-    bounced = outcomes.count("bounced") / len(outcomes)
-    failed = outcomes.count("failed") / len(outcomes)
+    bounced = outcomes.count(MessageStatus.BOUNCED) / len(outcomes)
+    failed = outcomes.count(MessageStatus.FAILED) / len(outcomes)
     reason = None
     if bounced > config["DOMAIN_BOUNCE_THRESHOLD"]:
         reason = f"{bounced:.0%} hard bounces in the last {len(outcomes)} sends"
@@ -47,7 +53,7 @@ def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
         return False
     domain.paused = True
     domain.paused_reason = f"paused automatically: {reason}"
-    record_action("domain.paused", "sending_domain", domain.id, None, {"reason": reason})
+    record_action(AuditAction.DOMAIN_PAUSED, "sending_domain", domain.id, None, {"reason": reason})
     log.warning("domain %s paused: %s", domain.name, reason)
 
     replan_domain_campaigns(domain.name, now)

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Campaign, Lead, Message, SendingDomain, TemplateStep
+from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services import tracking
 from webapp.services.mail import lead_context, render_step, render_subject
 
-SENT_STATUSES = ("sent", "opened")
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
 # SMTP wants CRLF line ends; smtplib sends bytes as they are.
 WIRE_POLICY = email.policy.default.clone(linesep="\r\n")
 

@@ -8,13 +8,25 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignAudience, Lead, Message, MessageEvent, SendingDomain
+from webapp.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignStatus,
+    CancelReason,
+    EventType,
+    Lead,
+    LeadStatus,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    SendingDomain,
+)
 from webapp.services.leads import is_suppressed
 from webapp.services.planning import DomainCalendar, domain_spec
 
-SENT_STATUSES = ("sent", "opened")
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
 # A parent in one of these may still go out: its follow-up waits for it.
-PARENT_PENDING = ("queued", "sending", "uncertain")
+PARENT_PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -31,20 +43,20 @@ GO = Verdict()
 
 def check_send_rules(message: Message, campaign: Campaign, lead: Lead, now: datetime) -> Verdict:
     """Campaign running, lead mailable, not replied, not emailed recently, parent sent."""
-    if campaign.status in ("stopped", "completed"):
+    if campaign.status in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
         return Verdict(cancel=True, reason=f"campaign {campaign.status}")
-    if campaign.status != "running":
+    if campaign.status != CampaignStatus.RUNNING:
         return Verdict(wait=True, reason=f"campaign {campaign.status}")
     if lead.deleted_at is not None:
         return Verdict(cancel=True, reason="lead deleted")
     if lead.stopped:
         return Verdict(cancel=True, reason="lead stopped")
-    if lead.status != "active":
+    if lead.status != LeadStatus.ACTIVE:
         return Verdict(cancel=True, reason=f"lead {lead.status}")
     if is_suppressed(lead.email, lead.domain):
         return Verdict(cancel=True, reason="suppressed")
     if _has_replied(message):
-        return Verdict(cancel=True, reason="lead replied")
+        return Verdict(cancel=True, reason=CancelReason.LEAD_REPLIED)
     if message.mail_number == 1 and _emailed_recently(campaign, lead, now):
         return Verdict(cancel=True, reason="emailed recently")
     if message.parent_message_id is not None:
@@ -63,7 +75,7 @@ def _has_replied(message: Message) -> bool:
         .where(
             Message.campaign_id == message.campaign_id,
             Message.lead_id == message.lead_id,
-            MessageEvent.event_type == "replied",
+            MessageEvent.event_type == EventType.REPLIED,
         )
         .limit(1)
     ).first()

@@ -18,7 +18,17 @@ from flask import current_app
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.failpoints import failpoint
-from webapp.models import Campaign, Lead, Message, MessageEvent, SendingDomain
+from webapp.models import (
+    Campaign,
+    CancelReason,
+    EventType,
+    Lead,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    SendingDomain,
+    SuppressionReason,
+)
 from webapp.services.campaigns import complete_if_done
 from webapp.services.leads import suppress_lead
 from webapp.services.mail import RenderError
@@ -34,7 +44,7 @@ MAX_ATTEMPTS = 3
 
 def release(message: Message) -> None:
     """Give a claimed message back to the queue, untouched (it was never started)."""
-    message.status = "queued"
+    message.status = MessageStatus.QUEUED
     message.claim_token = None
     message.claimed_at = None
 
@@ -47,7 +57,11 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
     """Send one claimed message; returns what happened (for logs and tests)."""
     now = utcnow()
     message = db.session.get(Message, message_id)
-    if message is None or message.status != "sending" or message.claim_token != claim_token:
+    if (
+        message is None
+        or message.status != MessageStatus.SENDING
+        or message.claim_token != claim_token
+    ):
         return "stale"  # re-claimed, released or decided elsewhere: not this job's to send
     campaign = db.session.get(Campaign, message.campaign_id)
     lead = db.session.get(Lead, message.lead_id)
@@ -58,11 +72,11 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
 
     verdict = check_send_rules(message, campaign, lead, now)
     if verdict.cancel:
-        message.status = "canceled"
+        message.status = MessageStatus.CANCELED
         message.last_error = verdict.reason
-        add_event(message, "canceled", reason=verdict.reason)
+        add_event(message, EventType.CANCELED, reason=verdict.reason)
         db.session.commit()
-        return "canceled"
+        return MessageStatus.CANCELED
     if verdict.wait or domain is None or domain.paused or not in_sending_window(domain, now):
         release(message)
         db.session.commit()
@@ -74,12 +88,14 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
     try:
         built = build_mail(message, campaign, lead, domain, now)
     except RenderError as error:
-        message.status = "failed"
+        message.status = MessageStatus.FAILED
         message.last_error = f"render: {error.message}"
-        add_event(message, "failed", reason="render", detail=error.message, missing=error.missing)
-        cancel_followups(message, "earlier mail failed")
+        add_event(
+            message, EventType.FAILED, reason="render", detail=error.message, missing=error.missing
+        )
+        cancel_followups(message, CancelReason.EARLIER_MAIL_FAILED)
         db.session.commit()
-        return "failed"
+        return MessageStatus.FAILED
 
     server = transport.SmtpServer.of(domain)  # read now: the database may be gone after
     failpoint("before_start")
@@ -124,7 +140,7 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
         sa.update(Message)
         .where(
             Message.id == message.id,
-            Message.status == "sending",
+            Message.status == MessageStatus.SENDING,
             Message.claim_token == claim_token,
             Message.send_started_at.is_(None),
         )
@@ -165,37 +181,37 @@ def record_delivery(
     meta = {"code": delivery.code, "text": delivery.text}
     if delivery.kind == transport.SENT:
         # sent_at is the moment the domain's pace gate opened for this mail.
-        message.status = "sent"
+        message.status = MessageStatus.SENT
         message.sent_at = message.send_started_at or now
         message.last_error = None
         message.with_report = built.with_report
         lead.last_emailed_at = message.sent_at
-        add_event(message, "sent", **meta)
+        add_event(message, EventType.SENT, **meta)
     elif delivery.kind == transport.PERMANENT:
-        message.status = "bounced"
+        message.status = MessageStatus.BOUNCED
         message.last_error = delivery.detail
-        add_event(message, "bounced", hard=True, **meta)
-        suppress_lead(lead, "hard_bounce", note=f"SMTP {delivery.detail}"[:500])
+        add_event(message, EventType.BOUNCED, hard=True, **meta)
+        suppress_lead(lead, SuppressionReason.HARD_BOUNCE, note=f"SMTP {delivery.detail}"[:500])
         check_domain_health(domain, now)
     elif delivery.kind == transport.TEMPORARY:
         message.retry_count += 1
         message.last_error = delivery.detail
         if message.retry_count >= MAX_ATTEMPTS:
-            message.status = "failed"
-            add_event(message, "failed", attempts=message.retry_count, **meta)
-            cancel_followups(message, "earlier mail failed")
+            message.status = MessageStatus.FAILED
+            add_event(message, EventType.FAILED, attempts=message.retry_count, **meta)
+            cancel_followups(message, CancelReason.EARLIER_MAIL_FAILED)
             check_domain_health(domain, now)
         else:
-            message.status = "queued"
+            message.status = MessageStatus.QUEUED
             message.scheduled_at = now + retry_delay(domain, message.retry_count)
             message.claim_token = None
             message.claimed_at = None
             message.send_started_at = None
-            add_event(message, "deferred", attempt=message.retry_count, **meta)
+            add_event(message, EventType.DEFERRED, attempt=message.retry_count, **meta)
     else:
-        message.status = "uncertain"
+        message.status = MessageStatus.UNCERTAIN
         message.last_error = delivery.detail
-        add_event(message, "uncertain", **meta)
+        add_event(message, EventType.UNCERTAIN, **meta)
     log.info(
         json.dumps(
             {
@@ -222,16 +238,18 @@ def cancel_followups(message: Message, reason: str) -> int:
                 Message.campaign_id == message.campaign_id,
                 Message.lead_id == message.lead_id,
                 Message.mail_number > message.mail_number,
-                Message.status == "queued",
+                Message.status == MessageStatus.QUEUED,
             )
-            .values(status="canceled", last_error=reason)
+            .values(status=MessageStatus.CANCELED, last_error=reason)
             .returning(Message.id)
             .execution_options(synchronize_session=False)
         ).scalars()
     )
     for message_id in later:
         db.session.add(
-            MessageEvent(message_id=message_id, event_type="canceled", meta={"reason": reason})
+            MessageEvent(
+                message_id=message_id, event_type=EventType.CANCELED, meta={"reason": reason}
+            )
         )
     return len(later)
 

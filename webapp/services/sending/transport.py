@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webapp.models import SendingDomain
+from webapp.models import SendingDomain, SmtpTls
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -110,7 +110,7 @@ def _connect(server: SmtpServer) -> smtplib.SMTP:
     Certificates are verified against the system's trust store (`SSL_CERT_FILE` names
     another bundle)."""
     host = server.host or ""
-    if server.tls == "ssl":
+    if server.tls == SmtpTls.SSL:
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             host, server.port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context()
         )
@@ -118,7 +118,7 @@ def _connect(server: SmtpServer) -> smtplib.SMTP:
         client = smtplib.SMTP(host, server.port, timeout=SMTP_TIMEOUT_SECONDS)
     try:
         client.ehlo(server.name)
-        if server.tls == "starttls":
+        if server.tls == SmtpTls.STARTTLS:
             client.starttls(context=ssl.create_default_context())
             client.ehlo(server.name)
         if server.user and server.password:

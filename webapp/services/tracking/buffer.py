@@ -26,6 +26,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from webapp.extensions import db
+from webapp.models import EventType
 from webapp.services.tracking import events as tracking
 
 EXTENSION_KEY = "tracking_buffer"
@@ -143,7 +144,7 @@ class TrackingBuffer:
                 error,
             )
             return
-        opens = sum(1 for hit in batch if hit.event_type == "opened")
+        opens = sum(1 for hit in batch if hit.event_type == EventType.OPENED)
         self.app.logger.error(
             "tracking: %d open(s) and %d click(s) not recorded, lost after %d attempts: %s",
             opens,

@@ -18,7 +18,7 @@ from flask import current_app
 
 from webapp.database import UTCDateTime, new_id, utcnow
 from webapp.extensions import db
-from webapp.models import Message, MessageEvent
+from webapp.models import EventType, Message, MessageEvent, MessageStatus
 from webapp.services.tracking.classify import (
     DEFAULT_IP_MODE,
     DEFAULT_MACHINE_OPEN_SECONDS,
@@ -78,13 +78,16 @@ def _statements() -> tuple[sa.Insert, sa.Update]:
         sa.update(messages)
         .where(
             messages.c.id == sa.bindparam("p_message_id"),
-            sa.or_(messages.c.open_at.is_(None), messages.c.status == "sent"),
+            sa.or_(messages.c.open_at.is_(None), messages.c.status == MessageStatus.SENT),
         )
         .values(
             open_at=sa.func.coalesce(
                 messages.c.open_at, sa.bindparam("p_now", type_=UTCDateTime())
             ),
-            status=sa.case((messages.c.status == "sent", "opened"), else_=messages.c.status),
+            status=sa.case(
+                (messages.c.status == MessageStatus.SENT, MessageStatus.OPENED),
+                else_=messages.c.status,
+            ),
         )
     )
     return insert, update
@@ -133,14 +136,16 @@ def open_hit(
     message_id: str, user_agent: str | None, ip: str | None, now: datetime | None = None
 ) -> Hit:
     """The `opened` event of a pixel load."""
-    return make_hit(message_id, "opened", user_agent, ip, now)
+    return make_hit(message_id, EventType.OPENED, user_agent, ip, now)
 
 
 def click_hit(
     message_id: str, url: str, user_agent: str | None, ip: str | None, now: datetime | None = None
 ) -> Hit:
     """The `clicked` event of a tracked link, with the link followed."""
-    return make_hit(message_id, "clicked", user_agent, ip, now, {"url": url[:MAX_URL_LENGTH]})
+    return make_hit(
+        message_id, EventType.CLICKED, user_agent, ip, now, {"url": url[:MAX_URL_LENGTH]}
+    )
 
 
 def _hit_params(hit: Hit) -> dict[str, Any]:
@@ -252,14 +257,16 @@ def write_hits(hits: Sequence[Hit]) -> int:
             result = db.session.execute(_statements()[0], _hit_params(hit))
             inserted += result.rowcount  # type: ignore[attr-defined]
         # The earliest open first, so it is the one that sets `open_at`.
-        opens = sorted((hit for hit in hits if hit.event_type == "opened"), key=lambda h: h.at)
+        opens = sorted(
+            (hit for hit in hits if hit.event_type == EventType.OPENED), key=lambda h: h.at
+        )
         for hit in opens:
             db.session.execute(_statements()[1], {"p_message_id": hit.message_id, "p_now": hit.at})
         return inserted
     batch = {"hits": _batch_json(hits)}
     db.session.execute(_BATCH_LOCK, batch)
     result = db.session.execute(_BATCH_INSERT, batch)
-    if any(hit.event_type == "opened" for hit in hits):
+    if any(hit.event_type == EventType.OPENED for hit in hits):
         db.session.execute(_BATCH_OPENED, batch)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -275,7 +282,7 @@ def record_open(
     False (and nothing recorded) when the message does not exist.
     """
     now = now or utcnow()
-    if not _insert_event(message_id, "opened", user_agent, ip, now):
+    if not _insert_event(message_id, EventType.OPENED, user_agent, ip, now):
         return False
     db.session.execute(_statements()[1], {"p_message_id": message_id, "p_now": now})
     return True
@@ -291,4 +298,4 @@ def record_click(
     """Record a `clicked` event with the link followed; False when the message is gone."""
     now = now or utcnow()
     extra = {"url": url[:MAX_URL_LENGTH]}
-    return _insert_event(message_id, "clicked", user_agent, ip, now, extra)
+    return _insert_event(message_id, EventType.CLICKED, user_agent, ip, now, extra)

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Lead, Message, MessageEvent
+from webapp.models import (
+    EventType,
+    Lead,
+    LeadStatus,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    SuppressionReason,
+)
 from webapp.services.leads import find_suppression, suppress_lead
 
 
@@ -51,23 +59,27 @@ def unsubscribe(message_id: str, now: datetime | None = None) -> UnsubscribeResu
     recorded = db.session.execute(
         sa.select(MessageEvent.id)
         .join(Message, Message.id == MessageEvent.message_id)
-        .where(Message.lead_id == lead.id, MessageEvent.event_type == "unsubscribed")
+        .where(Message.lead_id == lead.id, MessageEvent.event_type == EventType.UNSUBSCRIBED)
         .limit(1)
     ).first()
     queued = db.session.execute(
-        sa.select(Message.id).where(Message.lead_id == lead.id, Message.status == "queued").limit(1)
+        sa.select(Message.id)
+        .where(Message.lead_id == lead.id, Message.status == MessageStatus.QUEUED)
+        .limit(1)
     ).first()
     done = (
         recorded is not None
         and queued is None
-        and lead.status in ("suppressed", "bounced")
+        and lead.status in (LeadStatus.SUPPRESSED, LeadStatus.BOUNCED)
         and find_suppression(email=lead.email) is not None
     )
     if done:
         return UnsubscribeResult(found=True, changed=False)
-    suppress_lead(lead, "unsubscribed")
+    suppress_lead(lead, SuppressionReason.UNSUBSCRIBED)
     if recorded is None:
         db.session.add(
-            MessageEvent(message_id=message_id, event_type="unsubscribed", meta={}, created_at=now)
+            MessageEvent(
+                message_id=message_id, event_type=EventType.UNSUBSCRIBED, meta={}, created_at=now
+            )
         )
     return UnsubscribeResult(found=True, changed=True)

@@ -14,8 +14,6 @@ from webapp.models import Campaign
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.services.campaigns import (
-    CampaignConflict,
-    CampaignInputError,
     apply_action,
     campaign_to_dict,
     create_campaign,
@@ -48,11 +46,7 @@ def campaigns_index() -> Any:
 
 @bp.post("/campaigns")
 def campaigns_create() -> Any:
-    try:
-        campaign = create_campaign(json_body(), current_user.id, utcnow())
-    except CampaignInputError as error:
-        db.session.rollback()
-        raise ApiError(422, "invalid campaign", error.fields) from None
+    campaign = create_campaign(json_body(), current_user.id, utcnow())
     db.session.commit()
     return campaign_to_dict(campaign), 201
 
@@ -65,25 +59,14 @@ def campaigns_show(campaign_id: str) -> Any:
 @bp.patch("/campaigns/<campaign_id>")
 def campaigns_update(campaign_id: str) -> Any:
     campaign = _campaign_or_404(campaign_id)
-    try:
-        update_campaign(campaign, json_body(), current_user.id, utcnow())
-    except CampaignInputError as error:
-        db.session.rollback()
-        raise ApiError(422, "invalid campaign", error.fields) from None
-    except CampaignConflict as error:
-        db.session.rollback()
-        raise ApiError(409, error.message, error.fields) from None
+    update_campaign(campaign, json_body(), current_user.id, utcnow())
     db.session.commit()
     return campaign_to_dict(campaign)
 
 
 def _act(campaign_id: str, action: str) -> Any:
     campaign = _campaign_or_404(campaign_id)
-    try:
-        apply_action(campaign, action, current_user.id, utcnow())
-    except CampaignConflict as error:
-        db.session.rollback()
-        raise ApiError(409, error.message, error.fields) from None
+    apply_action(campaign, action, current_user.id, utcnow())
     db.session.commit()
     return campaign_to_dict(campaign)
 

@@ -10,7 +10,6 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.security import admin_required
 from webapp.services.domains import (
-    DomainSettingsError,
     domain_to_dict,
     get_domain,
     update_domain,
@@ -39,10 +38,6 @@ def domains_update(name: str) -> Any:
     domain = get_domain(name)
     if domain is None:
         raise ApiError(404, f"no sending domain {name!r}")
-    try:
-        update_domain(domain, json_body(), current_user.id)
-    except DomainSettingsError as error:
-        db.session.rollback()
-        raise ApiError(422, "invalid domain settings", error.fields) from None
+    update_domain(domain, json_body(), current_user.id)
     db.session.commit()
     return domain_to_dict(domain)

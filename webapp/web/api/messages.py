@@ -13,7 +13,6 @@ from webapp.models import Lead, Message
 from webapp.services.campaigns import message_to_dict
 from webapp.services.sending import (
     DECISIONS,
-    MessageConflict,
     decide_uncertain,
     resend_message,
 )
@@ -36,11 +35,7 @@ def _answer(message: Message) -> dict[str, Any]:
 @bp.post("/messages/<message_id>/resend")
 def messages_resend(message_id: str) -> Any:
     message = _message(message_id)
-    try:
-        resend_message(message, current_user.id, utcnow())
-    except MessageConflict as error:
-        db.session.rollback()
-        raise ApiError(409, str(error)) from None
+    resend_message(message, current_user.id, utcnow())
     db.session.commit()
     return _answer(message)
 
@@ -51,10 +46,6 @@ def messages_decide(message_id: str) -> Any:
     if outcome not in DECISIONS:
         raise ApiError(422, "invalid decision", {"outcome": "must be 'sent' or 'resend'"})
     message = _message(message_id)
-    try:
-        decide_uncertain(message, outcome, current_user.id, utcnow())
-    except MessageConflict as error:
-        db.session.rollback()
-        raise ApiError(409, str(error)) from None
+    decide_uncertain(message, outcome, current_user.id, utcnow())
     db.session.commit()
     return _answer(message)

@@ -9,10 +9,9 @@ from flask_login import current_user
 
 from webapp.errors import ApiError
 from webapp.extensions import db
-from webapp.models import Suppression
+from webapp.models import Suppression, SuppressionReason
 from webapp.security import admin_required
 from webapp.services.leads import (
-    SuppressionError,
     add_suppression,
     remove_suppression,
     search_suppressions,
@@ -40,17 +39,13 @@ def suppressions_index() -> Any:
 @bp.post("/suppressions")
 def suppressions_create() -> Any:
     body = json_body()
-    try:
-        suppression, created = add_suppression(
-            email=body.get("email"),
-            domain=body.get("domain"),
-            reason=body.get("reason") or "manual",
-            note=body.get("note"),
-            user_id=current_user.id,
-        )
-    except SuppressionError as error:
-        db.session.rollback()
-        raise ApiError(422, "invalid suppression", error.fields) from None
+    suppression, created = add_suppression(
+        email=body.get("email"),
+        domain=body.get("domain"),
+        reason=body.get("reason") or SuppressionReason.MANUAL,
+        note=body.get("note"),
+        user_id=current_user.id,
+    )
     db.session.commit()
     return suppression_to_dict(suppression), 201 if created else 200
 

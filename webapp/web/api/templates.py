@@ -12,7 +12,6 @@ from webapp.extensions import db
 from webapp.models import Lead, Template
 from webapp.services.mail import (
     RenderError,
-    TemplateInvalid,
     create_template,
     get_template,
     list_templates,
@@ -33,11 +32,7 @@ def templates_index() -> Any:
 @bp.post("/templates")
 def templates_create() -> Any:
     name, steps = _template_input(json_body())
-    try:
-        template, check = create_template(name, steps, current_user.id)
-    except TemplateInvalid as error:
-        db.session.rollback()
-        raise ApiError(422, "the template has errors", error.fields) from None
+    template, check = create_template(name, steps, current_user.id)
     db.session.commit()
     return template_to_dict(template) | {"warnings": check.warnings}, 201
 
@@ -51,11 +46,7 @@ def templates_show(template_id: str) -> Any:
 def templates_update(template_id: str) -> Any:
     template = _template_or_404(template_id)
     name, steps = _template_input(json_body())
-    try:
-        check = update_template(template, name, steps, current_user.id)
-    except TemplateInvalid as error:
-        db.session.rollback()
-        raise ApiError(422, "the template has errors", error.fields) from None
+    check = update_template(template, name, steps, current_user.id)
     db.session.commit()
     return template_to_dict(template) | {"warnings": check.warnings}
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page_or_fragment
-from webapp.models import Campaign, Lead, Message
+from webapp.models import Campaign, CampaignStatus, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.security import requires
@@ -35,7 +35,7 @@ from webapp.services.campaigns import (
 )
 from webapp.services.mail import get_template, list_templates
 from webapp.services.planning import campaign_dry_run, list_domains
-from webapp.services.sending import MessageConflict, decide_uncertain, resend_message
+from webapp.services.sending import Decision, decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
     audience_input,
@@ -147,7 +147,7 @@ def messages(campaign_id: str) -> Any:
 
 
 # The operator's choices on one message row.
-MESSAGE_ACTIONS = {"resend": None, "mark_sent": "sent", "send_again": "resend"}
+MESSAGE_ACTIONS = {"resend": None, "mark_sent": Decision.SENT, "send_again": Decision.RESEND}
 
 
 @bp.post("/<campaign_id>/messages/<message_id>")
@@ -157,14 +157,10 @@ def message_action(campaign_id: str, message_id: str) -> Any:
     action = request.form.get("action", "")
     if message is None or message.campaign_id != campaign.id or action not in MESSAGE_ACTIONS:
         abort(404)
-    try:
-        if action == "resend":
-            resend_message(message, current_user.id, utcnow())
-        else:
-            decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
-    except MessageConflict as error:
-        db.session.rollback()
-        abort(409, str(error))
+    if action == "resend":
+        resend_message(message, current_user.id, utcnow())
+    else:
+        decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
     db.session.commit()
     lead = db.session.get(Lead, message.lead_id)
     row = message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
@@ -211,7 +207,7 @@ def update(campaign_id: str) -> Any:
     now, zone = utcnow(), _zone()
     state = read_state(request.form)
     raw, errors = to_input(state, zone, local_today(now, zone))
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raw = {key: value for key, value in raw.items() if key in LIVE_EDITABLE}
         errors = {}
     if errors:
@@ -234,7 +230,7 @@ def _render_edit(
     campaign: Campaign, state: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
     context: dict[str, Any] = {"campaign": campaign, "state": state, "errors": errors}
-    if campaign.status == "draft":
+    if campaign.status == CampaignStatus.DRAFT:
         context.update(
             templates=list_templates(),
             lists=available_lists(),

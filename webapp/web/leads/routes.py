@@ -19,7 +19,7 @@ from flask_login import current_user
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import render_page_or_fragment, wants_fragment
-from webapp.models import ImportJob
+from webapp.models import ImportJob, ImportStatus, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import requires
 from webapp.services import leads as lead_service
@@ -163,7 +163,7 @@ def suppress(lead_id: str) -> Any:
     try:
         suppress_lead(
             lead,
-            request.form.get("reason", "manual"),
+            request.form.get("reason", SuppressionReason.MANUAL),
             request.form.get("note") or None,
             current_user.id,
         )
@@ -281,7 +281,7 @@ def import_preview() -> Any:
 
 def _pending_job(job_id: str) -> ImportJob:
     job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status != "pending":
+    if job.status != ImportStatus.PENDING:
         abort(409, "This import has already run.")
     return job
 
@@ -326,11 +326,11 @@ def _start(job: ImportJob) -> Any:
 @requires("import_leads")
 def import_progress(job_id: str) -> Any:
     job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status == "running" and settle_stalled_import_jobs():
+    if job.status == ImportStatus.RUNNING and settle_stalled_import_jobs():
         db.session.commit()  # the page watching a stopped import says so
         db.session.refresh(job)
     if not wants_fragment():
         return render_template("leads/import.html", job=job, list_names=[])
     html = render_template("leads/_import_progress.html", job=job)
     # 286 tells htmx to stop polling.
-    return (html, 286) if job.status in ("done", "failed") else html
+    return (html, 286) if job.status in (ImportStatus.DONE, ImportStatus.FAILED) else html

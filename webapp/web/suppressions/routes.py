@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from webapp.extensions import db
 from webapp.htmx import render_page_or_fragment
-from webapp.models import Suppression
+from webapp.models import Suppression, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import admin_required
 from webapp.services.leads import (
@@ -51,7 +51,7 @@ def create() -> Any:
         suppression, created = add_suppression(
             email=value if kind == "email" else None,
             domain=value if kind == "domain" else None,
-            reason=form.get("reason", "manual"),
+            reason=form.get("reason", SuppressionReason.MANUAL),
             note=form.get("note") or None,
             user_id=current_user.id,
         )
