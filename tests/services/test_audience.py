@@ -30,6 +30,7 @@ from webapp.services.campaigns.audience import (
     selected_lead_ids,
 )
 from webapp.services.leads.fields import FREE_MAIL_DOMAINS
+from webapp.services.mail import render_step
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 T0 = NOW - timedelta(days=60)
@@ -437,6 +438,38 @@ def test_the_templates_own_variables_count_for_completeness(
     assert preview.removed["incomplete"] == 9
     assert edges["no_first_name"].id not in selected_lead_ids(chosen, NOW)
     assert selected_lead_ids(chosen, NOW) == expected["ids"]
+
+
+def test_a_variable_with_a_fallback_does_not_make_a_lead_incomplete(
+    edges: dict[str, Any],
+) -> None:
+    from webapp.models import Template, TemplateStep
+
+    template = Template(name="Met terugval")
+    template.steps = [
+        TemplateStep(
+            mail_number=1,
+            subject='Hallo {{ first_name | d("daar") }}',
+            body_html='<p>Beste {{ first_name | default("ondernemer") }},</p>'
+            "{% if branche is defined %}<p>{{ branche }}</p>{% endif %}",
+            body_text="",
+        )
+    ]
+    db.session.add(template)
+    db.session.commit()
+    chosen = filters(template_id=template.id)
+
+    preview = preview_audience(chosen, NOW)
+    assert preview.required_variables == ["company", "url"]
+    assert preview.removed == preview_audience(filters(), NOW).removed
+    without = edges["no_first_name"]
+    assert without.id in selected_lead_ids(chosen, NOW)
+
+    mail = render_step(
+        template.steps[0], without, sender="Christian", unsubscribe_url="https://c.test/u/1"
+    )
+    assert mail.subject == "Hallo daar"
+    assert "<p>Beste ondernemer,</p>" in mail.html
 
 
 def test_a_preview_with_a_template_takes_at_most_two_statements(edges: dict[str, Any]) -> None:

@@ -12,9 +12,20 @@ import sqlalchemy as sa
 from flask import Flask
 from jinja2.sandbox import SandboxedEnvironment
 
+from webapp.database import utcnow
 from webapp.demo.seed import DEMO_PASSWORD, DEMO_USERS, demo_leads, seed_demo
+from webapp.demo.world import seed_demo_world
 from webapp.extensions import db
-from webapp.models import Lead, SendingDomain, Suppression, Template, User
+from webapp.models import (
+    Lead,
+    Message,
+    MessageEvent,
+    SendingDomain,
+    Suppression,
+    Template,
+    User,
+)
+from webapp.services.kpis.summaries import summary_drift
 from webapp.services.leads.fields import company_domain, is_free_mail
 
 LISTS = {"mkb-utrecht", "horeca-amsterdam", "bouw-brabant", "advocaten-randstad"}
@@ -251,3 +262,83 @@ def test_seed_demo_works_on_the_embedded_sqlite_default(sqlite_app: Flask) -> No
     db.session.commit()
     assert summary["seeded"] is True and _count(Lead) == 2100
     assert seed_demo(if_empty=True) == {"seeded": False}
+
+
+# -- seed_demo_world: the history keeps the product's own rules --------------------------
+
+
+def _messages_after(event_type: str) -> list[Any]:
+    """The lead's messages in a campaign where one of its messages has `event_type`, with
+    the first such event's time."""
+    first = (
+        sa.select(
+            Message.campaign_id,
+            Message.lead_id,
+            sa.func.min(MessageEvent.created_at).label("at"),
+        )
+        .join(MessageEvent, MessageEvent.message_id == Message.id)
+        .where(MessageEvent.event_type == event_type)
+        .group_by(Message.campaign_id, Message.lead_id)
+        .subquery()
+    )
+    return list(
+        db.session.execute(
+            sa.select(Message.id, Message.status, Message.sent_at, first.c.at).join(
+                first,
+                sa.and_(
+                    first.c.campaign_id == Message.campaign_id, first.c.lead_id == Message.lead_id
+                ),
+            )
+        ).all()
+    )
+
+
+def test_the_demo_history_keeps_the_rules_of_replies_bounces_opens_and_sends(
+    app: Flask,
+) -> None:
+    seed_demo_world(utcnow())
+    db.session.commit()
+    events = db.session.execute(
+        sa.select(
+            MessageEvent.event_type, MessageEvent.created_at, Message.sent_at, Message.status
+        ).join(Message, Message.id == MessageEvent.message_id)
+    ).all()
+    kinds = Counter(e.event_type for e in events)
+    assert kinds["sent"] and kinds["opened"] and kinds["clicked"]
+    assert kinds["replied"] and kinds["bounced"]
+
+    # A reply stops the lead's remaining mails in that campaign (docs/rules.md, "Inbox
+    # linking"), and a hard bounce every mail of the lead ("Sending").
+    for event_type in ("replied", "bounced"):
+        rows = _messages_after(event_type)
+        assert rows
+        assert [r for r in rows if r.status in ("queued", "sending")] == [], event_type
+        assert [r for r in rows if r.sent_at is not None and r.sent_at > r.at] == [], event_type
+    bounced_leads = db.session.execute(
+        sa.select(Lead.status, Lead.email)
+        .join(Message, Message.lead_id == Lead.id)
+        .where(Message.status == "bounced")
+    ).all()
+    suppressed = set(db.session.execute(sa.select(Suppression.email)).scalars())
+    assert {status for status, _ in bounced_leads} == {"bounced"}
+    assert {email for _, email in bounced_leads} <= suppressed
+
+    # Nothing is opened or clicked before it was sent.
+    opened_early = db.session.execute(
+        sa.select(Message.id).where(
+            Message.open_at.is_not(None),
+            sa.or_(Message.sent_at.is_(None), Message.open_at < Message.sent_at),
+        )
+    ).all()
+    assert opened_early == []
+    tracked = [e for e in events if e.event_type in ("opened", "clicked")]
+    assert [e for e in tracked if e.sent_at is None or e.created_at < e.sent_at] == []
+
+    # A mail that never went out has no events but its own SMTP bounce, and being canceled
+    # (what canceling writes, whether a reply, a bounce or a stop did it).
+    unsent = {e.event_type for e in events if e.sent_at is None}
+    assert unsent <= {"bounced", "canceled"}
+    assert {e.status for e in events if e.sent_at is None and e.event_type == "bounced"} == {
+        "bounced"
+    }
+    assert summary_drift() == {"totals": [], "days": []}

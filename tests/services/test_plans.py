@@ -327,6 +327,24 @@ def test_dry_run_warns_about_variables_reports_and_paused_domains(
     assert codes["missing_reports"]["count"] == 1
 
 
+def test_dry_run_warns_only_about_variables_used_without_a_fallback(
+    app: Flask, domains: None
+) -> None:
+    template = make_template(2)
+    template.steps[0].body_text = (
+        'Beste {{ first_name | default("ondernemer") }}, '
+        "{% if branche %}iets voor de {{ branche }}?{% endif %} {{ city }}"
+    )
+    leads = [make_lead(vars={"company": "A", "url": "x", "city": "Ede"}), make_lead()]
+    campaign = campaign_with(0, steps=2, template_id=template.id)
+    campaign.audience.lead_ids = [lead.id for lead in leads]
+    db.session.flush()
+
+    codes = {w["code"]: w for w in dry_run_report(plan_request_for(campaign), NOW)["warnings"]}
+    assert codes["missing_variables"]["count"] == 1
+    assert codes["missing_variables"]["variables"] == {"city": 1}
+
+
 def test_a_started_campaign_reports_the_plan_it_wrote(domains: None) -> None:
     campaign = campaign_with(10, steps=2, status="running")
     persist_plan(campaign, NOW)

@@ -23,7 +23,10 @@ from webapp.services.mail.rendering import (
     lead_context,
     render_preview,
     render_step,
+    required_variables_in,
+    template_required_variables,
     template_variables,
+    variables_in,
 )
 
 UNSUBSCRIBE = "https://campaigns.test/u/abc?x=1&y=2"
@@ -238,6 +241,87 @@ def test_template_variables_lists_lead_variables_only() -> None:
         )
     ]
     assert template_variables(template) == {"company", "url", "first_name", "branche"}
+
+
+# (template text, the variables a lead must have for it)
+FALLBACKS: list[tuple[str, set[str]]] = [
+    ('Beste {{ first_name | default("ondernemer") }}', set()),
+    ('Beste {{ first_name|d("ondernemer")|title }}', set()),
+    ("{% if first_name %}Beste {{ first_name }}{% else %}Beste ondernemer{% endif %}", set()),
+    ("{% if not first_name %}Beste ondernemer{% else %}Beste {{ first_name }}{% endif %}", set()),
+    ("{% if first_name is defined %}Beste {{ first_name }}{% endif %}", set()),
+    ("{% if first_name is none %}Beste ondernemer{% endif %}", set()),
+    ("{% if first_name and branche %}{{ first_name }} uit de {{ branche }}{% endif %}", set()),
+    ('Beste {{ first_name or "ondernemer" }}', set()),
+    ('Beste {{ first_name if first_name else "ondernemer" }}', set()),
+    ('{% for first_name in ["a"] %}{{ first_name }}{% endfor %}{{ branche|d("") }}', set()),
+    ("{{ company }} {{ url }} {{ sender }} {{ unsubscribe_url }}", {"company", "url"}),
+    ('Beste {{ first_name }}{{ first_name|default("") }}', {"first_name"}),
+    ("{% if first_name %}Beste{% else %}Beste {{ first_name }}{% endif %}", {"first_name"}),
+    ("{% if branche %}Beste {{ first_name }}{% endif %}", {"first_name"}),
+    ("{% if first_name or branche %}Beste {{ first_name }}{% endif %}", {"first_name"}),
+    ('Beste {{ first_name|title|default("ondernemer") }}', {"first_name"}),
+    ('{% if first_name == "Jan" %}Hoi Jan{% endif %}', {"first_name"}),
+]
+
+
+@pytest.mark.parametrize(("source", "required"), FALLBACKS)
+def test_required_variables_are_those_used_at_least_once_without_a_fallback(
+    source: str, required: set[str]
+) -> None:
+    assert required_variables_in([source]) == required
+    assert required <= variables_in([source])
+
+
+@pytest.mark.parametrize(("source", "required"), FALLBACKS)
+def test_a_lead_lacking_a_variable_gets_the_mail_exactly_when_it_is_not_required(
+    source: str, required: set[str]
+) -> None:
+    names = variables_in([source])
+    for name in names:
+        the_lead = lead(
+            company=None, url=None, vars={other: "ja" for other in names if other != name}
+        )
+        step = StepDraft(1, "Onderwerp", f"<p>{source}</p>", "")
+        if name in required:
+            with pytest.raises(RenderError) as caught:
+                render(step, the_lead)
+            assert caught.value.missing == [name]
+        else:
+            render(step, the_lead)
+
+
+def test_texts_that_do_not_compile_require_nothing() -> None:
+    assert required_variables_in(["{{ first_name", "{{ first_name|shout }}", ""]) == set()
+
+
+def test_a_lead_without_first_name_gets_the_fallback() -> None:
+    step = StepDraft(
+        1,
+        'Hoi {{ first_name | d("ondernemer") }}',
+        '<p>Beste {{ first_name | default("ondernemer") }},</p>',
+        "",
+    )
+    for vars_ in ({}, {"first_name": "  "}):
+        mail = render(step, lead(vars=vars_))
+        assert mail.subject == "Hoi ondernemer"
+        assert "<p>Beste ondernemer,</p>" in mail.html
+    assert render(step).subject == "Hoi Jan"
+
+
+def test_a_template_requires_what_any_of_its_steps_uses_without_a_fallback() -> None:
+    template = Template(name="t")
+    template.steps = [
+        TemplateStep(
+            mail_number=1,
+            subject='{{ company }} voor {{ first_name|default("u") }}',
+            body_html="{% if branche %}{{ branche }}{% endif %}",
+            body_text="",
+        ),
+        TemplateStep(mail_number=2, subject="", body_html="{{ first_name }}", body_text=""),
+    ]
+    assert template_required_variables(template) == {"company", "first_name"}
+    assert template_variables(template) == {"company", "first_name", "branche"}
 
 
 def test_the_demo_template_renders_for_a_demo_lead(app: Flask) -> None:

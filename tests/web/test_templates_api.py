@@ -107,8 +107,33 @@ def test_saving_warns_how_many_leads_lack_each_variable(app: Any, api_client: An
     assert response.status_code == 201
     assert response.json["warnings"] == [
         "No lead has branche (all 3 lack it).",
-        "2 of 3 leads lack first_name; they cannot get this template.",
+        "2 of all 3 leads lack first_name; they cannot get this template.",
     ]
+
+
+def test_a_template_names_the_variables_it_needs_apart_from_those_with_a_fallback(
+    app: Any, api_client: Any
+) -> None:
+    make_lead(vars={"first_name": "Jan"})
+    make_lead(vars={})
+    db.session.commit()
+    client, headers = api_client("marketer")
+    steps = [
+        {
+            "subject": 'Vraag voor {{ first_name | d("u") }}',
+            "body_html": '<p>Beste {{ first_name | default("ondernemer") }}</p>{{ url }}'
+            "{% if branche is defined %}{{ branche }}{% endif %}",
+        }
+    ]
+    response = client.post(
+        "/api/v1/templates", headers=headers, json={"name": "Terugval", "steps": steps}
+    )
+    assert response.status_code == 201
+    assert response.json["variables"] == ["branche", "first_name", "url"]
+    assert response.json["required_variables"] == ["url"]
+    assert response.json["warnings"] == []
+    shown = client.get(f"/api/v1/templates/{response.json['id']}", headers=headers).json
+    assert shown["required_variables"] == ["url"]
 
 
 def test_preview_renders_a_mail_for_a_lead(app: Any, api_client: Any) -> None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from tests.factories import make_campaign, make_lead, make_message, make_template
 from tests.services.test_rendering_sandbox import PAYLOADS
 from webapp.extensions import db
-from webapp.models import Template
+from webapp.models import CampaignAudience, Template
 from webapp.services.tracking import links as tracking_links
 
 
@@ -89,8 +89,51 @@ def test_saving_shows_how_many_leads_lack_a_variable(app: Any, login_as: Any) ->
     )
     assert response.status_code == 302
     page = client.get(response.location).text
-    assert "1 of 2 leads lack first_name" in page
+    assert "1 of all 2 leads lack first_name" in page
     assert "No lead has branche (all 2 lack it)." in page
+
+
+def test_warnings_count_the_leads_of_the_lists_of_the_campaigns_using_the_template(
+    app: Any, login_as: Any
+) -> None:
+    for list_name, first_names in (("noord", ["Jan", ""]), ("zuid", ["Els"]), ("west", [""] * 5)):
+        for first_name in first_names:
+            make_lead(list_name=list_name, vars={"first_name": first_name})
+    template = make_template()
+    template.steps[0].body_html = "<p>Beste {{ first_name }}</p>"
+    unused = make_template()
+    unused.steps[0].body_html = "<p>Beste {{ first_name }}</p>"
+    make_campaign(template_id=template.id, audience=CampaignAudience(list_names=["zuid", "noord"]))
+    # A stopped campaign sends nothing more: its list does not count.
+    make_campaign(
+        template_id=template.id, status="stopped", audience=CampaignAudience(list_names=["west"])
+    )
+    db.session.commit()
+    client = login_as("marketer")
+
+    page = client.get(f"/templates/{template.id}").text
+    assert "1 of the 3 leads in noord, zuid lack first_name" in page
+    assert "1 of all 8 leads lack first_name" not in page
+    assert "6 of all 8 leads lack first_name" in client.get(f"/templates/{unused.id}").text
+
+
+def test_a_variable_with_a_fallback_draws_no_warning(app: Any, login_as: Any) -> None:
+    make_lead(vars={"first_name": "Jan"})
+    make_lead(vars={})
+    template = make_template()
+    db.session.commit()
+    client = login_as("marketer")
+    body = (
+        '<p>Beste {{ first_name | default("ondernemer") }}</p>'
+        "{% if branche %}<p>{{ branche }}</p>{% endif %}"
+    )
+    response = client.post(
+        f"/templates/{template.id}", data=form(client, template.name, ("Hoi", body, ""))
+    )
+    assert response.status_code == 302
+    page = client.get(response.location).text
+    assert "lack" not in page
+    assert "<code>first_name</code>" in page and "<code>branche</code>" in page
 
 
 @pytest.mark.parametrize(

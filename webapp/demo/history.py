@@ -3,6 +3,7 @@ opened, clicked, replied to and bounced, with the events tracking and the inbox 
 
 from __future__ import annotations
 
+import heapq
 import random
 from datetime import datetime, timedelta
 
@@ -12,12 +13,14 @@ from webapp.extensions import db
 from webapp.models import (
     Campaign,
     CampaignStatus,
-    CancelReason,
     EventType,
+    Lead,
     Message,
     MessageEvent,
     MessageStatus,
 )
+from webapp.services.inbox import stop_after_reply
+from webapp.services.leads import suppress_lead
 
 # Shares of the mails that went out (a cold campaign that works reasonably well).
 BOUNCE_SHARE = 0.03
@@ -49,7 +52,9 @@ def deliver_due(
     condition: sa.ColumnElement[bool], now: datetime, rng: random.Random
 ) -> dict[str, int]:
     """Deliver the queued mails matching `condition` as the sender would have, with what
-    happened after: opens, clicks, replies (which stop the lead's later mails) and bounces."""
+    happened after: opens, clicks, replies and bounces, each applied by the product's own
+    rules (a reply stops the lead's remaining mails in the campaign, a hard bounce suppresses
+    the lead), so nothing is sent after a reply and nothing is left queued behind one."""
     messages = (
         db.session.execute(
             sa.select(Message)
@@ -60,32 +65,51 @@ def deliver_due(
         .scalars()
         .all()
     )
-    stopped: set[tuple[str, str]] = set()
     counts = dict.fromkeys(("sent", "bounced", "opened", "clicked", "replied"), 0)
-    events: list[MessageEvent] = []
+    # Replies still to come, by when they arrive: one that arrives before a later mail's slot
+    # stops that mail, as the send job's own check would.
+    replies: list[tuple[datetime, int, Message]] = []
 
     def event(message: Message, kind: str, at: datetime, **meta: object) -> None:
-        events.append(
+        db.session.add(
             MessageEvent(message_id=message.id, event_type=kind, meta=meta or None, created_at=at)
         )
 
+    def receive_replies(until: datetime) -> None:
+        while replies and replies[0][0] <= until:
+            replied_at, _, replied = heapq.heappop(replies)
+            event(
+                replied,
+                EventType.REPLIED,
+                replied_at,
+                source="inbox",
+                excerpt=rng.choice(REPLIES),
+                subject="Re: Vindbaarheid in Google",
+            )
+            stop_after_reply(replied)
+
     for message in messages:
         at = message.scheduled_at
-        if (message.campaign_id, message.lead_id) in stopped:
-            message.status, message.last_error = MessageStatus.CANCELED, CancelReason.LEAD_REPLIED
+        receive_replies(at)
+        if (
+            message.status != MessageStatus.QUEUED
+        ):  # canceled by a reply or a bounce before its slot
             continue
         if rng.random() < BOUNCE_SHARE:
             message.status = MessageStatus.BOUNCED
             message.last_error = "550 5.1.1 mailbox unknown"
             event(message, EventType.BOUNCED, at, hard=True, code=550)
             counts["bounced"] += 1
-            stopped.add((message.campaign_id, message.lead_id))
+            lead = db.session.get(Lead, message.lead_id)
+            if lead is not None:
+                suppression = suppress_lead(lead, "hard_bounce", note="SMTP 550 5.1.1")
+                suppression.created_at = min(suppression.created_at or at, at)
             continue
         message.status, message.sent_at = MessageStatus.SENT, at
         event(message, EventType.SENT, at, code=250)
         counts["sent"] += 1
         opened_at = at + timedelta(minutes=rng.randint(2, 60 * 48))
-        # An open or reply that would lie after `now` has not happened yet.
+        # An open, click or reply that would lie after `now` has not happened yet.
         if rng.random() < OPEN_SHARE and opened_at <= now:
             machine = rng.random() < MACHINE_ONLY_SHARE
             message.status, message.open_at = MessageStatus.OPENED, opened_at
@@ -97,28 +121,20 @@ def deliver_due(
                 reason="apple_mpp" if machine else None,
             )
             counts["opened"] += 1
-            if not machine and rng.random() < CLICK_SHARE / OPEN_SHARE:
+            clicked_at = opened_at + timedelta(seconds=40)
+            if not machine and rng.random() < CLICK_SHARE / OPEN_SHARE and clicked_at <= now:
                 event(
                     message,
                     EventType.CLICKED,
-                    opened_at + timedelta(seconds=40),
+                    clicked_at,
                     machine=False,
                     url="https://www.punthelder.nl/vindbaarheid",
                 )
                 counts["clicked"] += 1
         replied_at = at + timedelta(hours=rng.randint(1, 72))
         if rng.random() < REPLY_SHARE and replied_at <= now:
-            event(
-                message,
-                EventType.REPLIED,
-                replied_at,
-                source="inbox",
-                excerpt=rng.choice(REPLIES),
-                subject="Re: Vindbaarheid in Google",
-            )
+            heapq.heappush(replies, (replied_at, counts["replied"], message))
             counts["replied"] += 1
-            stopped.add((message.campaign_id, message.lead_id))
-    db.session.flush()
-    db.session.add_all(events)
+    receive_replies(now)
     db.session.flush()
     return counts

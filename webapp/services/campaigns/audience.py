@@ -20,7 +20,7 @@ from webapp.models import Lead, LeadStatus, Suppression, Template
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.leads import FREE_MAIL_DOMAINS
-from webapp.services.mail import template_variables
+from webapp.services.mail import template_required_variables
 
 # A template may use these without the lead carrying them in vars: they are lead columns.
 LEAD_COLUMNS = frozenset({"email", "company", "url", "domain"})
@@ -131,10 +131,11 @@ def _recent_days(raw: Any) -> int | None:
 
 
 def required_variables(template: Template | None) -> list[str]:
-    """The vars every lead must carry: company and url, plus the template's own variables."""
+    """The vars every lead must carry: company and url, plus the variables the template uses
+    without a fallback (docs/rules.md, "Templates")."""
     names = list(ALWAYS_REQUIRED)
     if template is not None:
-        names += sorted(v for v in template_variables(template) if v not in LEAD_COLUMNS)
+        names += sorted(v for v in template_required_variables(template) if v not in LEAD_COLUMNS)
     return names
 
 

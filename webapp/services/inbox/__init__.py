@@ -5,6 +5,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
+from webapp.services.inbox.apply import stop_after_reply
 from webapp.services.inbox.listing import (
     TABS,
     inbox_items,
@@ -19,6 +20,7 @@ __all__ = [
     "inbox_items",
     "poll_inbox_once",
     "replies_per_campaign",
+    "stop_after_reply",
     "tab_counts",
     "tab_or_default",
 ]

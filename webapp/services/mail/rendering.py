@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from jinja2 import Template as JinjaTemplate
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
 from markupsafe import escape
 
@@ -48,6 +48,10 @@ UNSUBSCRIBE_TEXT = "--\nGeen berichten meer van ons ontvangen? Afmelden: {url}\n
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _MAX_DISCOVERY = 50  # re-renders spent naming every missing variable, not just the first
+# `x | default("...")` renders the fallback when x is missing or empty.
+FALLBACK_FILTERS = frozenset({"default", "d"})
+# Tests that ask whether a value is there without failing when it is not.
+ABSENCE_TESTS = frozenset({"defined", "undefined", "none"})
 
 
 class RenderProblem(StrEnum):
@@ -147,11 +151,155 @@ def variables_in(sources: Iterable[str]) -> set[str]:
 
 def template_variables(template: Template) -> set[str]:
     """The names of lead variables the template's steps use (subject, HTML and text)."""
-    return variables_in(
+    return variables_in(_step_sources(template))
+
+
+def required_variables_in(sources: Iterable[str]) -> set[str]:
+    """The lead variables some template texts need: those used at least once without a fallback.
+
+    A use has a fallback when it is what `default` (or `d`) filters, when it is only tested
+    (`is defined`, `is none`, `{% if x %}`, `x or "..."`), or when it runs only where an
+    enclosing `{% if %}` (or `... if x else ...`) found the variable filled in. Empty values
+    are left out of a lead's context, so each of these renders for a lead without it. Texts
+    that do not parse are skipped.
+    """
+    names: set[str] = set()
+    for source in sources:
+        if not source:
+            continue
+        try:
+            tree = TEXT_SANDBOX.parse(source)
+            undeclared = meta.find_undeclared_variables(tree)
+        except TemplateSyntaxError:
+            continue
+        uses = _RequiredUses()
+        uses.statements(tree.body, frozenset(), frozenset())
+        names |= uses.found & undeclared
+    return names - BUILTIN_NAMES - JINJA_LOCALS - UNAVAILABLE_NAMES
+
+
+def template_required_variables(template: Template) -> set[str]:
+    """The lead variables the template's steps need, each used at least once without a fallback."""
+    return required_variables_in(_step_sources(template))
+
+
+def _step_sources(template: Template) -> Iterable[str]:
+    return (
         source
         for step in template.steps
         for source in (step.subject, step.body_html, step.body_text)
     )
+
+
+def _filled_when(test: nodes.Node, outcome: bool) -> frozenset[str]:
+    """The names a truth test coming out as `outcome` proves present and not empty."""
+    if isinstance(test, nodes.Name):
+        return frozenset({test.name}) if outcome else frozenset()
+    if isinstance(test, nodes.Test) and isinstance(test.node, nodes.Name):
+        if (test.name, outcome) in (("defined", True), ("undefined", False)):
+            return frozenset({test.node.name})
+        return frozenset()
+    if isinstance(test, nodes.Not):
+        return _filled_when(test.node, not outcome)
+    if isinstance(test, nodes.And | nodes.Or):
+        left, right = _filled_when(test.left, outcome), _filled_when(test.right, outcome)
+        # A true `and` (a false `or`) says something of both sides, the other only of one.
+        both = isinstance(test, nodes.And) == outcome
+        return left | right if both else left & right
+    return frozenset()
+
+
+class _RequiredUses:
+    """Walks a parsed template, collecting the names used where a missing value fails."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def statements(
+        self, body: Iterable[nodes.Node], filled: frozenset[str], local: frozenset[str]
+    ) -> None:
+        # `{% set %}` and macros name something of the template's own for what follows.
+        for node in body:
+            self.node(node, filled, local)
+            if isinstance(node, nodes.Assign | nodes.AssignBlock):
+                local |= _stored(node.target)
+            elif isinstance(node, nodes.Macro):
+                local |= {node.name}
+
+    def node(
+        self,
+        node: nodes.Node,
+        filled: frozenset[str],
+        local: frozenset[str],
+        truth: bool = False,
+    ) -> None:
+        """Visit `node`; `truth` when only its truth is asked (a missing value is just false)."""
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load" and not truth and node.name not in filled | local:
+                self.found.add(node.name)
+        elif isinstance(node, nodes.Filter | nodes.Test) and isinstance(node.node, nodes.Name):
+            spared = FALLBACK_FILTERS if isinstance(node, nodes.Filter) else ABSENCE_TESTS
+            if node.name not in spared:
+                self.node(node.node, filled, local)
+            self.arguments(node, filled, local)
+        elif isinstance(node, nodes.Not):
+            self.node(node.node, filled, local, truth=True)
+        elif isinstance(node, nodes.And):
+            # `a and b` is `a` itself when `a` is missing: only a truth test takes that.
+            self.node(node.left, filled, local, truth)
+            self.node(node.right, filled | _filled_when(node.left, True), local, truth)
+        elif isinstance(node, nodes.Or):
+            # `a or "..."` is never a missing `a`.
+            self.node(node.left, filled, local, truth=True)
+            self.node(node.right, filled | _filled_when(node.left, False), local, truth)
+        elif isinstance(node, nodes.CondExpr):
+            self.node(node.test, filled, local, truth=True)
+            self.node(node.expr1, filled | _filled_when(node.test, True), local, truth)
+            if node.expr2 is not None:
+                self.node(node.expr2, filled | _filled_when(node.test, False), local, truth)
+        elif isinstance(node, nodes.If):
+            for branch in (node, *node.elif_):
+                self.node(branch.test, filled, local, truth=True)
+                self.statements(branch.body, filled | _filled_when(branch.test, True), local)
+                filled |= _filled_when(branch.test, False)
+            self.statements(node.else_, filled, local)
+        elif isinstance(node, nodes.For):
+            self.node(node.iter, filled, local)
+            inner = local | _stored(node.target) | {"loop"}
+            if node.test is not None:
+                self.node(node.test, filled, inner, truth=True)
+            self.statements(node.body, filled, inner)
+            self.statements(node.else_, filled, local)
+        elif isinstance(node, nodes.Macro | nodes.CallBlock):
+            if isinstance(node, nodes.CallBlock):
+                self.node(node.call, filled, local)
+            for default in node.defaults:
+                self.node(default, filled, local)
+            params = frozenset(arg.name for arg in node.args) | JINJA_LOCALS
+            self.statements(node.body, filled, local | params)
+        elif isinstance(node, nodes.With):
+            for value in node.values:
+                self.node(value, filled, local)
+            targets = frozenset().union(*(_stored(target) for target in node.targets))
+            self.statements(node.body, filled, local | targets)
+        else:
+            for child in node.iter_child_nodes():
+                self.node(child, filled, local)
+
+    def arguments(
+        self, node: nodes.Filter | nodes.Test, filled: frozenset[str], local: frozenset[str]
+    ) -> None:
+        values = [*node.args, *(kw.value for kw in node.kwargs), node.dyn_args, node.dyn_kwargs]
+        for value in values:
+            if value is not None:
+                self.node(value, filled, local)
+
+
+def _stored(target: nodes.Node) -> frozenset[str]:
+    """The names an assignment target (`x`, `a, b`) stores."""
+    if isinstance(target, nodes.Name):
+        return frozenset({target.name})
+    return frozenset(name.name for name in target.find_all(nodes.Name))
 
 
 def compile_part(source: str, part: str) -> JinjaTemplate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Lead, Template, TemplateStep
+from webapp.models import Campaign, CampaignAudience, CampaignStatus, Lead, Template, TemplateStep
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
@@ -23,7 +23,9 @@ from webapp.services.mail.rendering import (
     StepDraft,
     compile_part,
     render_sources,
+    required_variables_in,
     sample_context,
+    template_required_variables,
     template_variables,
     variables_in,
 )
@@ -31,6 +33,8 @@ from webapp.services.mail.rendering import (
 MAX_STEPS = 4
 MAX_NAME = 200
 PARTS = ("subject", "body_html", "body_text")
+# Campaigns that may still send: their lists are the leads a template's warnings count.
+SENDING_CAMPAIGNS = (CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 
 
 class TemplateInvalid(InvalidInput):
@@ -47,6 +51,8 @@ class TemplateCheck:
     errors: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     variables: list[str] = field(default_factory=list)
+    # The variables used at least once without a fallback: a lead must have these.
+    required_variables: list[str] = field(default_factory=list)
 
 
 def step_field(mail_number: int, part: str) -> str:
@@ -80,6 +86,7 @@ def template_to_dict(template: Template) -> dict[str, Any]:
             for step in template.steps
         ],
         "variables": sorted(template_variables(template)),
+        "required_variables": sorted(template_required_variables(template)),
         "created_at": template.created_at.isoformat(),
         "updated_at": template.updated_at.isoformat(),
     }
@@ -113,8 +120,14 @@ def parse_steps(raw: Any) -> tuple[list[StepDraft], dict[str, str]]:
     return sorted(steps, key=lambda step: step.mail_number), errors
 
 
-def check_template(name: str, steps: list[StepDraft]) -> TemplateCheck:
-    """Errors (syntax with its line, unsafe code, missing subjects) and lead-data warnings."""
+def check_template(
+    name: str, steps: list[StepDraft], template_id: str | None = None
+) -> TemplateCheck:
+    """Errors (syntax with its line, unsafe code, missing subjects) and lead-data warnings.
+
+    The warnings count the leads of the lists of the campaigns that use the template
+    (`template_id`) and may still send, or every lead when there are none.
+    """
     check = TemplateCheck()
     if not name.strip():
         check.errors["name"] = "give the template a name"
@@ -124,9 +137,12 @@ def check_template(name: str, steps: list[StepDraft]) -> TemplateCheck:
         check.errors.setdefault("steps", "a template has at least one step")
     for step in steps:
         check.errors.update(_check_step(step))
-    names = variables_in(getattr(step, part) for step in steps for part in PARTS)
-    check.variables = sorted(names)
-    check.warnings = variable_warnings(names)
+    sources = [getattr(step, part) for step in steps for part in PARTS]
+    check.variables = sorted(variables_in(sources))
+    required = required_variables_in(sources)
+    check.required_variables = sorted(required)
+    lists = campaign_list_names(template_id) if template_id else []
+    check.warnings = variable_warnings(required, lists)
     return check
 
 
@@ -175,8 +191,23 @@ def _located(error: RenderError) -> str:
     return message
 
 
-def lacking_counts(names: Iterable[str]) -> tuple[int, dict[str, int]]:
-    """(leads, {variable: leads that lack it}) over leads not deleted, counted in SQL."""
+def campaign_list_names(template_id: str) -> list[str]:
+    """The lead lists of the campaigns that use the template and may still send, by name."""
+    rows = db.session.execute(
+        sa.select(CampaignAudience.list_names)
+        .join(Campaign, Campaign.id == CampaignAudience.campaign_id)
+        .where(Campaign.template_id == template_id, Campaign.status.in_(SENDING_CAMPAIGNS))
+    ).scalars()
+    return sorted({name for names in rows for name in names or () if isinstance(name, str)})
+
+
+def lacking_counts(
+    names: Iterable[str], list_names: Sequence[str] = ()
+) -> tuple[int, dict[str, int]]:
+    """(leads, {variable: leads that lack it}) over leads not deleted, counted in SQL.
+
+    Only the leads of `list_names` when given, else every lead.
+    """
     names = sorted(set(names))
     columns = [sa.func.count().label("total")]
     for index, name in enumerate(names):
@@ -188,23 +219,31 @@ def lacking_counts(names: Iterable[str]) -> tuple[int, dict[str, int]]:
         columns.append(
             sa.func.coalesce(sa.func.sum(sa.case((lacking, 1), else_=0)), 0).label(f"v{index}")
         )
-    row = db.session.execute(sa.select(*columns).where(Lead.deleted_at.is_(None))).one()
+    statement = sa.select(*columns).where(Lead.deleted_at.is_(None))
+    if list_names:
+        statement = statement.where(Lead.list_name.in_(list_names))
+    row = db.session.execute(statement).one()
     return int(row.total), {name: int(row[index + 1]) for index, name in enumerate(names)}
 
 
-def variable_warnings(names: Iterable[str]) -> list[str]:
-    """One line for each variable some leads lack, with how many."""
-    total, lacking = lacking_counts(names)
+def variable_warnings(names: Iterable[str], list_names: Sequence[str] = ()) -> list[str]:
+    """One line for each variable some leads lack, with how many and of which leads.
+
+    `names` are the variables a lead must have (used without a fallback); the leads are
+    those of `list_names` when given, else all of them.
+    """
+    total, lacking = lacking_counts(names, list_names)
     if total == 0:
         return []
+    lists = ", ".join(list_names)
     warnings = []
     for name, count in lacking.items():
         if count == total:
-            warnings.append(f"No lead has {name} (all {total:,} lack it).")
+            where = f" in {lists}" if list_names else ""
+            warnings.append(f"No lead{where} has {name} (all {total:,} lack it).")
         elif count:
-            warnings.append(
-                f"{count:,} of {total:,} leads lack {name}; they cannot get this template."
-            )
+            leads = f"the {total:,} leads in {lists}" if list_names else f"all {total:,} leads"
+            warnings.append(f"{count:,} of {leads} lack {name}; they cannot get this template.")
     return warnings
 
 
@@ -229,7 +268,7 @@ def update_template(
     template: Template, name: str, steps: list[StepDraft], user_id: str | None
 ) -> TemplateCheck:
     """Replace name and steps after checking them; raises TemplateInvalid. The caller commits."""
-    check = check_template(name, steps)
+    check = check_template(name, steps, template.id)
     if check.errors:
         raise TemplateInvalid(check.errors)
     template.name = name.strip()

@@ -17,7 +17,7 @@ from flask import current_app
 
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignStatus, Lead, Template
-from webapp.services.mail import lead_context, template_variables
+from webapp.services.mail import lead_context, template_required_variables
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
     PlanRequest,
@@ -229,10 +229,10 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
 
 
 def _template_variables(template: Template | None) -> list[str]:
+    """The variables a lead must have: those the template uses without a fallback."""
     if template is None:
         return []
-
-    return sorted(set(template_variables(template)))
+    return sorted(template_required_variables(template))
 
 
 def _leads(lead_ids: list[str]) -> list[Lead]:

@@ -155,7 +155,7 @@ def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
 def _editor(
     template: Any, name: str, steps: list[StepDraft], errors: dict[str, str] | None = None
 ) -> str:
-    check = check_template(name, steps) if template is not None and not errors else None
+    check = check_template(name, steps, template.id) if template and not errors else None
     return render_template(
         "templates/edit.html",
         template=template,
