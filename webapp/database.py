@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -101,6 +101,11 @@ class Base(DeclarativeBase):
             list[Any]: JSONType,
         },
     )
+
+    if TYPE_CHECKING:
+        # Every model maps one table (none maps a join or a select), so `Model.__table__`
+        # can go wherever SQLAlchemy wants a Table: insert(), update(), COPY.
+        __table__: ClassVar[sa.Table]
 
 
 def id_column() -> Any:

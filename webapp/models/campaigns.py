@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 if TYPE_CHECKING:
     from webapp.models.templates import Template
@@ -19,7 +19,7 @@ CAMPAIGN_STATUSES = ("draft", "running", "paused", "completed", "stopped")
 _live = sa.text("status IN ('running', 'paused')")
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     __tablename__ = "campaigns"
     __table_args__ = (
         sa.CheckConstraint(
@@ -77,7 +77,7 @@ class Campaign(db.Model):
     )
 
 
-class CampaignAudience(db.Model):
+class CampaignAudience(Model):
     """The snapshot of selected lead ids and the filter settings that chose them."""
 
     __tablename__ = "campaign_audience"

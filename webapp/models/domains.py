@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import SealedText, created_at_column, id_column, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 DEFAULT_ALIASES: list[dict[str, str]] = [
     {"alias": "christian", "display_name": "Christian"},
@@ -27,7 +27,7 @@ DEFAULT_DOMAINS: list[tuple[str, str]] = [
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
 
 
-class SendingDomain(db.Model):
+class SendingDomain(Model):
     __tablename__ = "sending_domains"
     __table_args__ = (
         sa.UniqueConstraint("name", name="uk_sending_domains_name"),

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import created_at_column, id_column
-from webapp.extensions import db
+from webapp.extensions import Model
 
 IMPORT_STATUSES = ("pending", "running", "done", "failed")
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     __tablename__ = "import_jobs"
     __table_args__ = (
         sa.CheckConstraint(
@@ -46,7 +46,7 @@ class ImportJob(db.Model):
     finished_at: Mapped[datetime | None]
 
 
-class ImportUpload(db.Model):
+class ImportUpload(Model):
     """The bytes of an upload waiting for its import, kept in the database so that any web
     machine or worker can preview or run it; deleted when the import ends."""
 

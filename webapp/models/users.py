@@ -9,13 +9,13 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column
-from webapp.extensions import db
+from webapp.extensions import Model
 
 ROLES = ("admin", "marketer", "manager")
 WRITE_ROLES = frozenset({"admin", "marketer"})
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_users_email"),
@@ -48,7 +48,7 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
 
     __tablename__ = "api_tokens"
