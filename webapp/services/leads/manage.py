@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from webapp.database import utcnow
+from webapp.database import affected_rows, utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
@@ -268,12 +268,13 @@ def bulk_action(
     else:
         raise LeadActionError(f"unknown action {action!r}", {"action": "unknown"})
     values["updated_at"] = utcnow()
-    changed = db.session.execute(
+    result = db.session.execute(
         sa.update(Lead)
         .where(Lead.id.in_(ids), only)
         .values(values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    changed = affected_rows(result)
     details = {"count": changed, "filter": chosen.as_args()}
     if action == "move":
         details["list_name"] = list_name
