@@ -10,8 +10,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, has_app_context
 
+from webapp.appcontext import current_app_object
 from webapp.services.leads import run_import_job
 from webapp.services.sending import send_claimed_message
 
@@ -41,7 +42,7 @@ def job(function: F) -> F:
 
     @wraps(function)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        app = current_app._get_current_object() if has_app_context() else _worker_app()  # type: ignore[attr-defined]
+        app = current_app_object() if has_app_context() else _worker_app()
         with app.app_context():
             return function(*args, **kwargs)
 
