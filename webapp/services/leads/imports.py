@@ -8,7 +8,7 @@ ever rendered: `{{ ... }}` and `=SUM(...)` in a cell are stored as the text they
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -92,7 +92,7 @@ class ImportPreview:
 
 def _rows(
     path: str, fmt: FileFormat, handle: IO[bytes] | None = None
-) -> tuple[int, list[str], Iterator[tuple[int, list[str] | str]]]:
+) -> tuple[int, list[str], Generator[tuple[int, list[str] | str], None, None]]:
     try:
         rows = iter_rows(path, fmt, handle)
         first = next(rows, None)
@@ -279,6 +279,7 @@ def _insert_leads(rows: list[dict[str, Any]]) -> None:
         db.session.execute(sa.insert(Lead.__table__), rows)
         return
     connection = db.session.connection().connection.driver_connection
+    assert connection is not None
     statement = f"COPY leads ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:

@@ -252,6 +252,7 @@ def bulk_action(
     """Apply an action to every lead of the selection; returns how many changed."""
     ids = filtered_query(chosen).with_only_columns(Lead.id)
     values: dict[str, Any]
+    only: sa.ColumnElement[bool]
     if action == "stop":
         values, only = {"stopped": True}, Lead.stopped.is_(False)
     elif action == "unstop":
@@ -304,7 +305,11 @@ def list_counts() -> list[ListCount]:
         .group_by(Lead.list_name)
         .order_by(Lead.list_name)
     ).all()
-    return [ListCount(name, leads, active, deleted) for name, leads, active, deleted in rows]
+    return [
+        ListCount(name, leads, active, deleted)
+        for name, leads, active, deleted in rows
+        if name is not None  # where() has none
+    ]
 
 
 def rename_list(old: str, new: str, user_id: str | None = None) -> int:
