@@ -28,10 +28,12 @@ run: venv
 	$(FLASK) demo --if-empty
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
-# Style, then the import contracts in pyproject.toml (layers, area APIs, no cycles).
+# Style, then types (mypy, strict, over webapp/), then the import contracts in
+# pyproject.toml (layers, area APIs, no cycles).
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: venv-dev
