@@ -28,10 +28,12 @@ run: venv
 	$(FLASK) demo --if-empty
 	$(FLASK) serve --host 127.0.0.1 --port 5000
 
-# Style, then the import contracts in pyproject.toml (layers, area APIs, no cycles).
+# Style, then types (mypy, strict, over webapp/), then the import contracts in
+# pyproject.toml (layers, area APIs, no cycles).
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: venv-dev
@@ -40,5 +42,5 @@ test: venv-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -10,10 +10,11 @@ import os
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, registry
 
 from webapp.sealing import seal, unseal
@@ -102,6 +103,20 @@ class Base(DeclarativeBase):
             list[Any]: JSONType,
         },
     )
+
+    if TYPE_CHECKING:
+        # Every model maps one table (none maps a join or a select), so `Model.__table__`
+        # can go wherever SQLAlchemy wants a Table: insert(), update(), COPY.
+        __table__: ClassVar[sa.Table]
+
+
+def affected_rows(result: Result[*tuple[Any, ...]]) -> int:
+    """The number of rows an UPDATE, DELETE or INSERT statement matched.
+
+    `Session.execute()` is typed to return a plain `Result`; for those statements it is a
+    `CursorResult`, which is what carries `rowcount`.
+    """
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
 
 
 def id_column() -> Any:

@@ -51,7 +51,9 @@ class ApiError(Exception):
 def api_error_response(
     status: int, message: str, fields: dict[str, str] | None = None, code: str = ""
 ) -> tuple[Response, int]:
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    body: dict[str, dict[str, object]] = {
+        "error": {"code": code or CODES.get(status, "error"), "message": message}
+    }
     body["error"]["fields"] = fields or {}
     return jsonify(body), status
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, has_app_context
 
+from webapp.appcontext import current_app_object
 from webapp.services.leads import run_import_job
 from webapp.services.sending import send_claimed_message
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _app: Flask | None = None
 
@@ -32,7 +34,7 @@ def _worker_app() -> Flask:
     return _app
 
 
-def job(function: F) -> F:
+def job(function: Callable[P, R]) -> Callable[P, R]:
     """Run the job in its own app context, so it gets (and releases) its own session.
 
     A worker runs many jobs in one process: sharing a context would let one job's
@@ -40,12 +42,12 @@ def job(function: F) -> F:
     """
 
     @wraps(function)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        app = current_app._get_current_object() if has_app_context() else _worker_app()  # type: ignore[attr-defined]
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        app = current_app_object() if has_app_context() else _worker_app()
         with app.app_context():
             return function(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped
 
 
 @job

@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask
+
+from webapp.appcontext import current_app_object
 
 SEND_QUEUE = "sending"
 DEFAULT_QUEUE = "default"
@@ -72,8 +74,8 @@ class InlineJobQueue:
 
 def get_queue() -> JobQueue:
     """The app's job queue, made on first use."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    queue = app.extensions.get("job_queue")
+    app = current_app_object()
+    queue: JobQueue | None = app.extensions.get("job_queue")
     if queue is None:
         redis_url = app.config.get("REDIS_URL")
         queue = RedisJobQueue(redis_url) if redis_url else InlineJobQueue(app)

@@ -42,7 +42,7 @@ def _current_box() -> MultiFernet:
 
 
 def is_sealed(stored: str | None) -> bool:
-    return bool(stored) and stored.startswith(PREFIX)  # type: ignore[union-attr]
+    return stored is not None and stored.startswith(PREFIX)
 
 
 def seal(value: str | None) -> str | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from webapp import jobs
+from webapp.appcontext import current_app_object
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.services.sending import complete_finished_campaigns, dispatch_once
@@ -20,7 +20,7 @@ from webapp.worker import Scheduler, periodic_passes, run_worker
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty (Redis only).")
 def worker(burst: bool) -> None:
     """Run send jobs and the dispatcher (RQ on REDIS_URL, else in-process)."""
-    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+    run_worker(current_app_object(), burst=burst)
 
 
 @click.command("dispatch")
@@ -48,7 +48,7 @@ def dispatch(once: bool) -> None:
 @click.option("--port", default=5000, type=int)
 def serve(host: str, port: int) -> None:
     """The embedded default: the dashboard and a worker in one process (no Redis needed)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     if not app.config.get("REDIS_URL"):
         jobs._app = app
         Scheduler(app, periodic_passes(app)).start()

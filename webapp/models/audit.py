@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import created_at_column, id_column
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One recorded action, e.g. `suppression.removed`, `domain.updated`, `message.resent`."""
 
     __tablename__ = "audit_events"

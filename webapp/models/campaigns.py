@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column, one_of, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 if TYPE_CHECKING:
     from webapp.models.templates import Template
@@ -31,7 +31,7 @@ CAMPAIGN_STATUSES: tuple[str, ...] = tuple(status.value for status in CampaignSt
 _live = sa.text("status IN ('running', 'paused')")
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     __tablename__ = "campaigns"
     __table_args__ = (
         sa.CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="chk_campaigns_status"),
@@ -88,7 +88,7 @@ class Campaign(db.Model):
     )
 
 
-class CampaignAudience(db.Model):
+class CampaignAudience(Model):
     """The snapshot of selected lead ids and the filter settings that chose them."""
 
     __tablename__ = "campaign_audience"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import SealedText, created_at_column, id_column, one_of, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 DEFAULT_ALIASES: list[dict[str, str]] = [
     {"alias": "christian", "display_name": "Christian"},
@@ -37,7 +37,7 @@ class SmtpTls(StrEnum):
 SMTP_TLS_MODES: tuple[str, ...] = tuple(mode.value for mode in SmtpTls)
 
 
-class SendingDomain(db.Model):
+class SendingDomain(Model):
     __tablename__ = "sending_domains"
     __table_args__ = (
         sa.UniqueConstraint("name", name="uk_sending_domains_name"),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import created_at_column, id_column, one_of
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
 class ImportStatus(StrEnum):
@@ -25,7 +25,7 @@ class ImportStatus(StrEnum):
 IMPORT_STATUSES: tuple[str, ...] = tuple(status.value for status in ImportStatus)
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     __tablename__ = "import_jobs"
     __table_args__ = (
         sa.CheckConstraint(one_of("status", IMPORT_STATUSES), name="chk_import_jobs_status"),
@@ -57,7 +57,7 @@ class ImportJob(db.Model):
     finished_at: Mapped[datetime | None]
 
 
-class ImportUpload(db.Model):
+class ImportUpload(Model):
     """The bytes of an upload waiting for its import, kept in the database so that any web
     machine or worker can preview or run it; deleted when the import ends."""
 

@@ -13,7 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.messages import Message, MessageEvent
 
 COUNTERS = (
@@ -39,7 +39,7 @@ def _counter() -> Mapped[int]:
     return mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
 
 
-class CampaignKpi(db.Model):
+class CampaignKpi(Model):
     """Counts per (campaign, mail number, sending domain): the campaign's figures are sums
     over at most 4 x its domains rows; a row exists only while it has messages."""
 
@@ -64,7 +64,7 @@ class CampaignKpi(db.Model):
     unsubscribed: Mapped[int] = _counter()
 
 
-class CampaignKpiDay(db.Model):
+class CampaignKpiDay(Model):
     """Per (campaign, sending domain, Europe/Amsterdam day): sent, opened, replied, bounced.
 
     Each message counts once per figure, on the day of its `sent_at`, its `open_at`,

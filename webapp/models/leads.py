@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import created_at_column, id_column, one_of, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
 class LeadStatus(StrEnum):
@@ -36,7 +36,7 @@ SUPPRESSION_REASONS: tuple[str, ...] = tuple(reason.value for reason in Suppress
 _not_deleted_not_stopped = sa.text("deleted_at IS NULL AND stopped = false")
 
 
-class Lead(db.Model):
+class Lead(Model):
     __tablename__ = "leads"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_leads_email"),
@@ -94,7 +94,7 @@ class Lead(db.Model):
         return f"<Lead {self.email}>"
 
 
-class Suppression(db.Model):
+class Suppression(Model):
     """An address or a whole domain that must never be mailed again.
 
     Kept apart from leads so that it survives deleting and re-importing them.

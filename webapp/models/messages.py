@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.database import created_at_column, id_column, one_of
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
 class MessageStatus(StrEnum):
@@ -64,7 +64,7 @@ _queued = sa.text("status = 'queued'")
 _active = sa.text("status IN ('queued', 'sent')")
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (
         # The review's UNIQUE(campaign_id, lead_id) would forbid follow-ups (docs/rules.md,
@@ -155,7 +155,7 @@ class Message(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class MessageEvent(db.Model):
+class MessageEvent(Model):
     __tablename__ = "message_events"
     __table_args__ = (
         sa.Index("idx_message_events_message_id", "message_id"),

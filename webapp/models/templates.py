@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column, utcnow
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
-class Template(db.Model):
+class Template(Model):
     __tablename__ = "templates"
 
     id: Mapped[str] = id_column()
@@ -29,7 +29,7 @@ class Template(db.Model):
     )
 
 
-class TemplateStep(db.Model):
+class TemplateStep(Model):
     __tablename__ = "template_steps"
     __table_args__ = (
         sa.UniqueConstraint("template_id", "mail_number", name="uk_template_steps_mail_number"),

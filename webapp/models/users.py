@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.database import created_at_column, id_column, one_of
-from webapp.extensions import db
+from webapp.extensions import Model
 
 
 class Role(StrEnum):
@@ -26,7 +26,7 @@ ROLES: tuple[str, ...] = tuple(role.value for role in Role)
 WRITE_ROLES = frozenset({Role.ADMIN, Role.MARKETER})
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_users_email"),
@@ -59,7 +59,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
 
     __tablename__ = "api_tokens"

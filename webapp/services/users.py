@@ -84,7 +84,7 @@ def user_for_token(token: str | None) -> User | None:
     """The active user owning this unrevoked token, else None."""
     if not token or len(token) > 200:
         return None
-    api_token = db.session.execute(
+    api_token: ApiToken | None = db.session.execute(
         db.select(ApiToken).where(
             ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None)
         )

@@ -160,7 +160,8 @@ def _blank(value: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
 
 
 def _var(name: str) -> sa.ColumnElement[Any]:
-    return Lead.vars[name].as_string()
+    text: sa.ColumnElement[Any] = Lead.vars[name].as_string()
+    return text
 
 
 def _flags(filters: AudienceFilters, variables: Iterable[str], now: datetime) -> sa.CTE:
@@ -282,7 +283,7 @@ def preview_audience(
         _count(selected).label("selected"),
     ).cte("counts")
     # The first selected ids from the ranking, then only those leads by primary key.
-    first = (
+    first_ids = (
         sa.select(ranked.c.id, ranked.c.created_at)
         .where(selected)
         .order_by(ranked.c.created_at, ranked.c.id)
@@ -300,7 +301,7 @@ def preview_audience(
             Lead.vars,
             Lead.created_at.label("lead_created_at"),
         )
-        .join(first, first.c.id == Lead.id)
+        .join(first_ids, first_ids.c.id == Lead.id)
         .cte("sample")
     )
     rows = db.session.execute(
@@ -364,4 +365,4 @@ def available_lists() -> list[tuple[str, int]]:
         .group_by(Lead.list_name)
         .order_by(Lead.list_name)
     )
-    return [(name, count) for name, count in rows]
+    return [(name, count) for name, count in rows if name is not None]  # where() has none

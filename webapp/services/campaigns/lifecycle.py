@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from webapp.database import utcnow
+from webapp.database import affected_rows, utcnow
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -239,7 +239,7 @@ def _revive_followups(campaign: Campaign) -> int:
         .values(status=MessageStatus.QUEUED, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def _cancel(campaign: Campaign, reason: str, *conditions: sa.ColumnElement[bool]) -> int:
@@ -251,7 +251,7 @@ def _cancel(campaign: Campaign, reason: str, *conditions: sa.ColumnElement[bool]
         .values(status=MessageStatus.CANCELED, last_error=reason)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def _transition(
@@ -275,7 +275,7 @@ def _transition(
     )
     # Re-read: on failure this shows the status the other request committed.
     db.session.refresh(campaign)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 def apply_action(campaign: Campaign, action: str, user_id: str | None, now: datetime) -> int:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
+from typing import TypedDict
 
 from flufl.bounce import all_failures
 
@@ -80,6 +81,16 @@ class Classified:
     reasons: tuple[str, ...] = field(default=())
 
 
+class _Keys(TypedDict):
+    """The fields every kind of Classified has."""
+
+    inbound_key: str
+    from_address: str
+    to_addresses: tuple[str, ...]
+    subject: str
+    thread_ids: tuple[str, ...]
+
+
 def parse_mail(raw: bytes) -> EmailMessage:
     """The mail as an EmailMessage (decoded headers, lenient about defects)."""
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
@@ -97,7 +108,7 @@ def classify(raw: bytes) -> Classified:
         for _name, address in getaddresses([_header(mail, "To"), _header(mail, "Cc")])
         if address
     )
-    common = {
+    common: _Keys = {
         "inbound_key": inbound_key(mail, raw),
         "from_address": from_address,
         "to_addresses": to_addresses,

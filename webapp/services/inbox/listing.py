@@ -82,7 +82,7 @@ def inbox_items(tab: str, limit: int = LIMIT) -> list[InboxItem]:
         .order_by(MessageEvent.created_at.desc(), MessageEvent.id.desc())
         .limit(limit)
     ).all()
-    return [InboxItem(*row[:2], row[2] or {}, *row[3:]) for row in rows]
+    return [InboxItem(row[0], row[1], row[2] or {}, *row[3:]) for row in rows]
 
 
 def replies_per_campaign(limit: int = LIMIT) -> list[CampaignReplies]:

@@ -71,7 +71,7 @@ def timeline_chart(
                 "show_label": index % label_every == 0,
             }
         )
-    series = []
+    series: list[dict[str, Any]] = []
     for number, name in enumerate(lines, start=1):
         points = [(c["centre"], y(row[name])) for c, row in zip(columns, rows, strict=True)]
         series.append(

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import IO, Any
@@ -132,7 +132,9 @@ def _decode_sample(sample: bytes, encoding: str) -> str:
 Row = tuple[int, "list[str] | str"]
 
 
-def iter_rows(path: str, fmt: FileFormat, handle: IO[bytes] | None = None) -> Iterator[Row]:
+def iter_rows(
+    path: str, fmt: FileFormat, handle: IO[bytes] | None = None
+) -> Generator[Row, None, None]:
     """Yield (line number, cells) for every non-empty row, header included, streaming.
 
     A row the csv module cannot parse comes as (line number, the reason) instead.
@@ -151,7 +153,7 @@ def iter_rows(path: str, fmt: FileFormat, handle: IO[bytes] | None = None) -> It
 def _iter_csv_rows(raw: IO[bytes], fmt: FileFormat) -> Iterator[Row]:
     # newline="" keeps CR, LF and CRLF for the csv module, which knows all three and
     # keeps newlines inside quoted cells.
-    text = io.TextIOWrapper(raw, encoding=fmt.encoding, errors="replace", newline="")  # type: ignore[type-var]
+    text = io.TextIOWrapper(raw, encoding=fmt.encoding, errors="replace", newline="")
     try:
         lines: Iterator[str] = (line.replace("\x00", "") for line in text)
         if fmt.has_sep_line:

@@ -16,7 +16,7 @@ from typing import IO
 import sqlalchemy as sa
 from flask import current_app
 
-from webapp.database import new_id, utcnow
+from webapp.database import affected_rows, new_id, utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import ImportJob, ImportStatus, ImportUpload
@@ -107,12 +107,13 @@ def runs_in_background(job: ImportJob) -> bool:
 def run_import_job(job_id: str) -> None:
     """Import a pending job's file, committing progress per batch; ends done or failed."""
     # Claimed atomically, so a job started twice (a retry, a second worker) runs once.
-    claimed = db.session.execute(
+    claim = db.session.execute(
         sa.update(ImportJob)
         .where(ImportJob.id == job_id, ImportJob.status == ImportStatus.PENDING)
         .values(status=ImportStatus.RUNNING, progressed_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = affected_rows(claim)
     db.session.commit()
     job = db.session.get(ImportJob, job_id)
     if not claimed or job is None:

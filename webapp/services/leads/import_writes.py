@@ -129,6 +129,7 @@ def _insert_leads(rows: list[dict[str, Any]]) -> None:
         db.session.execute(sa.insert(Lead.__table__), rows)
         return
     connection = db.session.connection().connection.driver_connection
+    assert connection is not None
     statement = f"COPY leads ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:

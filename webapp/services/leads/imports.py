@@ -7,7 +7,7 @@ ever rendered: `{{ ... }}` and `=SUM(...)` in a cell are stored as the text they
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -142,7 +142,7 @@ class ImportPreview:
 
 def _rows(
     path: str, fmt: FileFormat, handle: IO[bytes] | None = None
-) -> tuple[int, list[str], Iterator[tuple[int, list[str] | str]]]:
+) -> tuple[int, list[str], Generator[tuple[int, list[str] | str], None, None]]:
     try:
         rows = iter_rows(path, fmt, handle)
         first = next(rows, None)

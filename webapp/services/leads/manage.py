@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from webapp.database import utcnow
+from webapp.database import affected_rows, utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, LeadStatus, Message, MessageEvent
 from webapp.models.leads import LEAD_STATUSES
@@ -256,6 +256,7 @@ def bulk_action(
     """Apply an action to every lead of the selection; returns how many changed."""
     ids = filtered_query(chosen).with_only_columns(Lead.id)
     values: dict[str, Any]
+    only: sa.ColumnElement[bool]
     if action == "stop":
         values, only = {"stopped": True}, Lead.stopped.is_(False)
     elif action == "unstop":
@@ -272,12 +273,13 @@ def bulk_action(
     else:
         raise LeadActionError(f"unknown action {action!r}", {"action": "unknown"})
     values["updated_at"] = utcnow()
-    changed = db.session.execute(
+    result = db.session.execute(
         sa.update(Lead)
         .where(Lead.id.in_(ids), only)
         .values(values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    changed = affected_rows(result)
     details = {"count": changed, "filter": chosen.as_args()}
     if action == "move":
         details["list_name"] = list_name
@@ -309,7 +311,11 @@ def list_counts() -> list[ListCount]:
         .group_by(Lead.list_name)
         .order_by(Lead.list_name)
     ).all()
-    return [ListCount(name, leads, active, deleted) for name, leads, active, deleted in rows]
+    return [
+        ListCount(name, leads, active, deleted)
+        for name, leads, active, deleted in rows
+        if name is not None  # where() has none
+    ]
 
 
 def rename_list(old: str, new: str, user_id: str | None = None) -> int:

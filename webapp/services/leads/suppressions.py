@@ -207,7 +207,7 @@ def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
         if suppression.email
         else sa.or_(Lead.domain == suppression.domain, Lead.email.like(f"%@{suppression.domain}")),
     )
-    details = {"email": suppression.email, "domain": suppression.domain}
+    details: dict[str, Any] = {"email": suppression.email, "domain": suppression.domain}
     details["reason"] = suppression.reason
     db.session.delete(suppression)
     db.session.flush()

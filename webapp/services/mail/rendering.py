@@ -97,10 +97,16 @@ class RenderedMail:
 
 
 class StepSource(Protocol):
-    mail_number: int
-    subject: str
-    body_html: str
-    body_text: str
+    """What rendering reads of a step: a saved TemplateStep or a frozen StepDraft."""
+
+    @property
+    def mail_number(self) -> int: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body_html(self) -> str: ...
+    @property
+    def body_text(self) -> str: ...
 
 
 @dataclass(frozen=True)

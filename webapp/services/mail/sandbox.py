@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import Environment, StrictUndefined, nodes, pass_environment, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
-from jinja2.defaults import DEFAULT_FILTERS
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -99,7 +99,7 @@ class MailUndefined(StrictUndefined):
     __iter__ = __str__ = __len__ = _fail_with_undefined_error
     __eq__ = __ne__ = __hash__ = __contains__ = _fail_with_undefined_error
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> bool:  # type: ignore[override]  # falsy where StrictUndefined raises
         # `{% if first_name %}...{% else %}...{% endif %}` writes no blank: let it branch.
         return False
 
@@ -192,7 +192,10 @@ def _safe_range(*args: int) -> range:
     return numbers
 
 
-def _checked_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
+@pass_eval_context
+def _checked_replace(
+    eval_ctx: nodes.EvalContext, s: str, old: str, new: str, count: int | None = None
+) -> str:
     occurrences = str(s).count(str(old)) if old else len(str(s)) + 1
     if count is not None:
         occurrences = min(occurrences, max(count, 0))
@@ -200,15 +203,22 @@ def _checked_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | Non
     return do_replace(eval_ctx, s, old, new, count)
 
 
-def _checked_join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+@pass_eval_context
+def _checked_join(
+    eval_ctx: nodes.EvalContext, value: Iterable[Any], d: str = "", attribute: Any = None
+) -> str:
     items = list(value)
     _check_size(
         sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0), "join"
     )
-    return do_join(eval_ctx, items, d, attribute)
+    joined: str = do_join(eval_ctx, items, d, attribute)
+    return joined
 
 
-def _checked_wordwrap(environment: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+@pass_environment
+def _checked_wordwrap(
+    environment: Environment, s: str, width: int = 79, *args: Any, **kwargs: Any
+) -> str:
     # textwrap is slow per line it makes: bound the lines, not just the characters.
     if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
         raise LimitExceeded(f"wordwrap would make more than {MAX_LIST_ITEMS:,} lines")
@@ -226,11 +236,6 @@ def _checked_indent(s: str, width: int | str = 4, first: bool = False, blank: bo
         len(str(s)) + lines * (int(width) if isinstance(width, int) else len(width)), "indent"
     )
     return do_indent(s, width, first, blank)
-
-
-_checked_replace.jinja_pass_arg = DEFAULT_FILTERS["replace"].jinja_pass_arg  # type: ignore[attr-defined]
-_checked_join.jinja_pass_arg = DEFAULT_FILTERS["join"].jinja_pass_arg  # type: ignore[attr-defined]
-_checked_wordwrap.jinja_pass_arg = DEFAULT_FILTERS["wordwrap"].jinja_pass_arg  # type: ignore[attr-defined]
 
 
 class _MailCodeGenerator(CodeGenerator):
@@ -332,6 +337,7 @@ class MailSandbox(ImmutableSandboxedEnvironment):
                     f"{name.name} is not available in mail templates", name.lineno
                 )
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            assert isinstance(node, nodes.Getattr | nodes.Getitem)
             attr = node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)
             if isinstance(attr, str) and attr.startswith("_"):
                 raise TemplateRefused(

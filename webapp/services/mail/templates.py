@@ -277,9 +277,9 @@ def update_template(
     # flush would trip the (template_id, mail_number) unique key.
     existing = {step.mail_number: step for step in template.steps}
     wanted = {step.mail_number for step in steps}
-    for number, step in list(existing.items()):
+    for number, dropped in list(existing.items()):
         if number not in wanted:
-            template.steps.remove(step)
+            template.steps.remove(dropped)
     db.session.flush()
     for draft in steps:
         step = existing.get(draft.mail_number)

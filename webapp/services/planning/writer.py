@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from webapp.database import new_id
+from webapp.database import affected_rows, new_id
 from webapp.extensions import db
 from webapp.models import Campaign, Message, MessageStatus
 from webapp.services.planning.planner import PlannedMessage
@@ -138,7 +138,7 @@ def _copy_and_insert(rows: list[tuple[Any, ...]]) -> int:
             "ON CONFLICT (campaign_id, lead_id, mail_number) DO NOTHING"
         )
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def copy_line(row: tuple[Any, ...]) -> str:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased
 
+from webapp.database import affected_rows
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -93,7 +94,7 @@ def _probe(now: datetime) -> tuple[bool, bool]:
 def settle_expired_claims(now: datetime) -> tuple[int, int]:
     """Lost claims go back to the queue; started ones without an outcome become uncertain."""
     lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
-    lost = db.session.execute(
+    claims = db.session.execute(
         sa.update(Message)
         .where(
             Message.status == MessageStatus.SENDING,
@@ -102,7 +103,8 @@ def settle_expired_claims(now: datetime) -> tuple[int, int]:
         )
         .values(status=MessageStatus.QUEUED, claim_token=None, claimed_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    lost = affected_rows(claims)
     unknown = list(
         db.session.execute(
             sa.update(Message)
@@ -186,8 +188,8 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> tuple[str, str] | No
             status=MessageStatus.SENDING, claim_token=token, claimed_at=now, send_started_at=None
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return (candidate, token) if claimed == 1 else None
+    )
+    return (candidate, token) if affected_rows(claimed) == 1 else None
 
 
 def complete_finished_campaigns(now: datetime) -> list[str]:

@@ -134,7 +134,7 @@ def _earlier_message_ids(message: Message) -> list[str]:
     """Message-IDs of the lead's earlier mails in this campaign that went out, oldest first."""
     if message.mail_number == 1:
         return []
-    return list(
+    found = list(
         db.session.execute(
             sa.select(Message.smtp_message_id)
             .where(
@@ -147,6 +147,7 @@ def _earlier_message_ids(message: Message) -> list[str]:
             .order_by(Message.mail_number)
         ).scalars()
     )
+    return [message_id for message_id in found if message_id is not None]  # where() has none
 
 
 def _append_pixel(html: str, pixel: str) -> str:
@@ -178,7 +179,7 @@ def dkim_sign(raw: bytes, domain: SendingDomain) -> bytes:
     """Prepend a DKIM-Signature made with the domain's key."""
     import dkim
 
-    signature = dkim.sign(
+    signature: bytes = dkim.sign(
         raw,
         selector=(domain.dkim_selector or "").encode(),
         domain=domain.name.encode(),

@@ -6,7 +6,7 @@ looking at a mail in the dashboard must never count as the lead opening or click
 
 from __future__ import annotations
 
-import email
+import email.parser
 import email.policy
 import re
 from dataclasses import dataclass, field
@@ -48,7 +48,7 @@ def _path(outbox_dir: str, name: str) -> Path | None:
 def _parse(path: Path, headers_only: bool = False) -> EmailMessage:
     with path.open("rb") as handle:
         parser = email.parser.BytesParser(policy=email.policy.default)
-        return parser.parse(handle, headersonly=headers_only)  # type: ignore[return-value]
+        return parser.parse(handle, headersonly=headers_only)
 
 
 def _entry(path: Path, mail: EmailMessage) -> OutboxEntry:
@@ -104,5 +104,6 @@ def outbox_attachment(outbox_dir: str, name: str, filename: str) -> tuple[bytes,
         return None
     for part in _parse(path).iter_attachments():
         if part.get_filename() == filename:
-            return part.get_payload(decode=True) or b"", part.get_content_type()
+            payload = part.get_payload(decode=True)  # bytes, or None for a multipart part
+            return payload if isinstance(payload, bytes) else b"", part.get_content_type()
     return None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from webapp.database import utcnow
+from webapp.database import affected_rows, utcnow
 from webapp.extensions import db
 from webapp.failpoints import failpoint
 from webapp.models import (
@@ -134,7 +134,7 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
         .values(last_sent_at=now)
         .execution_options(synchronize_session=False)
     )
-    if gate.rowcount != 1:
+    if affected_rows(gate) != 1:
         return False
     started = db.session.execute(
         sa.update(Message)
@@ -151,7 +151,7 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
         )
         .execution_options(synchronize_session=False)
     )
-    return started.rowcount == 1
+    return affected_rows(started) == 1
 
 
 def _deliver(server: transport.SmtpServer, built: BuiltMail, message_id: str) -> transport.Delivery:

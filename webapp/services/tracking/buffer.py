@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from webapp.appcontext import current_app_object
 from webapp.extensions import db
 from webapp.models import EventType
 from webapp.services.tracking import events as tracking
@@ -208,13 +209,13 @@ def enqueue(hit: tracking.Hit) -> bool:
     """Queue a hit for the writer; False when buffering is off or the queue is full."""
     if not enabled():
         return False
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     return buffer_for(app).put(hit)
 
 
 def flush_tracking_buffer(app: Flask | None = None) -> int:
     """Write the hits queued in this process now; the number of events written."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app_object()
     buffer: TrackingBuffer | None = app.extensions.get(EXTENSION_KEY)
     if buffer is None or buffer.pid != os.getpid():
         return 0

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import current_app
 
-from webapp.database import UTCDateTime, new_id, utcnow
+from webapp.database import UTCDateTime, affected_rows, new_id, utcnow
 from webapp.extensions import db
 from webapp.models import EventType, Message, MessageEvent, MessageStatus
 from webapp.services.tracking.classify import (
@@ -173,7 +173,7 @@ def _insert_event(
     """Insert the event if the message exists, in one statement; False when it does not."""
     hit = make_hit(message_id, event_type, user_agent, ip, now, extra)
     result = db.session.execute(_statements()[0], _hit_params(hit))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 # The batch travels as one JSON array of hits (cheaper to build than one array per column)
@@ -255,7 +255,7 @@ def write_hits(hits: Sequence[Hit]) -> int:
         inserted = 0
         for hit in hits:
             result = db.session.execute(_statements()[0], _hit_params(hit))
-            inserted += result.rowcount  # type: ignore[attr-defined]
+            inserted += affected_rows(result)
         # The earliest open first, so it is the one that sets `open_at`.
         opens = sorted(
             (hit for hit in hits if hit.event_type == EventType.OPENED), key=lambda h: h.at
@@ -268,7 +268,7 @@ def write_hits(hits: Sequence[Hit]) -> int:
     result = db.session.execute(_BATCH_INSERT, batch)
     if any(hit.event_type == EventType.OPENED for hit in hits):
         db.session.execute(_BATCH_OPENED, batch)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return affected_rows(result)
 
 
 def record_open(

@@ -149,7 +149,9 @@ class _LinkFinder(HTMLParser):
         line, column = self.getpos()
         tag_start = self._line_starts[line - 1] + column
         # Skip the tag name; the first href wins, as in browsers.
-        name_end = len(re.match(r"<[^\s/>]*", raw).group(0))  # type: ignore[union-attr]
+        tag_name = re.match(r"<[^\s/>]*", raw)
+        assert tag_name is not None  # the text of a start tag starts with "<"
+        name_end = len(tag_name.group(0))
         for match in _ATTRIBUTE.finditer(raw, name_end):
             if match.group("name").lower() != "href":
                 continue

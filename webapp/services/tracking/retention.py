@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from webapp.database import affected_rows
 from webapp.extensions import db
 from webapp.models import MessageEvent
 
@@ -37,4 +38,4 @@ def purge_tracking_details(now: datetime, days: int | None = None) -> int:
         .values(user_agent=None, ip_address=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return affected_rows(result)

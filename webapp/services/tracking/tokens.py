@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TypeGuard
 
 from flask import current_app
 from itsdangerous import URLSafeSerializer
+from itsdangerous.encoding import want_bytes
 
 OPEN = "open"
 CLICK = "click"
@@ -41,10 +43,10 @@ def _serializer(purpose: str) -> URLSafeSerializer:
 
 @functools.lru_cache(maxsize=64)
 def _cached_serializer(purpose: str, keys: tuple[str | bytes, ...]) -> URLSafeSerializer:
-    return URLSafeSerializer(list(keys), salt=purpose)
+    return URLSafeSerializer([want_bytes(key) for key in keys], salt=purpose)
 
 
-def _is_message_id(value: object) -> bool:
+def _is_message_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
 
 
@@ -55,7 +57,8 @@ def _load(purpose: str, token: object, max_length: int) -> object | None:
     if _TOKEN_CHARS.fullmatch(token) is None:
         return None
     try:
-        return _serializer(purpose).loads(token)
+        payload: object = _serializer(purpose).loads(token)
+        return payload
     except Exception:  # a bad signature, bad base64, bad JSON: all just "not a token"
         return None
 
@@ -78,13 +81,13 @@ def click_token(message_id: str, url: str) -> str:
 def read_open_token(token: object) -> str | None:
     """The message id of a valid open token, else None."""
     payload = _load(OPEN, token, MAX_ID_TOKEN_LENGTH)
-    return payload if _is_message_id(payload) else None  # type: ignore[return-value]
+    return payload if _is_message_id(payload) else None
 
 
 def read_unsubscribe_token(token: object) -> str | None:
     """The message id of a valid unsubscribe token, else None."""
     payload = _load(UNSUBSCRIBE, token, MAX_ID_TOKEN_LENGTH)
-    return payload if _is_message_id(payload) else None  # type: ignore[return-value]
+    return payload if _is_message_id(payload) else None
 
 
 def read_click_token(token: object) -> tuple[str, str] | None:

@@ -76,9 +76,9 @@ def read_state(form: MultiDict[str, str], today: date | None = None) -> dict[str
     state: dict[str, Any] = {}
     for name, default in TEXTS.items():
         state[name] = form.get(name, default).strip()
-    for name, default in FLAGS.items():
+    for name, flag in FLAGS.items():
         values = form.getlist(name)
-        state[name] = values[-1] == "on" if values else default
+        state[name] = values[-1] == "on" if values else flag
     for name in LISTS:
         state[name] = [value for value in form.getlist(name) if value.strip()]
     if not state["start_date"] and "start_date" not in form and today is not None:
@@ -122,7 +122,9 @@ def start_at(state: dict[str, Any], zone: ZoneInfo, today: date) -> tuple[Any, d
     return datetime.combine(day, moment, tzinfo=zone), {}
 
 
-def to_input(state: dict[str, Any], zone: ZoneInfo, today: date) -> tuple[dict[str, Any], dict]:
+def to_input(
+    state: dict[str, Any], zone: ZoneInfo, today: date
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The API's campaign input for the state, and errors of the fields only the form has."""
     moment, errors = start_at(state, zone, today)
     days: Any = state["exclude_recent_days"] if state["exclude_recent"] else None

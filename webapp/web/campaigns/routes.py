@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -160,7 +160,7 @@ def message_action(campaign_id: str, message_id: str) -> Any:
     if action == "resend":
         resend_message(message, current_user.id, utcnow())
     else:
-        decide_uncertain(message, MESSAGE_ACTIONS[action], current_user.id, utcnow())
+        decide_uncertain(message, cast(str, MESSAGE_ACTIONS[action]), current_user.id, utcnow())
     db.session.commit()
     lead = db.session.get(Lead, message.lead_id)
     row = message_to_dict(message, lead.email if lead else "", lead.company if lead else None)

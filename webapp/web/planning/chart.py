@@ -57,7 +57,7 @@ def dry_run_chart(report: dict[str, Any]) -> dict[str, Any]:
     bars = []
     for index, day in enumerate(dates):
         x = MARGIN_LEFT + index * slot + (slot - bar_width) / 2
-        y = MARGIN_TOP + plot_height
+        y: float = MARGIN_TOP + plot_height
         segments = []
         for s in series:
             count = counts[day].get(s["domain"], 0)

@@ -3,7 +3,9 @@
 No login, no CSRF (a signed token proves intent), no session and no cookies.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import Any, cast
 
 from flask import Blueprint, Flask, Request
 from flask.blueprints import BlueprintSetupState
@@ -48,12 +50,18 @@ class _NoSessionForTracking(SessionInterface):
         self.inner.save_session(app, session, response)
 
 
+def _flask_app(state: BlueprintSetupState) -> Flask:
+    """The app being set up: a Flask app, which Flask types as its sans-I/O base class."""
+    return cast(Flask, state.app)
+
+
 @bp.record_once
 def _without_sessions(state: BlueprintSetupState) -> None:
-    state.app.session_interface = _NoSessionForTracking(state.app.session_interface)
+    app = _flask_app(state)
+    app.session_interface = _NoSessionForTracking(app.session_interface)
 
 
 @bp.record_once
 def _pixel_before_flask(state: BlueprintSetupState) -> None:
-
-    state.app.wsgi_app = OpenPixel(state.app, state.app.wsgi_app)  # type: ignore[method-assign]
+    app = _flask_app(state)
+    app.wsgi_app = OpenPixel(app, app.wsgi_app)  # type: ignore[method-assign]
