@@ -27,7 +27,7 @@ CODES = {
     429: "too_many_requests",
     500: "server_error",
 }
-# What each kind of service refusal answers; the most specific kind is asked first.
+# The status each kind of service refusal answers with.
 SERVICE_STATUSES: tuple[tuple[type[ServiceError], int], ...] = (
     (InvalidInput, 422),
     (Conflict, 409),
