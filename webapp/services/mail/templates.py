@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import Lead, Template, TemplateStep
 from webapp.services.audit import record_action
 from webapp.services.mail.rendering import (
@@ -199,10 +200,11 @@ def variable_warnings(names: Iterable[str]) -> list[str]:
     warnings = []
     for name, count in lacking.items():
         if count == total:
-            warnings.append(f"No lead has {name} (all {total:,} lack it).")
+            warnings.append(f"No lead has {name} (all {thousands(total)} lack it).")
         elif count:
             warnings.append(
-                f"{count:,} of {total:,} leads lack {name}; they cannot get this template."
+                f"{thousands(count)} of {thousands(total)} leads lack {name}; "
+                "they cannot get this template."
             )
     return warnings
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.htmx import render_page_or_fragment, wants_fragment
 from webapp.models import ImportJob
 from webapp.models.leads import SUPPRESSION_REASONS
@@ -85,7 +86,7 @@ def bulk() -> Any:
         message, status = error.message, 422
     else:
         db.session.commit()
-        message, status = f"{action}: {changed} lead(s) changed.", 200
+        message, status = f"{action}: {thousands(changed)} lead(s) changed.", 200
         if action == "move":
             chosen = LeadFilter.from_args({**chosen.as_args(), "list_name": ""})
     page = lead_service.search_leads(chosen, 1, PER_PAGE)
@@ -205,10 +206,10 @@ def _list_action(action: str) -> Any:
             changed = lead_service.rename_list(
                 name, request.form.get("new_name", ""), current_user.id
             )
-            message = f"Renamed {name} ({changed} leads)."
+            message = f"Renamed {name} ({thousands(changed)} leads)."
         else:
             changed = lead_service.delete_list(name, current_user.id)
-            message = f"Deleted the {changed} leads of {name}."
+            message = f"Deleted the {thousands(changed)} leads of {name}."
     except LeadActionError as error:
         db.session.rollback()
         return render_template(

@@ -8,6 +8,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.htmx import render_page_or_fragment
 from webapp.models import Suppression
 from webapp.models.leads import SUPPRESSION_REASONS
@@ -72,4 +73,4 @@ def delete(suppression_id: str) -> Any:
     what = suppression.email or suppression.domain
     restored = remove_suppression(suppression, current_user.id)
     db.session.commit()
-    return _render(message=f"Removed {what}; {restored} lead(s) active again.")
+    return _render(message=f"Removed {what}; {thousands(restored)} lead(s) active again.")
