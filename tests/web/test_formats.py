@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -144,3 +146,22 @@ def test_numbers_use_dutch_separators_on_every_page(
     assert BARE_THOUSANDS.findall(text) == []
     assert DECIMAL_POINT_PERCENT.findall(text) == []
 
+
+def test_the_message_export_gives_amsterdam_times_to_the_second_and_the_api_keeps_iso(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    campaign = a_big_running_campaign()
+    client, headers = api_client("manager")
+
+    export = client.get(
+        f"/api/v1/campaigns/{campaign.id}/export.csv", headers=headers, buffered=True
+    )
+    rows = list(csv.DictReader(io.StringIO(export.text.removeprefix("\ufeff"))))
+    api = client.get(f"/api/v1/campaigns/{campaign.id}/messages", headers=headers).json
+
+    first = rows[0]
+    assert first["scheduled_at"] == "2026-12-02 13:20:00"
+    assert first["sent_at"] == "2026-12-02 13:20:05"
+    assert first["open_at"] == "2026-12-02 15:05:00"
+    assert "+00:00" not in export.text
+    assert api["items"][0]["scheduled_at"] == "2026-12-02T12:20:00+00:00"
