@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from flask import Flask
 
@@ -106,3 +107,19 @@ def test_demo_seeds_the_whole_demo_once(app: Flask) -> None:
 
     again = runner.invoke(args=["demo", "--if-empty"])
     assert json.loads(again.output.splitlines()[0]) == {"seeded": False}
+
+
+def test_serve_on_a_taken_port_says_which_and_how_to_choose_another(app: Flask) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = app.test_cli_runner().invoke(args=["serve", "--port", str(port)])
+
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert f"Port {port} on 127.0.0.1 is already in use" in lines[0]
+    assert f"make run PORT={port + 1}" in lines[0] and "--port" in lines[0]
+    assert "Traceback" not in result.output
