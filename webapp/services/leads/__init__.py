@@ -60,8 +60,10 @@ from webapp.services.leads.manage import (
     set_stopped,
 )
 from webapp.services.leads.suppressions import (
+    DomainImpact,
     SuppressionError,
     add_suppression,
+    domain_suppression_impact,
     find_suppression,
     is_suppressed,
     remove_suppression,
@@ -79,6 +81,7 @@ __all__ = [
     "IGNORE",
     "URL",
     "VAR_PREFIX",
+    "DomainImpact",
     "FileFormat",
     "ImportFileError",
     "LeadActionError",
@@ -90,6 +93,7 @@ __all__ = [
     "create_import_job",
     "delete_list",
     "discard_stale_import_jobs",
+    "domain_suppression_impact",
     "find_suppression",
     "get_lead",
     "import_file",
