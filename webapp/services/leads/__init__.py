@@ -17,6 +17,12 @@ from webapp.services.leads.csv_sniff import (
     ENCODINGS,
     FileFormat,
 )
+from webapp.services.leads.editing import (
+    LeadChanges,
+    editable_vars,
+    lead_heading,
+    update_lead,
+)
 from webapp.services.leads.export import (
     lead_export,
     spreadsheet_safe_csv,
@@ -85,6 +91,7 @@ __all__ = [
     "FileFormat",
     "ImportFileError",
     "LeadActionError",
+    "LeadChanges",
     "LeadFilter",
     "SuppressionError",
     "add_suppression",
@@ -94,6 +101,7 @@ __all__ = [
     "delete_list",
     "discard_stale_import_jobs",
     "domain_suppression_impact",
+    "editable_vars",
     "find_suppression",
     "get_lead",
     "import_file",
@@ -103,6 +111,7 @@ __all__ = [
     "iter_leads",
     "job_format",
     "lead_export",
+    "lead_heading",
     "lead_history",
     "lead_to_dict",
     "list_counts",
@@ -123,4 +132,5 @@ __all__ = [
     "store_upload",
     "suppress_lead",
     "suppression_to_dict",
+    "update_lead",
 ]
