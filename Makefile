@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
+# The dashboard's port: make run PORT=5050.
+PORT ?= 5000
 
 .PHONY: venv venv-dev run lint test clean
 
@@ -23,10 +25,12 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
+# Links in the outbox's mails point at this server unless PUBLIC_BASE_URL says otherwise.
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	$(FLASK) serve --host 127.0.0.1 --port 5000
+	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+		$(FLASK) serve --host 127.0.0.1 --port $(PORT)
 
 # Style, then types (mypy, strict, over webapp/), then the import contracts in
 # pyproject.toml (layers, area APIs, no cycles).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -174,3 +175,19 @@ def test_leads_import_of_a_pdf_says_it_is_a_pdf(app: Flask, tmp_path: Path) -> N
     result = app.test_cli_runner().invoke(args=["leads", "import", str(source), "--list", "x"])
     assert result.exit_code != 0
     assert "This looks like a PDF document, not a spreadsheet." in result.output
+
+
+def test_serve_on_a_taken_port_says_which_and_how_to_choose_another(app: Flask) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = app.test_cli_runner().invoke(args=["serve", "--port", str(port)])
+
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert f"Port {port} on 127.0.0.1 is already in use" in lines[0]
+    assert f"make run PORT={port + 1}" in lines[0] and "--port" in lines[0]
+    assert "Traceback" not in result.output

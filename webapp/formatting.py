@@ -1,12 +1,33 @@
-"""Jinja filters: times are stored in UTC and shown in the app's time zone."""
+"""Jinja filters: the formats of `webapp.formats`, so every template shows them alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask
 
-from webapp.formats import local_time, thousands
+from webapp.formats import (
+    clock_time,
+    day_month,
+    decimal,
+    local_date,
+    local_time,
+    percent,
+    thousands,
+)
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "local_time": local_time,  # 02-12-2026 13:20
+    "local_date": local_date,  # 02-12-2026
+    "day_month": day_month,  # 02-12 (chart axes)
+    "clock_time": clock_time,  # 13:20
+    "thousands": thousands,  # 12.345
+    "decimal": decimal,  # 12.345,5
+    "percent": percent,  # 28,57%
+}
 
 
 def init_app(app: Flask) -> None:
-    app.add_template_filter(local_time, "local_time")
-    app.add_template_filter(thousands, "thousands")
+    for name, function in FILTERS.items():
+        app.add_template_filter(function, name)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -194,10 +195,35 @@ def test_a_draft_page_shows_settings_funnel_and_dry_run(
     page = marketer.get(f"/campaigns/{campaign.id}")
     assert page.status_code == 200
     for part in ('id="campaign-settings"', 'id="audience-funnel"', 'id="dry-run"',
-                 'id="action-start"', 'id="action-stop"', 'id="action-edit"'):  # fmt: skip
+                 'id="action-start"', 'id="action-edit"'):  # fmt: skip
         assert part in page.text, part
-    assert 'id="action-pause"' not in page.text
     assert 'id="campaign-messages"' not in page.text
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons"),
+    [
+        ("draft", ["start", "edit"]),
+        ("running", ["pause", "stop", "edit"]),
+        ("paused", ["resume", "stop", "edit"]),
+        ("completed", []),
+        ("stopped", []),
+    ],
+)
+def test_a_campaign_offers_only_the_actions_its_status_allows(
+    setup: dict[str, Any], marketer: FlaskClient, status: str, buttons: list[str]
+) -> None:
+    campaign = campaign_in(setup, "running" if status == "completed" else status)
+    if status == "completed":
+        db.session.execute(
+            sa.update(Message).where(Message.campaign_id == campaign.id).values(status="sent")
+        )
+        campaign.status = "completed"
+        db.session.commit()
+
+    page = marketer.get(f"/campaigns/{campaign.id}").text
+
+    assert re.findall(r'id="action-(\w+)"', page) == buttons
 
 
 def test_starting_from_the_page_and_a_second_start_gets_a_clear_message(

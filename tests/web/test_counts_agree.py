@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.extensions import db
+from webapp.formats import percent
 from webapp.services.kpis import campaign_overview
 
 SENT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -154,8 +155,8 @@ def test_every_view_of_a_campaign_shows_the_same_figures(
     assert number(page, "progress-human-opened") == expected["human_opened"]
     assert number(page, "progress-replied") == expected["replied"]
     if expected["planned"]:
-        share = round(100 * expected["sent"] / expected["planned"], 1)
-        assert f"sent ({share}%)" in page
+        share = round(100 * expected["sent"] / expected["planned"], 2)
+        assert f"sent ({percent(share)})" in page
     table = page_client.get("/campaigns/").text
     row = table[table.index(f'id="campaign-{campaign_id}"') :]
     if expected["planned"]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -15,6 +17,8 @@ from webapp.extensions import db
 from webapp.services.domains import seed_default_domains
 from webapp.services.kpis.overview import campaign_calendar, campaign_overview, todays_sends
 from webapp.services.kpis.summaries import plain_totals
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def test_the_overview_gives_every_campaign_the_plain_aggregates_figures(app: Flask) -> None:
@@ -101,7 +105,10 @@ def test_the_calendar_shows_which_campaign_sends_from_which_domain_on_which_day(
             scheduled_at=now + timedelta(days=2, minutes=k),
         )
 
-    calendar = campaign_calendar(now)
+    # The week of the sent mail: three weeks from its Monday reach two days ahead too.
+    calendar = campaign_calendar(
+        now, week_of=(now - timedelta(days=3)).astimezone(AMSTERDAM).date()
+    )
 
     entries = {
         (row["domain"], day, entry["name"], entry["messages"])
@@ -109,8 +116,6 @@ def test_the_calendar_shows_which_campaign_sends_from_which_domain_on_which_day(
         for day, cell in zip(calendar["days"], row["cells"], strict=True)
         for entry in cell
     }
-    from zoneinfo import ZoneInfo
-
     local = ZoneInfo("Europe/Amsterdam")
     assert entries == {
         (
@@ -126,7 +131,28 @@ def test_the_calendar_shows_which_campaign_sends_from_which_domain_on_which_day(
             2,
         ),
     }
-    assert len(calendar["days"]) == 22
+    assert len(calendar["days"]) == 21
+
+
+def test_the_calendar_opens_on_the_current_week_and_pages_by_week(
+    app: Flask, login_as: Callable[[str], Any]
+) -> None:
+    seed_default_domains()
+    db.session.commit()
+    today = utcnow().astimezone(AMSTERDAM).date()
+    monday = today - timedelta(days=today.weekday())
+    client = login_as("manager")
+
+    page = client.get("/calendar").text
+    days = re.findall(r'<td data-date="([0-9-]+)"', page)
+
+    assert days[0] == monday.isoformat() and today.isoformat() in days[:7]
+    assert 'class="calendar-today" aria-current="date"' in page
+    earlier = monday - timedelta(days=7)
+    assert f'href="/calendar?week={earlier.isoformat()}"' in page
+    fragment = client.get(f"/calendar?week={earlier.isoformat()}", headers={"HX-Request": "true"})
+    assert re.findall(r'<td data-date="([0-9-]+)"', fragment.text)[0] == earlier.isoformat()
+    assert client.get("/calendar?week=nonsense").status_code == 200
 
 
 def test_the_latest_events_poll_only_while_the_tab_is_visible(

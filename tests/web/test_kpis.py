@@ -158,7 +158,7 @@ def test_the_cards_partial_shows_every_figure_and_loads_the_timeline_lazily(
     assert f'hx-get="/kpis/campaigns/{campaign.id}/timeline"' in cards.text
     assert 'id="timeline-chart"' in timeline and "<polyline" in timeline
     assert 'data-series="replied"' in timeline and "stroke-dasharray" in timeline
-    assert '<tr data-date="2026-12-01"><th scope="row">2026-12-01</th><td class="num">7</td>' in (
+    assert '<tr data-date="2026-12-01"><th scope="row">01-12-2026</th><td class="num">7</td>' in (
         timeline
     )
 

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import ImportJob, ImportUpload, Lead
+from webapp.models import AuditEvent, ImportJob, ImportUpload, Lead, Suppression
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 
@@ -339,7 +339,7 @@ def test_unicode_domains_are_shown_as_written_and_found_either_way(
     assert "info@zoë.nl" in listed and "hallo@café-lumière.nl" in listed
     assert "<td>zoë.nl</td>" in listed and "xn--" not in listed
     page = client.get(f"/leads/{cafe.id}").text
-    assert "<h1>hallo@café-lumière.nl</h1>" in page
+    assert '<h1 id="lead-heading">hallo@café-lumière.nl — Koffie</h1>' in page
     assert "https://www.café-lumière.nl/contact" in page and "xn--" not in page
     search = client.get("/leads/?q=zoë", headers={"HX-Request": "true"}).text
     assert "info@zoë.nl" in search and "zoo.nl" not in search
@@ -469,6 +469,114 @@ def test_the_lead_page_shows_history_and_acts(
     client.post(f"/leads/{lead.id}/unstop", data={"csrf_token": client.csrf})
     db.session.expire_all()
     assert (lead.stopped, lead.deleted_at, lead.status) == (False, None, "suppressed")
+
+
+def edit_lead(client: FlaskClient, lead: Lead, **fields: str) -> Any:
+    data = {"email": lead.email, "company": lead.company or "", "url": lead.url or "", **fields}
+    data["csrf_token"] = client.csrf  # type: ignore[attr-defined]
+    return client.post(f"/leads/{lead.id}/edit", data=data)
+
+
+def test_a_marketer_edits_a_lead_and_its_page_is_headed_by_the_person(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(
+        email="info@bakkerij-jansn.nl", company="Bakkerij Jansn", vars={"sector": "bakker"}
+    )
+    db.session.commit()
+    client = login_as("marketer")
+    page = client.get(f"/leads/{lead.id}").text
+    assert '<h1 id="lead-heading">info@bakkerij-jansn.nl — Bakkerij Jansn</h1>' in page
+    assert 'id="lead-form"' in page and 'name="var:first_name"' in page
+
+    response = edit_lead(
+        client,
+        lead,
+        email=" Anne@Bakkerij-Jansen.NL ",
+        company="Bakkerij Jansen",
+        url="https://www.bakkerij-jansen.nl/",
+        **{"var:first_name": "Anne", "var:last_name": "de Vries", "var:city": "Utrecht"},
+        **{"var:sector": "", "new_var_name": "Branche", "new_var_value": "brood"},
+    )
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert (lead.email, lead.company, lead.domain) == (
+        "anne@bakkerij-jansen.nl",
+        "Bakkerij Jansen",
+        "bakkerij-jansen.nl",
+    )
+    assert lead.vars == {
+        "company": "Bakkerij Jansen",
+        "url": "https://www.bakkerij-jansen.nl/",
+        "first_name": "Anne",
+        "last_name": "de Vries",
+        "city": "Utrecht",
+        "branche": "brood",
+    }
+    page = client.get(f"/leads/{lead.id}").text
+    assert '<h1 id="lead-heading">Anne de Vries — Bakkerij Jansen</h1>' in page
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "lead.edited")
+    ).one()
+    assert event.subject_id == lead.id and event.user_id == client.user.id  # type: ignore[attr-defined]
+    assert event.details["previous_email"] == "info@bakkerij-jansn.nl"
+    assert {"email", "company", "url", "var:first_name", "var:sector"} <= set(
+        event.details["fields"]
+    )
+
+
+def test_bad_lead_fields_are_refused_next_to_each_field_and_nothing_is_saved(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(email="jan@klant.nl", company="Klant")
+    make_lead(email="piet@klant.nl")
+    db.session.commit()
+    client = login_as("marketer")
+
+    taken = edit_lead(client, lead, email="Piet@klant.nl", url="ftp://klant.nl", company="Nieuw")
+    invalid = edit_lead(client, lead, email="geen adres", url="https://", new_var_name="+")
+
+    assert taken.status_code == invalid.status_code == 422
+    assert 'id="email-error"' in taken.text and "another lead has this address" in taken.text
+    assert 'id="url-error"' in taken.text and "http:// or https://" in taken.text
+    assert 'aria-invalid="true" aria-describedby="email-error"' in taken.text
+    assert 'value="Nieuw"' in taken.text  # what was typed stays in the form
+    assert 'id="email-error"' in invalid.text and 'id="url-error"' in invalid.text
+    assert 'id="new_var_name-error"' in invalid.text
+    db.session.expire_all()
+    assert (lead.email, lead.company) == ("jan@klant.nl", "Klant")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_corrected_address_that_said_no_makes_the_lead_suppressed(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(email="jan@klant.nl")
+    db.session.add(Suppression(email="jan.jansen@klant.nl", reason="unsubscribed"))
+    db.session.commit()
+
+    edit_lead(login_as("marketer"), lead, email="jan.jansen@klant.nl")
+
+    db.session.expire_all()
+    assert (lead.email, lead.status) == ("jan.jansen@klant.nl", "suppressed")
+
+
+def test_a_manager_sees_a_lead_without_the_form_and_cannot_edit_it(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    lead = make_lead(email="jan@klant.nl", vars={"voornaam": "Jan", "achternaam": "Jansen"})
+    db.session.commit()
+    client = login_as("manager")
+
+    page = client.get(f"/leads/{lead.id}").text
+    refused = edit_lead(client, lead, company="Anders")
+
+    assert f'<h1 id="lead-heading">Jan Jansen — {lead.company}</h1>' in page
+    assert 'id="lead-form"' not in page and 'id="lead-fields"' in page
+    assert refused.status_code == 403
+    db.session.expire_all()
+    assert lead.company != "Anders"
 
 
 def test_the_export_is_excel_safe(app: Flask, login_as: Callable[[str], FlaskClient]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,12 @@ from webapp.models import AuditEvent, Lead, Suppression
 from webapp.services.leads.suppressions import is_suppressed
 
 
+def suppress_domain(client: FlaskClient, domain: str, **extra: str) -> Any:
+    data = {"kind": "domain", "value": domain, "reason": "manual", **extra}
+    data["csrf_token"] = client.csrf  # type: ignore[attr-defined]
+    return client.post("/suppressions/", data=data, headers={"HX-Request": "true"})
+
+
 def test_suppressing_a_domain_suppresses_its_leads_and_cancels_their_mail(
     app: Flask, login_as: Callable[[str], FlaskClient]
 ) -> None:
@@ -23,16 +30,7 @@ def test_suppressing_a_domain_suppresses_its_leads_and_cancels_their_mail(
     queued = make_message(make_campaign(), lead)
     db.session.commit()
     client = login_as("marketer")
-    response = client.post(
-        "/suppressions/",
-        data={
-            "csrf_token": client.csrf,
-            "kind": "domain",
-            "value": "WWW.Weg.nl",
-            "reason": "manual",
-        },
-        headers={"HX-Request": "true"},
-    )
+    response = suppress_domain(client, "WWW.Weg.nl", confirm="yes")
     assert response.status_code == 200 and "Suppressed weg.nl" in response.text
     db.session.expire_all()
     assert (lead.status, keep.status, queued.status) == ("suppressed", "active", "canceled")
@@ -40,6 +38,38 @@ def test_suppressing_a_domain_suppresses_its_leads_and_cancels_their_mail(
     assert is_suppressed("info@gmail.com", "weg.nl")
     search = client.get("/suppressions/?q=weg", headers={"HX-Request": "true"})
     assert "weg.nl" in search.text
+
+
+def test_a_domain_is_suppressed_only_after_confirming_how_many_leads_it_reaches(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    leads = [make_lead(email=f"{name}@gmail.com", domain="gmail.com") for name in ("an", "bo")]
+    make_lead(email="cor@gmail.com", domain="gmail.com", status="suppressed")
+    make_message(make_campaign(), leads[0])
+    db.session.commit()
+    client = login_as("marketer")
+
+    asked = suppress_domain(client, "Gmail.com", note="spam trap")
+
+    assert asked.status_code == 200
+    assert 'id="suppression-confirm"' in asked.text
+    impact = re.sub(r"<[^>]+>", "", re.search(r'id="suppression-impact">(.*?)</p>', asked.text)[1])
+    assert impact.startswith(
+        "This suppresses 2 leads of domain gmail.com (a free-mail provider: these are people "
+        "at many companies) and cancels their 1 queued mail."
+    )
+    assert 'name="confirm" value="yes"' in asked.text and 'value="spam trap"' in asked.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0
+    db.session.expire_all()
+    assert {lead.status for lead in leads} == {"active"}
+
+    done = suppress_domain(client, "gmail.com", confirm="yes", note="spam trap")
+
+    assert "Suppressed gmail.com" in done.text and 'id="suppression-confirm"' not in done.text
+    db.session.expire_all()
+    assert {lead.status for lead in leads} == {"suppressed"}
+    again = suppress_domain(client, "gmail.com")
+    assert "gmail.com was already suppressed" in again.text
 
 
 def test_invalid_input_is_refused_naming_the_field(
@@ -94,6 +124,9 @@ def test_api_adds_lists_and_removes_suppressions(
         "/api/v1/suppressions", json={"email": "a@b.nl", "domain": "b.nl"}, headers=headers
     )
     assert both.status_code == 422 and "email" in both.json["error"]["fields"]
+    # Scripts mean what they send: a domain, even a free-mail one, needs no confirming.
+    domain = client.post("/api/v1/suppressions", json={"domain": "gmail.com"}, headers=headers)
+    assert domain.status_code == 201 and domain.json["domain"] == "gmail.com"
     listed = client.get("/api/v1/suppressions?q=klacht", headers=headers).json
     assert listed["total"] == 1
     sid = created.json["id"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 
 import click
 from flask.cli import with_appcontext
@@ -45,9 +47,17 @@ def dispatch(once: bool) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--port", default=5000, type=int, help="The port (make run PORT=5050).")
 def serve(host: str, port: int) -> None:
     """The embedded default: the dashboard and a worker in one process (no Redis needed)."""
+    # Checked before the worker starts, so a taken port stops everything with one line.
+    problem = bind_problem(host, port)
+    if problem:
+        other = port + 1 if port < 65535 else 5000
+        raise click.ClickException(
+            f"{problem}. Choose another port: make run PORT={other} "
+            f"(or flask serve --port {other})."
+        )
     app = current_app_object()
     if not app.config.get("REDIS_URL"):
         jobs._app = app
@@ -58,5 +68,22 @@ def serve(host: str, port: int) -> None:
             else "worker: sending in-process through SMTP"
         )
     # app.run() refuses to block inside a flask command; serve with Werkzeug directly.
-
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, or None when it can."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        return f"Cannot serve on {host}: {error.strerror}"
+    with socket.socket(family, kind, proto) as probe:
+        # As the server does: a port held only by connections closing down is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"Port {port} on {host} is already in use by another program"
+            return f"Cannot serve on {host}:{port}: {error.strerror}"
+    return None

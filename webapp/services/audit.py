@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     LEAD_UNSTOPPED = "lead.unstopped"
     LEAD_DELETED = "lead.deleted"
     LEAD_RESTORED = "lead.restored"
+    LEAD_EDITED = "lead.edited"
     # `leads.bulk_<bulk action>`
     LEADS_BULK_STOP = "leads.bulk_stop"
     LEADS_BULK_UNSTOP = "leads.bulk_unstop"

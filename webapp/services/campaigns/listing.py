@@ -53,7 +53,7 @@ def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
         progress.update(figures(counts))
         progress.update({c: counts[c] for c in PROGRESS_STATUSES})
         if progress["planned"]:
-            progress["percent"] = round(100 * progress["sent"] / progress["planned"], 1)
+            progress["percent"] = round(100 * progress["sent"] / progress["planned"], 2)
     due = db.session.execute(
         sa.select(Message.campaign_id, sa.func.max(Message.scheduled_at))
         .where(

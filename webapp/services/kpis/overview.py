@@ -60,8 +60,8 @@ def overview_counts() -> dict[str, int]:
 
 # -- the manager's overview: every campaign, today's sends, recent events, the calendar --
 
-CALENDAR_DAYS_BACK = 7
-CALENDAR_DAYS_AHEAD = 14
+# The calendar shows whole weeks from a Monday: this week (so it opens on today) and after.
+CALENDAR_WEEKS = 3
 RECENT_EVENTS = 15
 
 
@@ -153,11 +153,12 @@ def recent_events(limit: int = RECENT_EVENTS) -> list[dict[str, Any]]:
     return [{**row._mapping, "machine": bool((row.meta or {}).get("machine"))} for row in rows]
 
 
-def campaign_calendar(now: datetime) -> dict[str, Any]:
-    """Which campaign sends from which domain on which day: a week back (sent, from the
-    summary) and two weeks ahead (queued), per domain and Amsterdam day."""
+def campaign_calendar(now: datetime, week_of: date | None = None) -> dict[str, Any]:
+    """Which campaign sends from which domain on which Amsterdam day, for the weeks from the
+    one holding `week_of` (this week by default): past days sent, today and later queued."""
     today = _amsterdam_today(now)
-    days = [today + timedelta(days=k) for k in range(-CALENDAR_DAYS_BACK, CALENDAR_DAYS_AHEAD + 1)]
+    first = (week_of or today) - timedelta(days=(week_of or today).weekday())
+    days = [first + timedelta(days=k) for k in range(7 * CALENDAR_WEEKS)]
     cells: dict[tuple[str, date], dict[str, int]] = {}
     names = dict(db.session.execute(sa.select(Campaign.id, Campaign.name)).all())
     past = db.session.execute(
@@ -166,13 +167,17 @@ def campaign_calendar(now: datetime) -> dict[str, Any]:
             CampaignKpiDay.domain_used,
             CampaignKpiDay.day,
             CampaignKpiDay.sent,
-        ).where(CampaignKpiDay.day >= days[0], CampaignKpiDay.day <= today, CampaignKpiDay.sent > 0)
+        ).where(
+            CampaignKpiDay.day >= days[0],
+            CampaignKpiDay.day <= min(today, days[-1]),
+            CampaignKpiDay.sent > 0,
+        )
     )
     for campaign_id, domain, day, sent in past:
         cell = cells.setdefault((domain, day), {})
         cell[campaign_id] = cell.get(campaign_id, 0) + int(sent)
     zone = ZoneInfo(TIMEZONE)
-    start = datetime.combine(today, time(0), zone)
+    start = datetime.combine(max(today, days[0]), time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
     ahead = db.session.execute(
         sa.select(Message.campaign_id, Message.domain_used, Message.scheduled_at).where(
@@ -189,6 +194,9 @@ def campaign_calendar(now: datetime) -> dict[str, Any]:
     return {
         "today": today.isoformat(),
         "days": [d.isoformat() for d in days],
+        "this_week": (today - timedelta(days=today.weekday())).isoformat(),
+        "earlier": (first - timedelta(days=7)).isoformat(),
+        "later": (first + timedelta(days=7)).isoformat(),
         "rows": [
             {
                 "domain": domain,

@@ -10,6 +10,12 @@ from webapp.services.leads.csv_sniff import (
     ENCODINGS,
     FileFormat,
 )
+from webapp.services.leads.editing import (
+    LeadChanges,
+    editable_vars,
+    lead_heading,
+    update_lead,
+)
 from webapp.services.leads.export import (
     lead_export,
     spreadsheet_safe_csv,
@@ -67,8 +73,10 @@ from webapp.services.leads.mapping import (
     VAR_PREFIX,
 )
 from webapp.services.leads.suppressions import (
+    DomainImpact,
     SuppressionError,
     add_suppression,
+    domain_suppression_impact,
     find_suppression,
     is_suppressed,
     remove_suppression,
@@ -86,10 +94,12 @@ __all__ = [
     "IGNORE",
     "URL",
     "VAR_PREFIX",
+    "DomainImpact",
     "FileFormat",
     "ImportFileError",
     "ImportMappingError",
     "LeadActionError",
+    "LeadChanges",
     "LeadFilter",
     "SuppressionError",
     "add_suppression",
@@ -98,6 +108,8 @@ __all__ = [
     "create_import_job",
     "delete_list",
     "discard_stale_import_jobs",
+    "domain_suppression_impact",
+    "editable_vars",
     "find_suppression",
     "get_lead",
     "import_file",
@@ -107,6 +119,7 @@ __all__ = [
     "iter_leads",
     "job_format",
     "lead_export",
+    "lead_heading",
     "lead_history",
     "lead_to_dict",
     "list_counts",
@@ -131,4 +144,5 @@ __all__ = [
     "unicode_email",
     "unicode_host",
     "unicode_url",
+    "update_lead",
 ]

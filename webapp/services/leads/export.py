@@ -1,4 +1,4 @@
-"""CSV that spreadsheets open safely: UTF-8 with BOM, no cell read as a formula."""
+"""CSV that spreadsheets open safely: UTF-8 with BOM, no formulas, times in APP_TIMEZONE."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from webapp.formats import export_time
 from webapp.models import Lead
 
 BOM = "\ufeff"
@@ -35,7 +36,7 @@ def neutralise_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.isoformat()
+        return export_time(value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 

@@ -23,7 +23,7 @@ from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
-from webapp.services.leads.fields import company_domain
+from webapp.services.leads.fields import company_domain, is_free_mail
 
 
 class SuppressionError(InvalidInput):
@@ -31,6 +31,17 @@ class SuppressionError(InvalidInput):
 
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__(fields, "invalid suppression")
+
+
+@dataclass(frozen=True)
+class DomainImpact:
+    """What suppressing a whole domain would do, shown before it is done."""
+
+    domain: str
+    leads: int  # leads of the domain that would stop being mailable
+    queued: int  # their queued mails, which would be canceled
+    free_mail: bool  # a provider's domain: people at many companies, not one company
+    suppressed: bool  # the domain is suppressed already: nothing would change
 
 
 @dataclass
@@ -108,14 +119,37 @@ def add_suppression(
     else:
         created = False
     assert existing is not None
-    leads = sa.select(Lead.id).where(
-        Lead.email == email
-        if email
-        else sa.or_(Lead.domain == domain, Lead.email.like(f"%@{domain}"))
-    )
+    leads = sa.select(Lead.id).where(Lead.email == email if email else _of_domain(domain))
     bounced = reason == SuppressionReason.HARD_BOUNCE
     _suppress_leads(leads, LeadStatus.BOUNCED if bounced else LeadStatus.SUPPRESSED, reason)
     return existing, created
+
+
+def _of_domain(domain: str | None) -> Any:
+    """Leads a domain suppression covers: the company's domain, or the address's."""
+    return sa.or_(Lead.domain == domain, Lead.email.like(f"%@{domain}"))
+
+
+def domain_suppression_impact(domain: str | None) -> DomainImpact:
+    """What suppressing `domain` would reach; SuppressionError when it is not a domain."""
+    _, clean, _ = parse_suppression(None, domain, "manual")
+    assert clean is not None
+    mailable = sa.select(Lead.id).where(
+        _of_domain(clean), Lead.deleted_at.is_(None), Lead.status == "active"
+    )
+    leads = db.session.scalar(sa.select(sa.func.count()).select_from(mailable.subquery()))
+    queued = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Message)
+        .where(Message.lead_id.in_(mailable), Message.status == "queued")
+    )
+    return DomainImpact(
+        domain=clean,
+        leads=int(leads or 0),
+        queued=int(queued or 0),
+        free_mail=is_free_mail(clean),
+        suppressed=find_suppression(domain=clean) is not None,
+    )
 
 
 def _insert(
@@ -203,9 +237,7 @@ def remove_suppression(suppression: Suppression, user_id: str | None) -> int:
     """Remove a suppression (recorded); leads it alone held become active again. Returns them."""
     covered = sa.select(Lead.id).where(
         Lead.status == LeadStatus.SUPPRESSED,
-        Lead.email == suppression.email
-        if suppression.email
-        else sa.or_(Lead.domain == suppression.domain, Lead.email.like(f"%@{suppression.domain}")),
+        Lead.email == suppression.email if suppression.email else _of_domain(suppression.domain),
     )
     details: dict[str, Any] = {"email": suppression.email, "domain": suppression.domain}
     details["reason"] = suppression.reason

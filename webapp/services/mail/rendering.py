@@ -21,6 +21,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
 from markupsafe import escape
 
+from webapp.formats import thousands
 from webapp.models import Lead, Template, TemplateStep
 from webapp.services.mail.html_text import html_to_text, text_to_html
 from webapp.services.mail.sandbox import (
@@ -345,7 +346,7 @@ def _render_part(template: JinjaTemplate, context: dict[str, Any], part: str) ->
             size += len(chunk)
             if size > MAX_STRING_CHARS:
                 raise LimitExceeded(
-                    f"the output passes the limit of {MAX_STRING_CHARS:,} characters"
+                    f"the output passes the limit of {thousands(MAX_STRING_CHARS)} characters"
                 )
             chunks.append(chunk)
     except MissingVariable:
@@ -453,7 +454,8 @@ def _finish(
     for part, value in (("body_html", html), ("body_text", text)):
         if len(value) > MAX_STRING_CHARS:
             raise RenderError(
-                f"too much work: the output passes the limit of {MAX_STRING_CHARS:,} characters",
+                "too much work: the output passes the limit of "
+                f"{thousands(MAX_STRING_CHARS)} characters",
                 part=part,
                 kind=RenderProblem.LIMIT,
             )

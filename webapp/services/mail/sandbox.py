@@ -26,6 +26,8 @@ from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from webapp.formats import thousands
+
 MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
 MAX_STRING_CHARS = 256 * 1024  # any string a template builds, and each rendered part
 MAX_LIST_ITEMS = 10_000  # any list a template builds
@@ -122,7 +124,7 @@ class Budget:
     def tick(self) -> None:
         self.iterations -= 1
         if self.iterations < 0:
-            raise LimitExceeded(f"loops ran more than {MAX_ITERATIONS:,} times")
+            raise LimitExceeded(f"loops ran more than {thousands(MAX_ITERATIONS)} times")
         if self.iterations % 64 == 0:
             self.check()
 
@@ -150,12 +152,14 @@ def current_budget() -> Budget:
 
 def _check_size(chars: int, what: str) -> None:
     if chars > MAX_STRING_CHARS:
-        raise LimitExceeded(f"{what} would make more than {MAX_STRING_CHARS:,} characters")
+        raise LimitExceeded(f"{what} would make more than {thousands(MAX_STRING_CHARS)} characters")
 
 
 def _check_items(items: int, what: str) -> None:
     if items > MAX_LIST_ITEMS:
-        raise LimitExceeded(f"{what} would make a list of more than {MAX_LIST_ITEMS:,} items")
+        raise LimitExceeded(
+            f"{what} would make a list of more than {thousands(MAX_LIST_ITEMS)} items"
+        )
 
 
 def _bounded(value: Any, what: str) -> Any:
@@ -188,7 +192,9 @@ def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
 def _safe_range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
-        raise LimitExceeded(f"range() of {len(numbers):,} numbers; the limit is {MAX_RANGE:,}")
+        raise LimitExceeded(
+            f"range() of {thousands(len(numbers))} numbers; the limit is {thousands(MAX_RANGE)}"
+        )
     return numbers
 
 
@@ -221,7 +227,7 @@ def _checked_wordwrap(
 ) -> str:
     # textwrap is slow per line it makes: bound the lines, not just the characters.
     if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
-        raise LimitExceeded(f"wordwrap would make more than {MAX_LIST_ITEMS:,} lines")
+        raise LimitExceeded(f"wordwrap would make more than {thousands(MAX_LIST_ITEMS)} lines")
     return do_wordwrap(environment, s, width, *args, **kwargs)
 
 
@@ -323,7 +329,9 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         """Parse and check a part's text; loops are wrapped in the iteration guard."""
         if len(source) > MAX_SOURCE_CHARS:
             raise TemplateRefused(
-                f"the text is {len(source):,} characters; the limit is {MAX_SOURCE_CHARS:,}", 1
+                f"the text is {thousands(len(source))} characters; "
+                f"the limit is {thousands(MAX_SOURCE_CHARS)}",
+                1,
             )
         tree = self.parse(source)
         for tag, word in FORBIDDEN_TAGS.items():

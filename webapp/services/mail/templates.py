@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import Campaign, CampaignAudience, CampaignStatus, Lead, Template, TemplateStep
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
@@ -240,10 +241,16 @@ def variable_warnings(names: Iterable[str], list_names: Sequence[str] = ()) -> l
     for name, count in lacking.items():
         if count == total:
             where = f" in {lists}" if list_names else ""
-            warnings.append(f"No lead{where} has {name} (all {total:,} lack it).")
+            warnings.append(f"No lead{where} has {name} (all {thousands(total)} lack it).")
         elif count:
-            leads = f"the {total:,} leads in {lists}" if list_names else f"all {total:,} leads"
-            warnings.append(f"{count:,} of {leads} lack {name}; they cannot get this template.")
+            leads = (
+                f"the {thousands(total)} leads in {lists}"
+                if list_names
+                else f"all {thousands(total)} leads"
+            )
+            warnings.append(
+                f"{thousands(count)} of {leads} lack {name}; they cannot get this template."
+            )
     return warnings
 
 

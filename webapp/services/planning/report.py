@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import Campaign, CampaignStatus, Lead, Template
 from webapp.services.mail import lead_context, template_required_variables
 from webapp.services.planning.planner import PlannedMessage
@@ -136,8 +137,8 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
         found.append(
             {
                 "code": WarningCode.LEADS_SKIPPED,
-                "message": f"{prepared.skipped_leads} leads of the audience are deleted, stopped "
-                "or gone, and are not planned.",
+                "message": f"{thousands(prepared.skipped_leads)} leads of the audience are "
+                "deleted, stopped or gone, and are not planned.",
                 "count": prepared.skipped_leads,
             }
         )
@@ -160,7 +161,8 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
             found.append(
                 {
                     "code": WarningCode.SLOTS_TAKEN,
-                    "message": f"{count} slots on {name} are taken by {len(campaigns)} other "
+                    "message": f"{thousands(count)} slots on {name} are taken by "
+                    f"{thousands(len(campaigns))} other "
                     f"campaign{'s' if len(campaigns) != 1 else ''} during this plan.",
                     "domain": name,
                     "count": count,
@@ -189,11 +191,12 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
         leads_missing += bool(absent)
         company_domains.append(lead.domain)
     if leads_missing:
-        detail = ", ".join(f"{name} ({count})" for name, count in sorted(missing.items()))
+        detail = ", ".join(f"{name} ({thousands(n)})" for name, n in sorted(missing.items()))
         found.append(
             {
                 "code": WarningCode.MISSING_VARIABLES,
-                "message": f"{leads_missing} leads miss variables the template uses: {detail}.",
+                "message": f"{thousands(leads_missing)} leads miss variables the template "
+                f"uses: {detail}.",
                 "count": leads_missing,
                 "variables": dict(sorted(missing.items())),
             }
@@ -222,7 +225,7 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
     return [
         {
             "code": WarningCode.MISSING_REPORTS,
-            "message": f"{absent} leads have no report (<domain>.pdf) in {folder}.",
+            "message": f"{thousands(absent)} leads have no report (<domain>.pdf) in {folder}.",
             "count": absent,
         }
     ]

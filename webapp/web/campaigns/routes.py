@@ -48,6 +48,9 @@ from webapp.web.campaigns.forms import (
 from webapp.web.campaigns.previews import audience_preview_context
 
 ACTIONS = ("start", "pause", "resume", "stop")
+# Stop cancels queued mail, and a draft has none: its page offers Start. (The state machine
+# still lets the API stop a draft, to retire it.)
+NOT_OFFERED = {"draft": {"stop"}}
 ACTION_LABELS = {"start": "Start", "pause": "Pause", "resume": "Resume", "stop": "Stop"}
 DONE = {
     "start": "Started “{}”: its messages are queued.",
@@ -112,7 +115,13 @@ def show(campaign_id: str) -> Any:
 
 
 def _allowed_actions(campaign: Campaign) -> list[tuple[str, str]]:
-    return [(a, ACTION_LABELS[a]) for a in ACTIONS if campaign.status in TRANSITIONS[a][0]]
+    """The buttons the campaign's status allows; none once it is completed or stopped."""
+    hidden = NOT_OFFERED.get(campaign.status, set())
+    return [
+        (a, ACTION_LABELS[a])
+        for a in ACTIONS
+        if campaign.status in TRANSITIONS[a][0] and a not in hidden
+    ]
 
 
 def _messages_context(campaign: Campaign) -> dict[str, Any]:

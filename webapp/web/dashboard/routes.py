@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from flask import render_template
+from flask import render_template, request
 
 from webapp.database import utcnow
 from webapp.htmx import render_page_or_fragment
@@ -40,5 +41,15 @@ def events() -> Any:
 @bp.get("/calendar")
 def calendar() -> Any:
     return render_page_or_fragment(
-        "dashboard/calendar.html", "dashboard/_calendar.html", calendar=campaign_calendar(utcnow())
+        "dashboard/calendar.html",
+        "dashboard/_calendar.html",
+        calendar=campaign_calendar(utcnow(), _week_of(request.args.get("week", ""))),
     )
+
+
+def _week_of(value: str) -> date | None:
+    """The week asked for (any of its days, ISO); None, so this week, when unreadable."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

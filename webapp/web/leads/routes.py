@@ -15,27 +15,33 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.htmx import render_page_or_fragment, wants_fragment
-from webapp.models import ImportJob, ImportStatus, SuppressionReason
+from webapp.models import ImportJob, ImportStatus, Lead, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import requires
 from webapp.services import leads as lead_service
 from webapp.services.leads import (
     DELIMITER_NAMES,
     ENCODINGS,
+    VAR_PREFIX,
     FileFormat,
     ImportFileError,
     LeadActionError,
+    LeadChanges,
     LeadFilter,
     SuppressionError,
     create_import_job,
     discard_stale_import_jobs,
+    editable_vars,
     inspect_file,
     job_format,
     lead_export,
+    lead_heading,
     local_file,
     remove_file,
     run_import_job,
@@ -44,6 +50,7 @@ from webapp.services.leads import (
     start_import_job,
     store_upload,
     suppress_lead,
+    update_lead,
 )
 from webapp.web.leads.blueprint import bp
 
@@ -81,7 +88,7 @@ def bulk() -> Any:
         message, status = error.message, 422
     else:
         db.session.commit()
-        message, status = f"{action}: {changed} lead(s) changed.", 200
+        message, status = f"{action}: {thousands(changed)} lead(s) changed.", 200
         if action == "move":
             chosen = LeadFilter.from_args({**chosen.as_args(), "list_name": ""})
     page = lead_service.search_leads(chosen, 1, PER_PAGE)
@@ -116,12 +123,60 @@ def export() -> Any:
 @bp.get("/<lead_id>")
 def show(lead_id: str) -> Any:
     lead = lead_service.get_lead(lead_id) or abort(404)
+    return _render_lead(lead)
+
+
+@bp.post("/<lead_id>/edit")
+def update(lead_id: str) -> Any:
+    lead = lead_service.get_lead(lead_id) or abort(404)
+    try:
+        changed = update_lead(lead, _lead_changes(request.form), current_user.id)
+    except LeadActionError as error:
+        db.session.rollback()
+        lead = lead_service.get_lead(lead_id) or abort(404)
+        errors = dict(error.fields)
+        new_name = f"{VAR_PREFIX}{request.form.get('new_var_name', '')}"
+        if new_name in errors and new_name != VAR_PREFIX:
+            errors["new_var_name"] = errors.pop(new_name)
+        return _render_lead(lead, errors, request.form, 422)
+    db.session.commit()
+    flash(f"Saved {lead.email}." if changed else "Nothing changed.", "success")
+    return redirect(url_for("leads.show", lead_id=lead.id), code=303)
+
+
+def _lead_changes(form: MultiDict[str, str]) -> LeadChanges:
+    """The edit form as changes: the fields, each `var:<name>`, and a new variable if named."""
+    variables = {
+        key.removeprefix(VAR_PREFIX): value
+        for key, value in form.items()
+        if key.startswith(VAR_PREFIX)
+    }
+    if form.get("new_var_name", "").strip():
+        variables[form["new_var_name"]] = form.get("new_var_value", "")
+    return LeadChanges(
+        email=form.get("email", ""),
+        company=form.get("company", ""),
+        url=form.get("url", ""),
+        vars=variables,
+    )
+
+
+def _render_lead(
+    lead: Lead,
+    errors: dict[str, str] | None = None,
+    form: MultiDict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
     return render_template(
         "leads/show.html",
         lead=lead,
+        heading=lead_heading(lead),
+        variables=editable_vars(lead),
         history=lead_service.lead_history(lead),
         reasons=SUPPRESSION_REASONS,
-    )
+        errors=errors or {},
+        form=form,
+    ), status
 
 
 @bp.post("/<lead_id>/stop")
@@ -201,10 +256,10 @@ def _list_action(action: str) -> Any:
             changed = lead_service.rename_list(
                 name, request.form.get("new_name", ""), current_user.id
             )
-            message = f"Renamed {name} ({changed} leads)."
+            message = f"Renamed {name} ({thousands(changed)} leads)."
         else:
             changed = lead_service.delete_list(name, current_user.id)
-            message = f"Deleted the {changed} leads of {name}."
+            message = f"Deleted the {thousands(changed)} leads of {name}."
     except LeadActionError as error:
         db.session.rollback()
         return render_template(

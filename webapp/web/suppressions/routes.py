@@ -8,20 +8,28 @@ from flask import abort, request
 from flask_login import current_user
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.htmx import render_page_or_fragment
 from webapp.models import Suppression, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import admin_required
 from webapp.services.leads import (
+    DomainImpact,
     SuppressionError,
     add_suppression,
+    domain_suppression_impact,
     remove_suppression,
     search_suppressions,
 )
 from webapp.web.suppressions.blueprint import bp
 
 
-def _render(status: int = 200, errors: dict[str, str] | None = None, message: str = "") -> Any:
+def _render(
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    message: str = "",
+    confirm: DomainImpact | None = None,
+) -> Any:
     q = request.values.get("q", "")
     page = search_suppressions(q, max(request.values.get("page", 1, type=int) or 1, 1))
     html = render_page_or_fragment(
@@ -33,6 +41,7 @@ def _render(status: int = 200, errors: dict[str, str] | None = None, message: st
         errors=errors or {},
         form=request.form,
         message=message,
+        confirm=confirm,
     )
     return html, status
 
@@ -48,6 +57,11 @@ def create() -> Any:
     kind = form.get("kind", "email")
     value = form.get("value", "")
     try:
+        if kind == "domain" and form.get("confirm") != "yes":
+            # A whole domain can reach many leads: say how many and ask first.
+            impact = domain_suppression_impact(value)
+            if not impact.suppressed:
+                return _render(confirm=impact)
         suppression, created = add_suppression(
             email=value if kind == "email" else None,
             domain=value if kind == "domain" else None,
@@ -72,4 +86,4 @@ def delete(suppression_id: str) -> Any:
     what = suppression.email or suppression.domain
     restored = remove_suppression(suppression, current_user.id)
     db.session.commit()
-    return _render(message=f"Removed {what}; {restored} lead(s) active again.")
+    return _render(message=f"Removed {what}; {thousands(restored)} lead(s) active again.")
