@@ -138,6 +138,25 @@ class DomainCalendar:
                 return grid[-1]
         return None
 
+    def window_open_at(self, moment: datetime) -> datetime | None:
+        """`moment` itself when it lies inside the sending window, else the instant the
+        window next opens (None when it never does: no working day within the horizon)."""
+        local = moment.astimezone(self.zone)
+        day = local.date()
+        wall = local.time().replace(tzinfo=None)
+        start, end = self.spec.window_start, self.spec.window_end
+        if self.is_working_day(day) and wall < end:
+            if wall >= start:
+                return moment
+        else:
+            day += timedelta(days=1)
+        try:
+            day = self.next_working_day(day)
+        except PlanError:
+            return None
+        # A window start inside a spring-forward gap opens at the first wall time after it.
+        return datetime.combine(day, start, self.zone).astimezone(UTC)
+
     def slots_per_day(self) -> int:
         """Slots of an ordinary day (no DST change): window length / interval, rounded up."""
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60

@@ -25,6 +25,11 @@ from webapp.services.leads import is_suppressed
 from webapp.services.planning import DomainCalendar, domain_spec
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
+# A send may start this much before its domain's interval has passed since the last
+# one (a tenth of the interval, at most two seconds): a mail that left a moment late
+# does not push every later slot of the day back with it.
+PACE_TOLERANCE_SHARE = 0.1
+PACE_TOLERANCE_MAX = timedelta(seconds=2)
 # A parent in one of these may still go out: its follow-up waits for it.
 PARENT_PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.UNCERTAIN)
 
@@ -104,3 +109,20 @@ def in_sending_window(domain: SendingDomain, now: datetime) -> bool:
         return False
     wall = local.time().replace(tzinfo=None)
     return domain.window_start <= wall < domain.window_end
+
+
+def pace_tolerance(interval_seconds: int) -> timedelta:
+    """How much earlier than a full interval after the last send the next may start."""
+    return min(timedelta(seconds=interval_seconds * PACE_TOLERANCE_SHARE), PACE_TOLERANCE_MAX)
+
+
+def pace_gap(interval_seconds: int) -> timedelta:
+    """The least time between the starts of two sends from one domain."""
+    return timedelta(seconds=interval_seconds) - pace_tolerance(interval_seconds)
+
+
+def pace_opens_at(domain: SendingDomain) -> datetime | None:
+    """When the domain's pace lets its next send start (None: it has never sent)."""
+    if domain.last_sent_at is None:
+        return None
+    return domain.last_sent_at + pace_gap(domain.interval_seconds)

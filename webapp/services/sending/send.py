@@ -35,7 +35,7 @@ from webapp.services.mail import RenderError
 from webapp.services.sending import transport
 from webapp.services.sending.domain_health import check_domain_health
 from webapp.services.sending.mailer import BuiltMail, build_mail, new_message_id
-from webapp.services.sending.rules import check_send_rules, in_sending_window
+from webapp.services.sending.rules import check_send_rules, in_sending_window, pace_gap
 
 log = logging.getLogger("webapp.sending")
 
@@ -128,7 +128,7 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
             SendingDomain.paused.is_(False),
             sa.or_(
                 SendingDomain.last_sent_at.is_(None),
-                SendingDomain.last_sent_at <= now - timedelta(seconds=domain.interval_seconds),
+                SendingDomain.last_sent_at <= now - pace_gap(domain.interval_seconds),
             ),
         )
         .values(last_sent_at=now)
