@@ -6,20 +6,28 @@ holds every claim, and the dispatcher re-queues claims whose job was lost.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any, Protocol
 
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, has_app_context
+from sqlalchemy.orm import Session
 
 from webapp.appcontext import current_app_object
+from webapp.extensions import db
+
+log = logging.getLogger("webapp.queue")
 
 SEND_QUEUE = "sending"
 DEFAULT_QUEUE = "default"
 JOB_TIMEOUT_SECONDS = 180
 # A lead import of the largest upload (64 MiB, about a million rows) takes minutes.
 IMPORT_TIMEOUT_SECONDS = 3600
+# Published when mail may fall due sooner than the dispatcher planned to look.
+WAKE_CHANNEL = "campaigns:dispatch:wake"
 
 
 class JobQueue(Protocol):
@@ -81,3 +89,43 @@ def get_queue() -> JobQueue:
         queue = RedisJobQueue(redis_url) if redis_url else InlineJobQueue(app)
         app.extensions["job_queue"] = queue
     return queue
+
+
+def wake_dispatcher_after_commit() -> None:
+    """Ask the dispatcher to look again once this transaction commits: mail was planned
+    or re-planned, a campaign resumed, a domain unpaused."""
+    db.session.info["wake_dispatcher"] = True
+
+
+def wake_dispatcher() -> None:
+    """Wake the dispatcher now: schedulers in this process directly, others through Redis.
+
+    Only a hint: a dispatcher that misses it still looks within DISPATCH_INTERVAL_SECONDS.
+    """
+    app = current_app_object()
+    for poke in app.extensions.get("dispatch_wakers", ()):
+        poke()
+    redis_url = app.config.get("REDIS_URL")
+    if not redis_url:
+        return
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    connection = app.extensions.get("wake_redis")
+    if connection is None:
+        connection = app.extensions["wake_redis"] = Redis.from_url(redis_url)
+    try:
+        connection.publish(WAKE_CHANNEL, "1")
+    except RedisError:
+        log.warning("redis unavailable; the dispatcher will find the new mail on its own")
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if session.info.pop("wake_dispatcher", False) and has_app_context():
+        wake_dispatcher()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    session.info.pop("wake_dispatcher", None)

@@ -270,3 +270,53 @@ def test_pausing_a_domain_moves_the_queued_mail_of_running_campaigns(
     db.session.expire_all()
     assert on("punthelder-seo.nl") == 0
     assert on("punthelder-marketing.nl") == 6
+
+
+def test_the_pages_say_what_the_pace_asks_of_the_workers(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin")
+    # Four domains, one mail every 20 minutes each: 0.2 a minute together.
+    page = client.get("/domains/")
+    assert "send 0,2 mails a minute together" in " ".join(page.text.split())
+    assert "Run at least" not in page.text
+
+    for domain in ("punthelder-seo.nl", "punthelder-marketing.nl"):
+        get_domain(domain).interval_seconds = 1
+    db.session.commit()
+    # An interval of a second is accepted, and the page says what it takes: 120 a minute
+    # from those two, which one worker keeps up with.
+    page = client.get("/domains/punthelder-seo.nl/edit")
+    assert "send 120,1 mails a minute together" in " ".join(page.text.split())
+    assert "Run at least" not in page.text
+
+    form = {
+        "csrf_token": client.csrf,
+        "label": "v1",
+        "interval_seconds": "1",
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "timezone": "Europe/Amsterdam",
+        "working_days": ["1", "2", "3", "4", "5"],
+        "aliases": "christian = Christian",
+        "smtp_port": "587",
+        "smtp_tls": "starttls",
+        "imap_port": "993",
+        "imap_folder": "INBOX",
+    }
+    for name in ("punthelder-vindbaarheid.nl", "punthelder-zoekmachine.nl"):
+        response = client.post(f"/domains/{name}/edit", data=form, follow_redirects=True)
+        assert response.status_code == 200
+    # Four domains at a mail a second: 240 a minute, still one worker's work.
+    assert "Run at least" not in response.text
+    from tests.sending_support import make_domain
+
+    for index in range(3):
+        make_domain(f"extra{index}.nl", 2525, interval_seconds=1)
+    db.session.commit()
+    response = client.post("/domains/punthelder-seo.nl/edit", data=form, follow_redirects=True)
+    text = " ".join(response.text.split())
+    assert "now send 420 mails a minute: run at least 2 workers" in text
+    assert "Run at least 2 workers" in text
+    form["interval_seconds"] = "0"
+    assert client.post("/domains/punthelder-zoekmachine.nl/edit", data=form).status_code == 422

@@ -40,6 +40,7 @@ def dispatch(once: bool) -> None:
                 "requeued": result.requeued,
                 "uncertain": result.uncertain,
                 "completed": len(result.completed),
+                "next_at": result.next_at.isoformat() if result.next_at else None,
             }
         )
     )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignStatus, Message, MessageStatus
+from webapp.queue import wake_dispatcher_after_commit
 from webapp.services.planning.planner import LeadSpec, PlanSettings, plan
 from webapp.services.planning.plans import (
     _times,
@@ -31,6 +32,7 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
     (its messages stay as they are) until its domain is active again.
     """
     lock_planning()
+    wake_dispatcher_after_commit()
     request = plan_request_for(campaign)
     names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, _unknown = load_domains(names)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from webapp.database import affected_rows, new_id
 from webapp.extensions import db
 from webapp.models import Campaign, Message, MessageStatus
+from webapp.queue import wake_dispatcher_after_commit
 from webapp.services.planning.planner import PlannedMessage
 
 # One constant key: every planner in every process serialises on it, so two
@@ -114,6 +115,7 @@ def write_messages(
     rows = message_rows(campaign, messages, existing, now)
     if not rows:
         return 0
+    wake_dispatcher_after_commit()
     if db.session.get_bind().dialect.name == "postgresql":
         return _copy_and_insert(rows)
     return _insert_many(campaign, rows)

@@ -6,6 +6,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 from __future__ import annotations
 
 from webapp.services.sending.dispatch import (
+    DispatchResult,
     complete_finished_campaigns,
     dispatch_once,
 )
@@ -28,6 +29,7 @@ from webapp.services.sending.send import send_claimed_message
 __all__ = [
     "DECISIONS",
     "Decision",
+    "DispatchResult",
     "MessageConflict",
     "check_domain_health",
     "complete_finished_campaigns",

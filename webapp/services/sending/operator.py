@@ -18,6 +18,7 @@ from webapp.models import (
     MessageEvent,
     MessageStatus,
 )
+from webapp.queue import wake_dispatcher_after_commit
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import Conflict
 from webapp.services.planning import replan_queued
@@ -98,6 +99,7 @@ def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: d
 
 
 def _requeue(message: Message, now: datetime) -> None:
+    wake_dispatcher_after_commit()
     message.status = MessageStatus.QUEUED
     message.scheduled_at = now
     message.claim_token = None

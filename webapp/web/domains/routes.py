@@ -14,6 +14,7 @@ from webapp.services.domains import (
     SECRET_FIELDS,
     DomainSettingsError,
     get_domain,
+    sending_load,
     slots_per_day,
     update_domain,
 )
@@ -30,6 +31,7 @@ def index() -> Any:
         "domains/index.html",
         domains=domains,
         slots={d.name: slots_per_day(d) for d in domains},
+        load=sending_load(domains),
     )
 
 
@@ -37,7 +39,13 @@ def index() -> Any:
 @admin_required
 def edit(name: str) -> Any:
     domain = get_domain(name) or abort(404)
-    return render_template("domains/edit.html", domain=domain, weekdays=WEEKDAYS, errors={})
+    return render_template(
+        "domains/edit.html",
+        domain=domain,
+        weekdays=WEEKDAYS,
+        errors={},
+        load=sending_load(list_domains()),
+    )
 
 
 @bp.post("/<name>/edit")
@@ -56,11 +64,19 @@ def update(name: str) -> Any:
                 weekdays=WEEKDAYS,
                 errors=error.fields,
                 form=request.form,
+                load=sending_load(list_domains()),
             ),
             422,
         )
     db.session.commit()
     flash(f"Saved the settings of {domain.name}.", "success")
+    load = sending_load(list_domains())
+    if load.workers_needed > 1:
+        flash(
+            f"At full pace the active domains now send {load.mails_per_minute:.0f} mails a "
+            f"minute: run at least {load.workers_needed} workers, or mail falls behind its slots.",
+            "warning",
+        )
     return redirect(url_for("domains.index"))
 
 
