@@ -107,3 +107,135 @@ def test_the_campaign_page_offers_and_applies_the_operator_decisions(
 
     manager = login_as("manager")
     assert ">Resend</button>" not in manager.get(f"/campaigns/{campaign.id}/messages").text
+
+
+def send_due_mail() -> list[str]:
+    """One dispatcher pass and its sends, in this process (a re-plan may have put the
+    mail on a slot a few seconds ahead: the pass looks a minute on)."""
+    from datetime import timedelta
+
+    from webapp.database import utcnow
+    from webapp.services.sending.dispatch import dispatch_once
+    from webapp.services.sending.send import send_claimed_message
+
+    result = dispatch_once(utcnow() + timedelta(minutes=1), enqueue=False)
+    return [send_claimed_message(*claim) for claim in result.claimed]
+
+
+def test_sending_again_in_a_completed_campaign_really_sends(
+    app: Flask, api_client: Any, tmp_path: Any
+) -> None:
+    from webapp.database import utcnow
+    from webapp.models import Campaign
+
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    domain = make_domain("punthelder-seo.nl", 1)
+    campaign, _, (uncertain, failed) = make_running_campaign([domain], leads=2)
+    uncertain.status, uncertain.send_started_at = "uncertain", utcnow()
+    failed.status, failed.retry_count = "failed", 1
+    campaign.status, campaign.finished_at = "completed", utcnow()
+    db.session.commit()
+    client, headers = api_client("marketer")
+
+    again = client.post(
+        f"/api/v1/messages/{uncertain.id}/decide", headers=headers, json={"outcome": "resend"}
+    )
+    resent = client.post(f"/api/v1/messages/{failed.id}/resend", headers=headers)
+
+    assert again.status_code == resent.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).status == "running"
+    domain.last_sent_at = None
+    db.session.commit()
+    outcomes = send_due_mail()
+    domain.last_sent_at = None
+    db.session.commit()
+    outcomes += send_due_mail()
+    assert outcomes == ["sent", "sent"]
+    db.session.expire_all()
+    assert db.session.get(Message, uncertain.id).status == "sent"
+    assert db.session.get(Message, failed.id).status == "sent"
+    # With nothing left, it is completed again; the reopening is on the record.
+    assert db.session.get(Campaign, campaign.id).status == "completed"
+    actions = db.session.execute(
+        sa.select(AuditEvent.action).where(AuditEvent.subject_id == campaign.id)
+    ).scalars()
+    assert "campaign.reopened" in list(actions)
+
+
+def test_a_stopped_campaign_sends_nothing_again_and_says_why(
+    app: Flask, api_client: Any, login_as: Any
+) -> None:
+    from webapp.database import utcnow
+
+    domain = make_domain("punthelder-seo.nl", 1)
+    campaign, _, (uncertain, failed) = make_running_campaign([domain], leads=2)
+    uncertain.status, uncertain.send_started_at = "uncertain", utcnow()
+    failed.status, failed.retry_count = "failed", 1
+    campaign.status = "stopped"
+    db.session.commit()
+    page = login_as("marketer").get(f"/campaigns/{campaign.id}/messages").text
+    assert ">Resend</button>" not in page  # the page does not offer what would be refused
+    assert ">Send again</button>" not in page
+    assert ">It was sent</button>" in page
+    client, headers = api_client("marketer")
+
+    again = client.post(
+        f"/api/v1/messages/{uncertain.id}/decide", headers=headers, json={"outcome": "resend"}
+    )
+    resent = client.post(f"/api/v1/messages/{failed.id}/resend", headers=headers)
+
+    for response in (again, resent):
+        assert response.status_code == 409
+        assert "campaign was stopped" in response.json["error"]["message"]
+    db.session.expire_all()
+    assert db.session.get(Message, uncertain.id).status == "uncertain"
+    assert db.session.get(Message, failed.id).status == "failed"
+    # Saying it went out is still an honest record of what happened.
+    sent = client.post(
+        f"/api/v1/messages/{uncertain.id}/decide", headers=headers, json={"outcome": "sent"}
+    )
+    assert sent.status_code == 200
+
+
+def test_concurrent_decisions_on_one_message_serialise(app: Flask, api_client: Any) -> None:
+    import threading
+
+    from webapp.database import utcnow
+    from webapp.models import MessageEvent
+
+    domain = make_domain("punthelder-seo.nl", 1)
+    _, _, (message,) = make_running_campaign([domain], leads=1)
+    started = utcnow()
+    message.status, message.send_started_at = "uncertain", started
+    db.session.commit()
+    _, headers = api_client("marketer")
+    url = f"/api/v1/messages/{message.id}/decide"
+    outcomes = ["sent", "resend"] * 5
+    gate = threading.Barrier(len(outcomes))
+    answers: list[int] = []
+
+    def decide(outcome: str) -> None:
+        client = app.test_client()
+        gate.wait()
+        response = client.post(url, headers=headers, json={"outcome": outcome})
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=decide, args=(o,)) for o in outcomes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [200] + [409] * 9
+    db.session.expire_all()
+    decided = db.session.get(Message, message.id)
+    events = db.session.execute(
+        sa.select(MessageEvent.event_type).where(MessageEvent.message_id == message.id)
+    ).scalars()
+    if decided.status == "sent":
+        assert decided.send_started_at is not None
+        assert list(events) == ["sent"]
+    else:
+        assert (decided.status, decided.send_started_at) == ("queued", None)
+        assert list(events) == ["resent"]

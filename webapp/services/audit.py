@@ -19,6 +19,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_PAUSE = "campaign.pause"
     CAMPAIGN_RESUME = "campaign.resume"
     CAMPAIGN_STOP = "campaign.stop"
+    CAMPAIGN_REOPENED = "campaign.reopened"
     DOMAIN_UPDATED = "domain.updated"
     DOMAIN_PAUSED = "domain.paused"
     LEAD_STOPPED = "lead.stopped"

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from webapp.database import affected_rows
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -41,12 +42,14 @@ class MessageConflict(Conflict):
 
 def resend_message(message: Message, user_id: str | None, now: datetime) -> Message:
     """Put a `failed` message with retry_count < 3 back in the queue (docs/rules.md, "Sending")."""
-    if message.status != MessageStatus.FAILED or message.retry_count >= MAX_ATTEMPTS:
-        raise MessageConflict(
-            "Only a failed message with fewer than 3 attempts can be resent "
-            f"(this one is {message.status}, {message.retry_count} attempts)."
-        )
-    _requeue(message, now)
+    campaign = _campaign_that_sends(message, "resent")
+    _take(
+        message,
+        MessageStatus.FAILED,
+        now,
+        f"Only a failed message with fewer than {MAX_ATTEMPTS} attempts can be resent",
+        Message.retry_count < MAX_ATTEMPTS,
+    )
     # Its follow-ups were canceled when it failed; they come back with it.
     db.session.execute(
         sa.update(Message)
@@ -64,51 +67,109 @@ def resend_message(message: Message, user_id: str | None, now: datetime) -> Mess
         MessageEvent(message_id=message.id, event_type=EventType.RESENT, meta={"by": user_id})
     )
     record_action(AuditAction.MESSAGE_RESENT, "message", message.id, user_id)
-    _replan(message, now)
+    _reopen(campaign, message, user_id, now)
+    _replan(campaign, now)
     return message
 
 
 def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: datetime) -> Message:
-    """Settle an `uncertain` message: it was delivered (`sent`), or send it again (`resend`)."""
-    if message.status != MessageStatus.UNCERTAIN:
-        raise MessageConflict(
-            f"Only an uncertain message can be decided (this one is {message.status})."
-        )
+    """Settle an `uncertain` message: it was delivered (`sent`), or send it again (`resend`).
+
+    Decisions on one message serialise: the first one changes its status, and every
+    other (made at the same moment, on the same stale page) finds it no longer uncertain.
+    """
     if outcome not in DECISIONS:
         raise ValueError(f"outcome must be one of {', '.join(DECISIONS)}")
+    refused = "Only an uncertain message can be decided"
     if outcome == Decision.SENT:
-        message.status = MessageStatus.SENT
-        message.sent_at = message.send_started_at or message.claimed_at or now
+        _take(message, MessageStatus.UNCERTAIN, now, refused, to=MessageStatus.SENT)
         lead_row = db.session.get(Lead, message.lead_id)
-        if lead_row is not None and (
-            lead_row.last_emailed_at is None or lead_row.last_emailed_at < message.sent_at
+        sent_at = message.sent_at
+        if (
+            lead_row is not None
+            and sent_at is not None
+            and (lead_row.last_emailed_at is None or lead_row.last_emailed_at < sent_at)
         ):
-            lead_row.last_emailed_at = message.sent_at
+            lead_row.last_emailed_at = sent_at
         db.session.add(
             MessageEvent(
                 message_id=message.id, event_type=EventType.SENT, meta={"decided_by": user_id}
             )
         )
     else:
-        _requeue(message, now)
+        campaign = _campaign_that_sends(message, "sent again")
+        _take(message, MessageStatus.UNCERTAIN, now, refused)
         db.session.add(
             MessageEvent(message_id=message.id, event_type=EventType.RESENT, meta={"by": user_id})
         )
+        _reopen(campaign, message, user_id, now)
     record_action(AuditAction(f"message.decided_{outcome}"), "message", message.id, user_id)
     return message
 
 
-def _requeue(message: Message, now: datetime) -> None:
-    wake_dispatcher_after_commit()
-    message.status = MessageStatus.QUEUED
-    message.scheduled_at = now
-    message.claim_token = None
-    message.claimed_at = None
-    message.send_started_at = None
-
-
-def _replan(message: Message, now: datetime) -> None:
+def _campaign_that_sends(message: Message, done: str) -> Campaign:
+    """The message's campaign, if mail of it may still go out: not when it was stopped."""
     campaign = db.session.get(Campaign, message.campaign_id)
-    if campaign is not None and campaign.status == CampaignStatus.RUNNING:
+    assert campaign is not None  # messages cascade with their campaign
+    if campaign.status == CampaignStatus.STOPPED:
+        raise MessageConflict(
+            f"This mail cannot be {done}: its campaign was stopped, and a stopped campaign "
+            "sends nothing more."
+        )
+    return campaign
+
+
+def _take(
+    message: Message,
+    expected: MessageStatus,
+    now: datetime,
+    refused: str,
+    *conditions: sa.ColumnElement[bool],
+    to: MessageStatus = MessageStatus.QUEUED,
+) -> None:
+    """Move the message from `expected` to `to` in one conditional UPDATE, or refuse.
+
+    Whoever changes the row first wins; a concurrent second finds another status.
+    """
+    values: dict[str, object]
+    if to == MessageStatus.SENT:
+        sent_at = sa.func.coalesce(Message.send_started_at, Message.claimed_at, now)
+        values = {"status": to, "sent_at": sent_at}
+    else:
+        wake_dispatcher_after_commit()
+        values = {
+            "status": to,
+            "scheduled_at": now,
+            "claim_token": None,
+            "claimed_at": None,
+            "send_started_at": None,
+        }
+    taken = db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id, Message.status == expected, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(message)
+    if affected_rows(taken) != 1:
+        raise MessageConflict(
+            f"{refused} (this one is {message.status}, {message.retry_count} attempts)."
+        )
+
+
+def _reopen(campaign: Campaign, message: Message, user_id: str | None, now: datetime) -> None:
+    """A completed campaign runs again for the mail sent again, and completes after it."""
+    if campaign.status != CampaignStatus.COMPLETED:
+        return
+    campaign.status = CampaignStatus.RUNNING
+    campaign.finished_at = None
+    campaign.updated_at = now
+    record_action(
+        AuditAction.CAMPAIGN_REOPENED, "campaign", campaign.id, user_id, {"message": message.id}
+    )
+
+
+def _replan(campaign: Campaign, now: datetime) -> None:
+    if campaign.status == CampaignStatus.RUNNING:
         db.session.flush()
         replan_queued(campaign, now)
