@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, Response, abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
@@ -92,7 +93,7 @@ def can(action: str, user: User | None = None) -> bool:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to continue."
+    login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
     app.before_request(enforce_access)

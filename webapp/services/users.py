@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.i18n import LANGUAGES
 from webapp.models import ApiToken, User
 from webapp.models.users import ROLES
 from webapp.services.errors import InvalidInput
@@ -92,3 +93,10 @@ def user_for_token(token: str | None) -> User | None:
     if api_token is None or not api_token.user.active:
         return None
     return api_token.user
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The user's interface language, one of webapp.i18n.LANGUAGES."""
+    if locale not in LANGUAGES:
+        raise InvalidInput({"locale": f"must be one of {', '.join(LANGUAGES)}"})
+    user.locale = locale

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from webapp.extensions import db
@@ -13,7 +14,7 @@ from webapp.services.users import authenticate
 from webapp.web.auth.blueprint import bp
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: a login link must not become an open redirect."""
     if target:
         parts = urlsplit(target)
@@ -39,19 +40,19 @@ def login_post() -> Any:
                 "auth/login.html",
                 email=email,
                 next=request.form.get("next", ""),
-                error="Unknown address or wrong password.",
+                error=_("Unknown address or wrong password."),
             ),
             401,
         )
     session.clear()  # a fresh session on login: no fixation
     login_user(user)
     db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Any:
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
