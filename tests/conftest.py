@@ -142,6 +142,8 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     with _session_app.app_context():
         yield _session_app
     truncate_all(_session_app)
+    # Failed logins counted in one test must not throttle the next.
+    _session_app.extensions["login_throttle"].storage.reset()
 
 
 @pytest.fixture
