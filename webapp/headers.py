@@ -49,11 +49,13 @@ def content_security_policy(overrides: dict[str, str] | None = None) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def security_headers(overrides: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The headers every answer carries (the policy with `overrides` applied)."""
+    return [("Content-Security-Policy", content_security_policy(overrides)), *HEADERS.items()]
+
+
 def _add_headers(response: Response) -> Response:
-    response.headers.setdefault(
-        "Content-Security-Policy", content_security_policy(g.get("_csp_overrides"))
-    )
-    for name, value in HEADERS.items():
+    for name, value in security_headers(g.get("_csp_overrides")):
         response.headers.setdefault(name, value)
     if not is_public_request() and current_user.is_authenticated:
         # Someone's leads and results must not stay in a shared or back-button cache.
