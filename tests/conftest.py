@@ -151,6 +151,8 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     with _session_app.app_context():
         yield _session_app
     truncate_all(_session_app)
+    # Failed logins counted in one test must not throttle the next.
+    _session_app.extensions["login_throttle"].storage.reset()
 
 
 @pytest.fixture
@@ -274,5 +276,15 @@ def page(browser: Any, app: Flask) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Every browser test also proves the pages work under the Content-Security-Policy:
+    # anything the policy refused (an inline script or handler, eval, a style) fails it.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy refused something"

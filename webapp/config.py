@@ -56,6 +56,13 @@ class Config:
         self.TRACKING_BUFFER = _bool("TRACKING_BUFFER", True)
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
+        # Failed logins: at most this many per account and per client address within the
+        # window (seconds); past that every attempt is refused until the window moves on.
+        self.LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10"))
+        self.LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
+        self.LOGIN_FAILURE_WINDOW_SECONDS = int(
+            os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+        )
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )

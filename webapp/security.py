@@ -11,11 +11,12 @@ words (`NotAllowed`), with the layout and navigation of every other page.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, Response, abort, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
@@ -24,7 +25,8 @@ from webapp.extensions import db, login_manager
 from webapp.htmx import wants_fragment
 from webapp.models import User
 from webapp.models.users import WRITE_ROLES
-from webapp.services.users import user_for_token
+from webapp.services.tracking import client_ip
+from webapp.services.users import user_for_session, user_for_token
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,8 +36,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.login_post", "public.healthz"})
 # Blueprints the internet reaches (email clients): no login, no session, no CSRF.
 PUBLIC_BLUEPRINTS = frozenset({"tracking"})
-# Writes a read-only user may still make (about their own session).
-READ_ONLY_WRITES = frozenset({"auth.logout"})
+# Writes a read-only user may still make (about their own session and API tokens).
+READ_ONLY_WRITES = frozenset({"auth.logout", "api.create_token_view", "api.revoke_token_view"})
 
 ADMIN_ROLES = frozenset({"admin"})
 # What each role may do (docs/rules.md, "Roles"), by the name the interface asks
@@ -95,14 +97,24 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = "strong"
-    login_manager.user_loader(_load_user)
+    # Flask-Login's own identifier believes any client-sent X-Forwarded-For.
+    login_manager._session_identifier_generator = _session_identifier
+    login_manager.user_loader(user_for_session)
     app.before_request(enforce_access)
     app.add_template_global(can, "can")
 
 
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+def client_address() -> str:
+    """The caller's address: X-Forwarded-For is believed only through `TRUSTED_PROXIES` hops."""
+    proxies = int(current_app.config.get("TRUSTED_PROXIES", 0))
+    address = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
+    return address or request.remote_addr or "unknown"
+
+
+def _session_identifier() -> str:
+    """What binds a login session to its client ('strong' protection): address and agent."""
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha512(f"{client_address()}|{agent}".encode()).hexdigest()
 
 
 def is_public_request() -> bool:
@@ -125,6 +137,8 @@ def enforce_access() -> Any:
         user = user_for_token(_bearer_token())
         if user is None:
             abort(401)
+        if db.session.dirty:
+            db.session.commit()  # the token's last use, on its own before the view's work
         g._login_user = user  # what flask_login.current_user reads; no session is touched
     elif not current_user.is_authenticated:
         login_url = url_for("auth.login", next=request.full_path.rstrip("?"))

@@ -51,7 +51,7 @@ def test_upload_preview_import_search_and_stop(
     page.locator("#import-list").fill("horeca-brabant")
     page.locator("select[name=map_3]").select_option("ignore")
     page.wait_for_function(
-        "!document.querySelector('#import-result thead').innerText.includes('City')"
+        "() => !document.querySelector('#import-result thead').innerText.includes('City')"
     )
     assert page.locator("#import-list").input_value() == "horeca-brabant"
     page.locator("#import-start-button").click()
@@ -61,7 +61,7 @@ def test_upload_preview_import_search_and_stop(
     page.locator("#import-see-leads").click()
     page.locator("#lead-search").fill("zwaan")
     rows = page.locator("#leads-table tbody tr")
-    page.wait_for_function("document.querySelectorAll('#leads-table tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#leads-table tbody tr').length === 1")
     assert "info@cafe-dezwaan.nl" in rows.first.inner_text()
     rows.first.get_by_role("link").click()
 

@@ -43,11 +43,13 @@ def test_filter_sort_and_page_keep_one_result_area_and_back_restores_the_page(
     assert page.evaluate(RESULT_AREAS) == 1
 
     page.get_by_label("List", exact=True).select_option("noord")
-    page.wait_for_function("document.querySelector('#lead-total').innerText === '60'")
+    page.wait_for_function("() => document.querySelector('#lead-total').innerText === '60'")
     assert page.evaluate(RESULT_AREAS) == 1
 
     page.locator("#leads-table th a", has_text="E-mail").click()
-    page.wait_for_function("document.querySelector('#leads-table th a').innerText.includes('▲')")
+    page.wait_for_function(
+        "() => document.querySelector('#leads-table th a').innerText.includes('▲')"
+    )
     assert page.evaluate(RESULT_AREAS) == 1
     first_row = page.locator("#leads-table tbody tr").first
     assert "info00@noord-00.nl" in first_row.inner_text()

@@ -100,6 +100,8 @@ def test_a_manager_gets_403_on_every_api_write(
     client, headers = api_client("manager")
     checked = 0
     for endpoint, method, url in rules(app, api=True, methods=WRITE_METHODS):
+        if endpoint in READ_ONLY_WRITES:
+            continue  # their own API tokens
         response = client.open(url, method=method, json={}, headers=headers)
         assert response.status_code == 403, endpoint
         assert response.json["error"]["code"] == "forbidden"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -26,6 +27,11 @@ ROLES: tuple[str, ...] = tuple(role.value for role in Role)
 WRITE_ROLES = frozenset({Role.ADMIN, Role.MARKETER})
 
 
+def new_session_token() -> str:
+    """A fresh value for `User.session_token`."""
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -43,10 +49,16 @@ class User(UserMixin, Model):
     # The interface's language (webapp/i18n.py); None: the browser's choice.
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = created_at_column()
+    # Carried in every login session (get_id); a new value ends them all: logout,
+    # a password change, deactivation.
+    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    def get_id(self) -> str:  # Flask-Login: what the session carries
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -1,9 +1,11 @@
-"""Users, passwords and API tokens."""
+"""Users, passwords, login sessions and API tokens."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from datetime import datetime, timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -11,11 +13,14 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.i18n import LANGUAGES
 from webapp.models import ApiToken, User
-from webapp.models.users import ROLES
-from webapp.services.errors import InvalidInput
+from webapp.models.users import ROLES, new_session_token
+from webapp.services.errors import Conflict, InvalidInput, NotFound
+from webapp.services.passwords import password_problem
 
-MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "cdt_"
+# A token's last use is written at most this often: an API client calling many times a
+# second must not become a write per call.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 # Compared against when the address is unknown, so a wrong address and a wrong
 # password take the same time.
@@ -34,6 +39,13 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _checked_password(password: str, email: str) -> str:
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise UserError("password", problem)
+    return generate_password_hash(password)
+
+
 def create_user(email: str, password: str, role: str, name: str = "") -> User:
     """Add a user with a hashed password; the caller commits."""
     email = normalise_email(email)
@@ -41,11 +53,10 @@ def create_user(email: str, password: str, role: str, name: str = "") -> User:
         raise UserError("email", "not an email address")
     if role not in ROLES:
         raise UserError("role", f"must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = _checked_password(password, email)
     if get_user_by_email(email) is not None:
         raise UserError("email", "a user with this address exists")
-    user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
+    user = User(email=email, name=name, role=role, password_hash=password_hash)
     db.session.add(user)
     db.session.flush()
     return user
@@ -55,6 +66,18 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.execute(
         db.select(User).where(User.email == normalise_email(email))
     ).scalar_one_or_none()
+
+
+def get_user(user_id: str) -> User:
+    """The user with this id, or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.execute(db.select(User).order_by(User.email)).scalars())
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -69,20 +92,109 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def user_for_session(session_id: str) -> User | None:
+    """The active user a login session belongs to (see `User.get_id`), else None."""
+    user_id, _, session_token = session_id.partition(":")
+    user = db.session.get(User, user_id) if user_id else None
+    if user is None or not user.active or not session_token:
+        return None
+    if not hmac.compare_digest(user.session_token, session_token):
+        return None  # a session from before a logout, password change or deactivation
+    return user
+
+
+def end_login_sessions(user: User) -> None:
+    """Make every login session of this user unusable, wherever its cookie went."""
+    user.session_token = new_session_token()
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password; every login session of the user ends. The caller commits."""
+    user.password_hash = _checked_password(password, user.email)
+    end_login_sessions(user)
+
+
+def update_user(
+    user: User, *, acting: User | None = None, role: str | None = None, active: bool | None = None
+) -> User:
+    """Change a user's role or active flag; deactivation ends their logins and tokens."""
+    if acting is not None and acting.id == user.id:
+        # An admin locking themselves out (or demoting the last admin) needs another admin.
+        raise Conflict("you cannot change your own role or deactivate yourself")
+    if role is not None:
+        if role not in ROLES:
+            raise UserError("role", f"must be one of {', '.join(ROLES)}")
+        user.role = role
+    if active is not None and active != user.active:
+        user.active = active
+        if not active:
+            end_login_sessions(user)
+            revoke_all_tokens(user)
+    db.session.flush()
+    return user
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User, name: str = "") -> str:
     """Create an API token and return it; only its hash is stored, so it is shown once."""
+    return create_token(user, name)[1]
+
+
+def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create an API token: the row and the token, shown once (only its hash is stored)."""
+    name = name.strip()
+    if len(name) > 200:
+        raise UserError("name", "must be at most 200 characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name))
+    api_token = ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name)
+    db.session.add(api_token)
     db.session.flush()
-    return token
+    return api_token, token
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    """The user's API tokens, newest first, revoked ones included."""
+    return list(
+        db.session.execute(
+            db.select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        ).scalars()
+    )
+
+
+def get_token(token_id: str, owner: User | None = None) -> ApiToken:
+    """The token with this id (only among `owner`'s when given), or NotFound."""
+    api_token = db.session.get(ApiToken, token_id)
+    if api_token is None or (owner is not None and api_token.user_id != owner.id):
+        raise NotFound("no such token")
+    return api_token
+
+
+def revoke_token(api_token: ApiToken) -> ApiToken:
+    """The token stops working at once; revoking twice keeps the first time."""
+    if api_token.revoked_at is None:
+        api_token.revoked_at = utcnow()
+    db.session.flush()
+    return api_token
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every token of the user still in force; returns how many."""
+    result = db.session.execute(
+        db.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def user_for_token(token: str | None) -> User | None:
-    """The active user owning this unrevoked token, else None."""
+    """The active user owning this unrevoked token, else None; notes when it was used."""
     if not token or len(token) > 200:
         return None
     api_token: ApiToken | None = db.session.execute(
@@ -92,7 +204,43 @@ def user_for_token(token: str | None) -> User | None:
     ).scalar_one_or_none()
     if api_token is None or not api_token.user.active:
         return None
+    _note_token_use(api_token, utcnow())
     return api_token.user
+
+
+def _note_token_use(api_token: ApiToken, now: datetime) -> None:
+    last = api_token.last_used_at
+    if last is None or now - last >= TOKEN_USE_RESOLUTION:
+        api_token.last_used_at = now
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def user_to_dict(user: User) -> dict[str, object]:
+    """The API's view of a user (never the password hash or the session token)."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": user.active,
+        "last_login_at": _iso(user.last_login_at),
+        "created_at": _iso(user.created_at),
+    }
+
+
+def token_to_dict(api_token: ApiToken) -> dict[str, object]:
+    """The API's view of a token: never the token itself, which is shown once."""
+    return {
+        "id": api_token.id,
+        "name": api_token.name,
+        "created_at": _iso(api_token.created_at),
+        "last_used_at": _iso(api_token.last_used_at),
+        "revoked_at": _iso(api_token.revoked_at),
+        "active": api_token.revoked_at is None,
+    }
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -12,6 +12,7 @@ from webapp.web.api import (
     planning,  # noqa: F401
     suppressions,  # noqa: F401
     templates,  # noqa: F401
+    users,  # noqa: F401
 )
 from webapp.web.api.blueprint import bp
 

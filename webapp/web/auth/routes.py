@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from webapp.extensions import db
-from webapp.services.users import authenticate
+from webapp.security import client_address
+from webapp.services.users import authenticate, end_login_sessions
 from webapp.web.auth.blueprint import bp
+from webapp.web.auth.throttle import login_throttle
 
 
 def safe_next(target: str | None) -> str:
@@ -30,20 +34,36 @@ def login() -> Any:
     return render_template("auth/login.html", next=request.args.get("next", ""))
 
 
+def _login_refused(email: str, error: str, status: int) -> Any:
+    page = render_template(
+        "auth/login.html", email=email, next=request.form.get("next", ""), error=error
+    )
+    return page, status
+
+
 @bp.post("/login")
 def login_post() -> Any:
     email = request.form.get("email", "")
+    client = client_address()
+    throttle = login_throttle()
+    wait = throttle.wait_seconds(email, client)
+    if wait:
+        # Refused before the password is even looked at: the right one too.
+        minutes = math.ceil(wait / 60)
+        error = ngettext(
+            "Too many failed logins. For your safety, logging in is paused: "
+            "try again in %(num)d minute.",
+            "Too many failed logins. For your safety, logging in is paused: "
+            "try again in %(num)d minutes.",
+            minutes,
+        )
+        page, status = _login_refused(email, error, 429)
+        return page, status, {"Retry-After": str(wait)}
     user = authenticate(email, request.form.get("password", ""))
     if user is None:
-        return (
-            render_template(
-                "auth/login.html",
-                email=email,
-                next=request.form.get("next", ""),
-                error=_("Unknown address or wrong password."),
-            ),
-            401,
-        )
+        throttle.failed(email, client)
+        return _login_refused(email, _("Unknown address or wrong password."), 401)
+    throttle.succeeded(email)
     session.clear()  # a fresh session on login: no fixation
     login_user(user)
     db.session.commit()
@@ -52,6 +72,9 @@ def login_post() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    # Clearing the cookie is not enough: a copy of it must stop working too.
+    end_login_sessions(current_user._get_current_object())
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")

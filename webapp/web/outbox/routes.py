@@ -6,14 +6,9 @@ from typing import Any
 
 from flask import Response, abort, current_app, render_template
 
+from webapp.headers import allow_mail_view
 from webapp.services.sending import list_outbox, outbox_attachment, read_outbox_mail
 from webapp.web.outbox.blueprint import bp
-
-# The mail's HTML is already shown without its tracking URLs; this is the second line.
-# The iframe's srcdoc inherits the page's policy, so the mail loads no image, sound or
-# plug-in from anywhere (only data: images): not the app's pixel, wherever the app is
-# served from, and no other sender's pixel either. The page itself needs nothing more.
-MAIL_VIEW_POLICY = "img-src data:; media-src 'none'; object-src 'none'"
 
 
 @bp.get("/")
@@ -28,11 +23,12 @@ def index() -> Any:
 @bp.get("/<name>")
 def show(name: str) -> Any:
     mail = read_outbox_mail(current_app.config["OUTBOX_DIR"], name) or abort(404)
-    return (
-        render_template("outbox/show.html", mail=mail),
-        200,
-        {"Content-Security-Policy": MAIL_VIEW_POLICY},
-    )
+    # The mail's HTML is already shown without its tracking URLs; this is the second
+    # line. The iframe's srcdoc inherits the page's policy, so the mail loads no image,
+    # sound or plug-in from anywhere (only data: images): not the app's pixel, wherever
+    # the app is served from, and no other sender's pixel either.
+    allow_mail_view()
+    return render_template("outbox/show.html", mail=mail)
 
 
 @bp.get("/<name>/attachments/<path:filename>")

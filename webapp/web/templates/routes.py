@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
+from webapp.headers import allow_mail_view
 from webapp.security import can, requires
 from webapp.services import tracking
 from webapp.services.mail import (
@@ -36,6 +37,12 @@ from webapp.services.mail import (
 from webapp.web.templates.blueprint import bp
 
 _STEP_FIELD = re.compile(r"^steps-(\d+)-(subject|body_html|body_text)$")
+
+
+@bp.before_request
+def _shows_mail() -> None:
+    # The editor previews a mail in an iframe that inherits the page's policy.
+    allow_mail_view()
 
 
 @bp.get("/")

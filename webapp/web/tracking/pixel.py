@@ -17,15 +17,19 @@ from typing import Any
 from flask import Flask, current_app
 
 from webapp.extensions import db
+from webapp.headers import security_headers
 from webapp.services import tracking
 
 # A 1x1 transparent GIF (43 bytes).
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
-# What every answer from the tracking URLs carries (see routes._without_cookies).
-TRACKING_HEADERS = (
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-Robots-Tag", "noindex, nofollow"),
+# What every answer from the tracking URLs carries (see routes._without_cookies): the
+# security headers of every answer, with no referrer at all and no search engines.
+TRACKING_HEADERS = tuple(
+    {
+        **dict(security_headers()),
+        "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex, nofollow",
+    }.items()
 )
 PIXEL_HEADERS = [
     ("Content-Type", "image/gif"),

@@ -1,0 +1,78 @@
+"""Failed logins, counted per account and per client address, refused past a limit.
+
+The counts live in Redis when `REDIS_URL` is set, so every web process and machine
+shares them, and in the process's memory otherwise (the embedded default). A moving
+window over `LOGIN_FAILURE_WINDOW_SECONDS`: once an account or an address has failed
+that many times, every attempt is refused, the right password included, until the
+oldest failure leaves the window.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app
+from flask.sansio.app import App
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from webapp.services.users import normalise_email
+
+EXTENSION = "login_throttle"
+
+
+class LoginThrottle:
+    """Counts failed logins; says how long an account or address must wait."""
+
+    def __init__(self, storage_uri: str, per_account: int, per_client: int, window: int) -> None:
+        storage = storage_from_string(storage_uri)
+        if not isinstance(storage, Storage):  # the asyncio storages are for asyncio apps
+            raise ValueError(f"not a synchronous rate limit storage: {storage_uri}")
+        self.storage = storage
+        self._limiter = MovingWindowRateLimiter(self.storage)
+        self._limits: dict[str, RateLimitItem] = {
+            "account": RateLimitItemPerSecond(per_account, window, namespace="login"),
+            "client": RateLimitItemPerSecond(per_client, window, namespace="login"),
+        }
+
+    def _keys(self, email: str, client: str) -> list[tuple[RateLimitItem, str, str]]:
+        return [
+            (self._limits["account"], "account", normalise_email(email)),
+            (self._limits["client"], "client", client),
+        ]
+
+    def wait_seconds(self, email: str, client: str) -> int:
+        """Seconds until this account and address may try again; 0 when they may now."""
+        wait = 0.0
+        for limit, kind, key in self._keys(email, client):
+            if not self._limiter.test(limit, kind, key):
+                reset_at = self._limiter.get_window_stats(limit, kind, key).reset_time
+                wait = max(wait, reset_at - time.time(), 1.0)
+        return math.ceil(wait)
+
+    def failed(self, email: str, client: str) -> None:
+        """Count one failed login against the account and the address."""
+        for limit, kind, key in self._keys(email, client):
+            self._limiter.hit(limit, kind, key)
+
+    def succeeded(self, email: str) -> None:
+        """The account's own count starts again; the address's stays."""
+        limit, kind, key = self._keys(email, "")[0]
+        self._limiter.clear(limit, kind, key)
+
+
+def init_app(app: App) -> None:
+    config = app.config
+    app.extensions[EXTENSION] = LoginThrottle(
+        config.get("LOGIN_THROTTLE_STORAGE") or config.get("REDIS_URL") or "memory://",
+        per_account=int(config["LOGIN_FAILURES_PER_ACCOUNT"]),
+        per_client=int(config["LOGIN_FAILURES_PER_CLIENT"]),
+        window=int(config["LOGIN_FAILURE_WINDOW_SECONDS"]),
+    )
+
+
+def login_throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions[EXTENSION]
+    return throttle
