@@ -35,9 +35,9 @@ catalogs: $(CATALOGS)
 
 # After marking new strings: update the catalogs, then write their Dutch in the .po file.
 extract: venv
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
 		-o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --no-wrap \
 		--ignore-obsolete
 
 # Links in the outbox's mails point at this server unless PUBLIC_BASE_URL says otherwise.
