@@ -7,7 +7,10 @@ PYTEST_ARGS ?=
 # The dashboard's port: make run PORT=5050.
 PORT ?= 5000
 
-.PHONY: venv venv-dev run lint test clean
+# The compiled translation catalogs (the .po files are the source, in git).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: venv venv-dev run lint test clean catalogs extract
 
 venv: $(VENV)/.installed-run
 venv-dev: $(VENV)/.installed-dev
@@ -25,8 +28,20 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
+catalogs: $(CATALOGS)
+
+%.mo: %.po | $(VENV)/.installed-run
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After marking new strings: update the catalogs, then write their Dutch in the .po file.
+extract: venv
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --no-wrap \
+		--ignore-obsolete
+
 # Links in the outbox's mails point at this server unless PUBLIC_BASE_URL says otherwise.
-run: venv
+run: venv catalogs
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" \
@@ -40,7 +55,7 @@ lint: venv-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: venv-dev
+test: venv-dev catalogs
 	scripts/ensure-system-packages
 	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -38,6 +38,8 @@ def app_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "PUBLIC_BASE_URL": "http://campaigns.test",
         "MAIL_BACKEND": "outbox",
         "SESSION_COOKIE_SECURE": False,
+        # English, the msgids the tests read; the Dutch interface has its own tests.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
     config.update(overrides)
     return config
@@ -117,7 +119,14 @@ class IsolatedClient(FlaskClient):
     Flask reuses an app context that is already pushed, and with it `g`: a CSRF
     token or a logged-in user would leak from one request to the next. Running
     each request in an empty context gives it its own, as in production.
+
+    Its requests ask for the app's default language: English in the tests (the msgids
+    they read), Dutch in a test that uses the `dutch` fixture before making its clients.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = self.application.config["BABEL_DEFAULT_LOCALE"]
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         return contextvars.Context().run(super().open, *args, **kwargs)
@@ -144,6 +153,14 @@ def app(_session_app: Flask) -> Iterator[Flask]:
     truncate_all(_session_app)
     # Failed logins counted in one test must not throttle the next.
     _session_app.extensions["login_throttle"].storage.reset()
+
+
+@pytest.fixture
+def dutch(app: Flask) -> Iterator[None]:
+    """The product's own default for this test: Dutch pages, Dutch formats."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "nl"
+    yield
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
 
 
 @pytest.fixture
@@ -255,7 +272,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, app: Flask) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
+    # English, the msgids the tests read; the Dutch journey sets its own locale.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
     # Every browser test also proves the pages work under the Content-Security-Policy:

@@ -17,6 +17,7 @@ def test_the_demo_login_reaches_the_dashboard_on_sqlite(sqlite_app: Flask) -> No
     db.session.commit()
     assert summary["seeded"] is True
 
+    sqlite_app.config["BABEL_DEFAULT_LOCALE"] = "nl"  # as `make run` serves it
     client = sqlite_app.test_client()
     assert client.get("/").status_code == 302
     token = csrf_token_from(client.get("/login").text)
@@ -28,6 +29,7 @@ def test_the_demo_login_reaches_the_dashboard_on_sqlite(sqlite_app: Flask) -> No
     dashboard = client.get("/")
     assert dashboard.status_code == 200
     assert "2.088" in dashboard.text  # 2,100 demo leads less the 12 soft-deleted
+    assert '<html lang="nl">' in dashboard.text and "Overzicht" in dashboard.text
     domains = client.get("/domains/")
     assert "punthelder-vindbaarheid.nl" in domains.text
     assert client.get("/healthz").json["checks"]["database"] == "ok"

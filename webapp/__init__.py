@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from webapp import cli, errors, extensions, formatting, headers, security
+from webapp import cli, errors, extensions, formatting, headers, i18n, security
 from webapp.config import ROOT, Config
 from webapp.extensions import db
 from webapp.web import register_blueprints
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     extensions.csrf.init_app(app)
     security.init_app(app)
+    i18n.init_app(app)
     headers.init_app(app)
     _enable_sqlite_foreign_keys(app)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from webapp import htmx
 from webapp.extensions import db
@@ -76,6 +77,31 @@ def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, 
     )
 
 
+# What an error page says, in the reader's language, when the code raised no words of its own.
+ERROR_PAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Log in"), _l("Log in to continue.")),
+    403: (_l("Not allowed"), _l("Your role may not do this.")),
+    404: (_l("Not found"), _l("This page does not exist (any more).")),
+    405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    409: (_l("Conflict"), _l("This no longer fits the current state; reload and try again.")),
+    413: (_l("Too large"), _l("The upload is larger than allowed.")),
+    422: (_l("Cannot be used"), _l("Some input cannot be used.")),
+    429: (_l("Too many attempts"), _l("Wait a moment and try again.")),
+    500: (_l("Something went wrong"), _l("The error is logged. Try again in a moment.")),
+    503: (_l("Unavailable"), _l("The service is briefly unavailable. Try again in a moment.")),
+}
+
+
+def error_texts(status: int, description: str | None = None) -> tuple[str, str]:
+    """The title and message of an error page: ours for a code's default wording."""
+    title, message = ERROR_PAGES.get(status, (_l("Error"), _l("Something went wrong.")))
+    kind = default_exceptions.get(status)
+    if description and description != (kind.description if kind else None):
+        return str(title), description
+    return str(title), str(message)
+
+
 def handle_http_error(error: HTTPException) -> Any:
     status = error.code or 500
     if _is_api():
@@ -83,11 +109,13 @@ def handle_http_error(error: HTTPException) -> Any:
         if status == 401:
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
-    return _render(status, error.name, error.description or "")
+    return _render(status, *error_texts(status, error.description))
 
 
 def handle_csrf_error(error: CSRFError) -> Any:
-    return _render(400, "Session expired", "The form was stale. Reload the page and try again.")
+    return _render(
+        400, _("Session expired"), _("The form was stale. Reload the page and try again.")
+    )
 
 
 def handle_api_error(error: ApiError) -> Any:
@@ -107,7 +135,7 @@ def handle_service_error(error: ServiceError) -> Any:
     status = service_status(error)
     if _is_api():
         return api_error_response(status, error.message, error.fields, error.code)
-    return _render(status, HTTP_STATUS_CODES.get(status, "Error"), str(error))
+    return _render(status, error_texts(status)[0], str(error))
 
 
 def handle_unexpected(error: Exception) -> Any:

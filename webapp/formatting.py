@@ -11,9 +11,11 @@ from webapp.formats import (
     clock_time,
     day_month,
     decimal,
+    duration,
     local_date,
     local_time,
     percent,
+    relative_time,
     thousands,
 )
 
@@ -25,6 +27,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "thousands": thousands,  # 12.345
     "decimal": decimal,  # 12.345,5
     "percent": percent,  # 28,57%
+    "duration": duration,  # 20 minuten
+    "relative_time": relative_time,  # 3 uur geleden
 }
 
 

@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
@@ -94,7 +95,7 @@ def can(action: str, user: User | None = None) -> bool:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log in to continue."
+    login_manager.login_message = _l("Log in to continue.")
     login_manager.session_protection = "strong"
     # Flask-Login's own identifier believes any client-sent X-Forwarded-For.
     login_manager._session_identifier_generator = _session_identifier

@@ -38,7 +38,7 @@ def test_the_overview_gives_every_campaign_the_plain_aggregates_figures(app: Fla
 
 
 def test_the_overview_page_lists_campaigns_with_dashes_for_those_that_sent_nothing(
-    app: Flask, login_as: Callable[[str], Any]
+    app: Flask, dutch: None, login_as: Callable[[str], Any]
 ) -> None:
     sent = make_campaign(name="Verstuurd", status="running")
     every_kind_of_message(sent)

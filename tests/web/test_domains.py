@@ -278,7 +278,7 @@ def test_the_pages_say_what_the_pace_asks_of_the_workers(
     client = login_as("admin")
     # Four domains, one mail every 20 minutes each: 0.2 a minute together.
     page = client.get("/domains/")
-    assert "send 0,2 mails a minute together" in " ".join(page.text.split())
+    assert "send 0.2 mails a minute together" in " ".join(page.text.split())
     assert "Run at least" not in page.text
 
     for domain in ("punthelder-seo.nl", "punthelder-marketing.nl"):
@@ -287,7 +287,7 @@ def test_the_pages_say_what_the_pace_asks_of_the_workers(
     # An interval of a second is accepted, and the page says what it takes: 120 a minute
     # from those two, which one worker keeps up with.
     page = client.get("/domains/punthelder-seo.nl/edit")
-    assert "send 120,1 mails a minute together" in " ".join(page.text.split())
+    assert "send 120.1 mails a minute together" in " ".join(page.text.split())
     assert "Run at least" not in page.text
 
     form = {

@@ -35,6 +35,9 @@ SENT = SCHEDULED + timedelta(seconds=5, microseconds=123456)
 OPENED = datetime(2026, 12, 2, 14, 5, tzinfo=UTC)
 BULK = 1_200
 
+# Dutch, the product's default; tests/web/test_i18n.py has English.
+pytestmark = pytest.mark.usefixtures("dutch")
+
 LOCAL_DATE_TIME = re.compile(r"\b\d{2}-\d{2}-\d{4} \d{2}:\d{2}\b")
 # ISO dates with a time, an offset, or a date the other way round next to a time.
 FOREIGN_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|[+-]\d{2}:\d{2}\b|\d{2}:\d{2}:\d{2}")

@@ -51,7 +51,7 @@ def _inbound(app: Flask) -> dict[str, object]:
 
 
 def test_replies_are_listed_per_campaign_with_lead_time_and_first_lines(
-    app: Flask, login_as: Callable[[str], FlaskClient]
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient]
 ) -> None:
     made = _inbound(app)
     client = login_as("marketer")

@@ -143,7 +143,7 @@ def test_the_kpi_table_csv_has_the_campaign_each_mail_and_each_domain(
 
 
 def test_the_cards_partial_shows_every_figure_and_loads_the_timeline_lazily(
-    app: Flask, login_as: Callable[[str], Any]
+    app: Flask, dutch: None, login_as: Callable[[str], Any]
 ) -> None:
     campaign = make_campaign()
     every_kind_of_message(campaign)

@@ -275,7 +275,7 @@ def _running_job(tmp_path: Path, quiet: timedelta) -> ImportJob:
 
 
 def test_an_import_that_stopped_mid_file_says_so_with_what_it_did_import(
-    app: Flask, login_as: Callable[[str], FlaskClient], tmp_path: Path
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient], tmp_path: Path
 ) -> None:
     """A deploy or crash ends the import thread; the page watching it must not spin forever."""
     job = _running_job(tmp_path, quiet=timedelta(minutes=11))
@@ -290,7 +290,7 @@ def test_an_import_that_stopped_mid_file_says_so_with_what_it_did_import(
 
 
 def test_an_import_that_is_still_committing_batches_keeps_running(
-    app: Flask, login_as: Callable[[str], FlaskClient], tmp_path: Path
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient], tmp_path: Path
 ) -> None:
     job = _running_job(tmp_path, quiet=timedelta(minutes=2))
     client = login_as("marketer")

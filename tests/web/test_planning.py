@@ -91,7 +91,7 @@ def test_availability_is_not_taken_for_a_domain_name(api_client: Any, campaign: 
 
 
 def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
-    login_as: Any, campaign: Campaign
+    dutch: None, login_as: Any, campaign: Campaign
 ) -> None:
     client = login_as("marketer")
     response = client.get(

@@ -46,6 +46,8 @@ class User(UserMixin, Model):
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     last_login_at: Mapped[datetime | None]
+    # The interface's language (webapp/i18n.py); None: the browser's choice.
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = created_at_column()
     # Carried in every login session (get_id); a new value ends them all: logout,
     # a password change, deactivation.

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.i18n import LANGUAGES
 from webapp.models import ApiToken, User
 from webapp.models.users import ROLES, new_session_token
 from webapp.services.errors import Conflict, InvalidInput, NotFound
@@ -240,3 +241,10 @@ def token_to_dict(api_token: ApiToken) -> dict[str, object]:
         "revoked_at": _iso(api_token.revoked_at),
         "active": api_token.revoked_at is None,
     }
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The user's interface language, one of webapp.i18n.LANGUAGES."""
+    if locale not in LANGUAGES:
+        raise InvalidInput({"locale": f"must be one of {', '.join(LANGUAGES)}"})
+    user.locale = locale

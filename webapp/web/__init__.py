@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import csrf
+from webapp.web.account import bp as account_bp
 from webapp.web.api import bp as api_bp
 from webapp.web.auth import bp as auth_bp
 from webapp.web.campaigns import bp as campaigns_bp
@@ -24,6 +26,7 @@ from webapp.web.tracking import bp as tracking_bp
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(domains_bp, url_prefix="/domains")
     app.register_blueprint(campaigns_bp, url_prefix="/campaigns")
@@ -43,19 +46,21 @@ def register_blueprints(app: Flask) -> None:
 
 # (endpoint, label) of the main navigation, in order.
 NAV_ITEMS = [
-    ("dashboard.index", "Overview"),
-    ("leads.index", "Leads"),
-    ("templates.index", "Templates"),
-    ("campaigns.index", "Campaigns"),
-    ("inbox.index", "Inbox"),
-    ("domains.index", "Domains"),
-    ("suppressions.index", "Suppressions"),
-    ("planning.availability", "Availability"),
-    ("outbox.index", "Outbox"),
+    ("dashboard.index", _l("Overview")),
+    ("leads.index", _l("Leads")),
+    ("templates.index", _l("Templates")),
+    ("campaigns.index", _l("Campaigns")),
+    ("inbox.index", _l("Inbox")),
+    ("domains.index", _l("Domains")),
+    ("suppressions.index", _l("Suppressions")),
+    ("planning.availability", _l("Availability")),
+    ("outbox.index", _l("Outbox")),
 ]
+# The roles as people read them.
+ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("manager")}
 
 
 def init_navigation(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
-        return {"nav_items": NAV_ITEMS}
+        return {"nav_items": NAV_ITEMS, "role_names": ROLE_NAMES}

@@ -7,6 +7,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from webapp.extensions import db
@@ -16,7 +18,7 @@ from webapp.web.auth.blueprint import bp
 from webapp.web.auth.throttle import login_throttle
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: a login link must not become an open redirect."""
     if target:
         parts = urlsplit(target)
@@ -48,21 +50,24 @@ def login_post() -> Any:
     if wait:
         # Refused before the password is even looked at: the right one too.
         minutes = math.ceil(wait / 60)
-        error = (
+        error = ngettext(
             "Too many failed logins. For your safety, logging in is paused: "
-            f"try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            "try again in %(num)d minute.",
+            "Too many failed logins. For your safety, logging in is paused: "
+            "try again in %(num)d minutes.",
+            minutes,
         )
         page, status = _login_refused(email, error, 429)
         return page, status, {"Retry-After": str(wait)}
     user = authenticate(email, request.form.get("password", ""))
     if user is None:
         throttle.failed(email, client)
-        return _login_refused(email, "Unknown address or wrong password.", 401)
+        return _login_refused(email, _("Unknown address or wrong password."), 401)
     throttle.succeeded(email)
     session.clear()  # a fresh session on login: no fixation
     login_user(user)
     db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
@@ -72,5 +77,5 @@ def logout() -> Any:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
