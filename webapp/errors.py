@@ -77,6 +77,9 @@ def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, 
 
 
 def handle_http_error(error: HTTPException) -> Any:
+    # A view may have failed half-way through a flush; the error page itself reads the
+    # session (the logged-in user in the layout), so it must start on a clean transaction.
+    db.session.rollback()
     status = error.code or 500
     if _is_api():
         response = api_error_response(status, error.description or error.name)
