@@ -96,7 +96,7 @@ def _field_problems(values: MultiDict[str, str]) -> dict[str, str]:
 def reject_unusable_input() -> None:
     """Before every request: a path, query or form that no view could use is refused."""
     if text_problem(request.path) is not None:
-        abort(400, "The address contains characters that cannot be used.")
+        abort(404)  # nothing can be named that way
     problems = _field_problems(request.args)
     if request.method in BODY_METHODS and request.mimetype in (
         "application/x-www-form-urlencoded",
