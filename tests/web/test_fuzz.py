@@ -9,6 +9,7 @@ fixed, so the run is deterministic and bounded (a few thousand requests).
 
 from __future__ import annotations
 
+import json
 import re
 import traceback
 from collections.abc import Callable, Iterator
@@ -263,6 +264,77 @@ def test_no_route_answers_5xx_to_hostile_input_as_admin(
     assert client.get("/").status_code == 200
     assert client.get("/campaigns/").status_code == 200
     assert api.get("/api/v1/me", headers=api_headers).status_code == 200
+
+
+# Valid API bodies: each field in turn gets each of these, the others stay valid, so a
+# check that stops at the first bad field cannot hide the checks behind it.
+FIELD_VALUES: list[Any] = [None, True, -1, 2**70, 1.5, "", "x" * 5000, [], {}, ["x"], {"a": 1}]
+
+
+def _valid_bodies(ids: Ids) -> list[tuple[str, str, dict[str, Any]]]:
+    step = {"mail_number": 1, "subject": "Hallo", "body_html": "<p>Hi</p>", "body_text": "Hi"}
+    audience = {"list_names": ["test-list"], "only_complete": True, "one_per_domain": True}
+    campaign = {
+        "name": "Najaar",
+        "template_id": ids.values["template_id"],
+        "audience": audience,
+        "followup_enabled": True,
+        "followup_days": 3,
+        "domains": ["punthelder-seo.nl"],
+    }
+    preview = {"lead_id": ids.values["lead_id"], "mail_number": 1}
+    domain = {
+        "interval_seconds": 1200,
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "working_days": [1, 2, 3, 4, 5],
+        "timezone": "Europe/Amsterdam",
+        "paused": False,
+        "smtp_host": "smtp.example.nl",
+        "smtp_port": 587,
+        "smtp_tls": "starttls",
+        "aliases": [{"alias": "christian", "display_name": "Christian"}],
+    }
+    return [
+        ("POST", "/api/v1/templates", {"name": "Nieuw", "steps": [step]}),
+        (
+            "PUT",
+            f"/api/v1/templates/{ids.values['template_id']}",
+            {"name": "Ander", "steps": [step]},
+        ),
+        ("POST", "/api/v1/campaigns", campaign),
+        ("PATCH", f"/api/v1/campaigns/{ids.values['campaign_id']}", campaign),
+        ("POST", "/api/v1/audience/preview", audience),
+        ("POST", "/api/v1/suppressions", {"email": "weg@example.nl", "reason": "manual"}),
+        ("POST", f"/api/v1/templates/{ids.values['template_id']}/preview", preview),
+        ("PATCH", "/api/v1/domains/punthelder-seo.nl", domain),
+    ]
+
+
+def test_each_api_field_with_the_wrong_type_or_size_is_never_a_5xx(
+    app: Flask, ids: Ids, api_client: Callable[[str], Any]
+) -> None:
+    from webapp.services.domains import seed_default_domains
+
+    seed_default_domains()
+    db.session.commit()
+    api, headers = api_client("admin")
+    findings = Findings()
+    for method, url, body in _valid_bodies(ids):
+        fields: list[tuple[str, ...]] = [(k,) for k in body]
+        fields += [(k, sub) for k, v in body.items() if isinstance(v, dict) for sub in v]
+        fields += [("steps", "0", k) for k in body.get("steps", [{}])[0]]
+        for path in fields:
+            for value in FIELD_VALUES:
+                sent = json.loads(json.dumps(body))
+                target = sent
+                for key in path[:-1]:
+                    target = target[int(key)] if key.isdigit() else target[key]
+                target[path[-1]] = value
+                what = f"{method} {url} {'.'.join(path)}={str(value)[:20]}"
+                _send(findings, api, method, url, what, json=sent, headers=headers)
+    assert not findings.failures, _report(findings)
+    assert api.get("/api/v1/me", headers=headers).status_code == 200
 
 
 def test_no_route_answers_5xx_to_hostile_input_anonymously(app: Flask, ids: Ids) -> None:
