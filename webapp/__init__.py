@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from webapp import cli, errors, extensions, formatting, headers, i18n, security
+from webapp import cli, edge, errors, extensions, formatting, headers, i18n, security
 from webapp.config import ROOT, Config
 from webapp.extensions import db
 from webapp.web import register_blueprints
@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
         render_as_batch=True,
     )
+    edge.init_app(app)  # first: nothing after it meets input no view could use
     extensions.csrf.init_app(app)
     security.init_app(app)
     i18n.init_app(app)

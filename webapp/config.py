@@ -50,6 +50,7 @@ class Config:
         # an open counts as a machine's, and how long user agents and IPs are kept at all.
         self.TRACKING_IP_MODE = os.environ.get("TRACKING_IP_MODE", "truncate")
         self.MACHINE_OPEN_SECONDS = int(os.environ.get("MACHINE_OPEN_SECONDS", "60"))
+        self.OPEN_REPEAT_SECONDS = int(os.environ.get("OPEN_REPEAT_SECONDS", "60"))
         self.EVENT_RETENTION_DAYS = int(os.environ.get("EVENT_RETENTION_DAYS", "90"))
         # Opens and clicks are queued in each web process and written in batches (about
         # every 50 ms); off writes each hit within its request.

@@ -103,6 +103,9 @@ def error_texts(status: int, description: str | None = None) -> tuple[str, str]:
 
 
 def handle_http_error(error: HTTPException) -> Any:
+    # A view may have failed half-way through a flush; the error page itself reads the
+    # session (the logged-in user in the layout), so it must start on a clean transaction.
+    db.session.rollback()
     status = error.code or 500
     if _is_api():
         response = api_error_response(status, error.description or error.name)

@@ -42,7 +42,12 @@ def in_app_zone(value: datetime | str) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(app_zone())
+    try:
+        return moment.astimezone(app_zone())
+    except OverflowError:
+        # At the very edge of datetime's range (year 1 or 9999) the zone's offset does not
+        # fit; a stored value there must still show, so it shows in UTC.
+        return moment
 
 
 def _day(value: datetime | date | str) -> date:

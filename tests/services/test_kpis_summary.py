@@ -251,6 +251,7 @@ class World:
                 ip_address=None,
                 at=at,
                 soon_after=at,
+                repeat_after=at,  # every open counts here: the figures are what is tested
             )
             for slot, kind, at, machine in batch
             if (message_id := self.message(slot))
@@ -379,7 +380,7 @@ def test_two_first_clicks_written_at_once_count_once(app: Flask) -> None:
     def write(minutes: int, before_commit: threading.Event | None) -> None:
         meta = {"machine": False, "url": "https://example.nl/"}
         at = sent_at + timedelta(minutes=minutes)
-        hit = tracking.Hit(new_id(), message_id, "clicked", meta, meta, None, None, at, at)
+        hit = tracking.Hit(new_id(), message_id, "clicked", meta, meta, None, None, at, at, at)
         try:
             with app.app_context():
                 if before_commit is None:

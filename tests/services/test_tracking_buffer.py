@@ -68,7 +68,8 @@ def _hit_concurrently(app: Flask, hits: list[tracking.Hit]) -> None:
 
 def test_concurrent_hits_are_written_once_each_with_their_own_times(app: Flask) -> None:
     message, bounced = _sent(), _sent(status="bounced")
-    times = [SENT_AT + timedelta(hours=1, seconds=n) for n in range(40)]
+    # Two minutes apart: each is a new open, not a repeat of the one before.
+    times = [SENT_AT + timedelta(hours=1, minutes=2 * n) for n in range(40)]
     times.reverse()  # the earliest hit is not the first one queued
     hits = [tracking.open_hit(message.id, CHROME, HOME_IP, now=at) for at in times]
     hits += [
@@ -306,7 +307,7 @@ def test_a_writer_round_leaves_a_trickle_of_hits_for_its_next_round(
 ) -> None:
     """Hits that arrive while the writer thread writes wait for its next round unless a full
     batch has built up: a steady stream must not become a transaction per few hits."""
-    steady = new_app(database_url, TRACKING_FLUSH_ITEMS=1000, **NO_TIMER)
+    steady = new_app(database_url, TRACKING_FLUSH_ITEMS=1000, OPEN_REPEAT_SECONDS=0, **NO_TIMER)
     message = _sent()
     real_write_hits = tracking.write_hits
     arrived: list[tracking.Hit] = []
@@ -332,3 +333,42 @@ def test_a_writer_round_leaves_a_trickle_of_hits_for_its_next_round(
     finally:
         with steady.app_context():
             db.engine.dispose()
+
+
+def test_an_open_repeated_within_the_window_writes_nothing_but_a_later_one_does(
+    app: Flask,
+) -> None:
+    message = _sent()
+    first = SENT_AT + timedelta(hours=1)
+    repeats = [first + timedelta(seconds=s) for s in (0, 1, 30, 59)]
+    for at in repeats:  # one batch
+        assert tracking_buffer.enqueue(tracking.open_hit(message.id, CHROME, HOME_IP, now=at))
+    flush_tracking_buffer()
+    assert tracking_buffer.enqueue(
+        tracking.open_hit(message.id, CHROME, HOME_IP, now=first + timedelta(seconds=50))
+    )  # a later batch, still inside the window of the first
+    flush_tracking_buffer()
+    assert [e.created_at for e in _events(message.id)] == [first]
+    assert message.open_at == first
+
+    later = first + timedelta(minutes=5)
+    assert tracking_buffer.enqueue(tracking.open_hit(message.id, CHROME, HOME_IP, now=later))
+    flush_tracking_buffer()
+    assert [e.created_at for e in _events(message.id)] == [first, later]
+
+
+def test_a_person_opening_right_after_a_scanner_is_still_counted_as_a_person(
+    app: Flask,
+) -> None:
+    """Repeats are of one kind: a scanner's open never hides the person who opens a moment
+    later, so `human_opened` stays true."""
+    message = _sent()
+    at = SENT_AT + timedelta(minutes=10)
+    scanner = tracking.open_hit(message.id, "Barracuda", HOME_IP, now=at)
+    person = tracking.open_hit(message.id, CHROME, HOME_IP, now=at + timedelta(seconds=9))
+    for hit in (scanner, person):
+        assert tracking_buffer.enqueue(hit)
+        flush_tracking_buffer()
+    machine = [e.meta["machine"] for e in _events(message.id)]
+    assert machine == [True, False]
+    assert message.open_at == scanner.at

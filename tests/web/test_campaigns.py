@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import make_lead, make_template
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, Message
 from webapp.services.campaigns.lifecycle import apply_action, create_campaign
@@ -121,7 +124,9 @@ def test_the_wizard_goes_from_a_name_to_a_draft(
     assert re.search(r'id="field-one_per_domain" checked', back.text)
     assert re.search(r'id="funnel-selected"><strong>4<', back.text)
 
-    schedule = {"start_date": "2099-01-05", "start_time": "10:00", "followup_days": "4"}
+    day = (utcnow() + timedelta(days=60)).date()
+    start = datetime.combine(day, time(10), tzinfo=ZoneInfo("Europe/Amsterdam"))
+    schedule = {"start_date": day.isoformat(), "start_time": "10:00", "followup_days": "4"}
     page = wizard_post(marketer, {"step": "schedule", "go": "next", **state, **audience,
                                   **schedule})  # fmt: skip
     assert 'data-step="dry_run"' in page.text
@@ -134,7 +139,7 @@ def test_the_wizard_goes_from_a_name_to_a_draft(
     campaign = db.session.query(Campaign).one()
     assert created.location.endswith(f"/campaigns/{campaign.id}")
     assert (campaign.name, campaign.status, campaign.followup_days) == ("Voorjaar mkb", "draft", 4)
-    assert campaign.start_at.isoformat() == "2099-01-05T09:00:00+00:00"  # 10:00 in Amsterdam
+    assert campaign.start_at == start.astimezone(UTC)  # 10:00 in Amsterdam
     assert campaign.audience.one_per_domain is True
     assert len(campaign.audience.lead_ids) == 4
 
@@ -329,3 +334,39 @@ def test_a_manager_sees_campaigns_without_actions(
 
 def test_an_unknown_campaign_is_404(setup: dict[str, Any], marketer: FlaskClient) -> None:
     assert marketer.get("/campaigns/nope").status_code == 404
+
+
+def test_a_schedule_years_ahead_is_refused_next_to_the_date(
+    setup: dict[str, Any], marketer: FlaskClient
+) -> None:
+    state = {"name": "X", "template_id": setup["template"].id, "list_names": "mkb"}
+    for day in ("9999-12-31", (utcnow() + timedelta(days=400)).date().isoformat()):
+        page = wizard_post(
+            marketer,
+            {"step": "schedule", "go": "next", "start_date": day, "start_time": "23:59", **state},
+        )
+        assert page.status_code == 422
+        assert 'id="start_date-error"' in page.text
+    assert db.session.query(Campaign).count() == 0
+
+
+@pytest.mark.parametrize("year", [9999, 1])
+def test_a_stored_start_at_the_edge_of_time_still_shows_every_page(
+    setup: dict[str, Any], marketer: FlaskClient, year: int
+) -> None:
+    """Values written before the range check (or by hand) must not break a page for anyone."""
+    from tests.factories import make_campaign
+
+    edge = (
+        datetime(year, 12, 31, 23, 59, tzinfo=UTC)
+        if year == 9999
+        else datetime(1, 1, 1, tzinfo=UTC)
+    )
+    draft = make_campaign(template_id=setup["template"].id, start_at=edge)
+    running = make_campaign(template_id=setup["template"].id, start_at=edge, status="running")
+    db.session.commit()
+    pages = ["/", "/campaigns/", f"/campaigns/{draft.id}", f"/campaigns/{draft.id}/edit"]
+    pages += [f"/campaigns/{running.id}", "/calendar", "/planning/availability"]
+    pages += [f"/planning/campaigns/{draft.id}/dry-run"]
+    for url in pages:
+        assert marketer.get(url).status_code == 200, url

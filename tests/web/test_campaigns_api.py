@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -81,10 +81,11 @@ def test_a_bad_preview_is_422_naming_the_field(api: Any, setup: dict[str, Any]) 
 
 
 def test_creating_answers_201_with_the_campaign(api: Any, setup: dict[str, Any]) -> None:
-    body = new_campaign(api, setup, start_at="2030-01-07T09:00:00+01:00")
+    start = datetime.fromisoformat(f"{(utcnow() + timedelta(days=60)).date()}T09:00:00+01:00")
+    body = new_campaign(api, setup, start_at=start.isoformat())
     assert body["status"] == "draft"
     assert body["audience_size"] == 5
-    assert body["start_at"] == "2030-01-07T08:00:00+00:00"
+    assert body["start_at"] == start.astimezone(UTC).isoformat()
     assert body["domain"] and body["domains"] == [body["domain"]]
     assert set(body) >= {
         "id", "name", "template_id", "followup_enabled", "followup_days",
@@ -107,6 +108,47 @@ def test_creating_with_bad_input_is_422_naming_each_field(api: Any, setup: dict[
         "audience.list_names",
         "followup_days",
     }
+
+
+@pytest.mark.parametrize(
+    "start_at",
+    [
+        "9999-12-31T23:59:59+00:00",
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T00:00:00+01:00",
+        "2001-01-01T09:00:00+01:00",
+        "far-ahead",
+        "last-week",
+    ],
+)
+def test_a_start_far_ahead_or_in_the_past_is_422_on_create_and_edit(
+    api: Any, setup: dict[str, Any], start_at: str
+) -> None:
+    if start_at == "far-ahead":
+        start_at = (utcnow() + timedelta(days=400)).isoformat()
+    elif start_at == "last-week":
+        start_at = (utcnow() - timedelta(days=7)).isoformat()
+    body = {"name": "Ver weg", "template_id": setup["template"].id,
+            "audience": {"list_names": ["mkb"]}, "start_at": start_at}  # fmt: skip
+    created = api("POST", "/campaigns", json=body)
+    assert created.status_code == 422
+    assert set(created.json["error"]["fields"]) == {"start_at"}
+    campaign = new_campaign(api, setup)
+    edited = api("PATCH", f"/campaigns/{campaign['id']}", json={"start_at": start_at})
+    assert edited.status_code == 422
+    assert set(edited.json["error"]["fields"]) == {"start_at"}
+    assert api("GET", "/campaigns").status_code == 200
+
+
+def test_a_start_later_today_or_within_the_year_is_accepted(
+    api: Any, setup: dict[str, Any]
+) -> None:
+    # The form's "today" may be a time earlier today: the plan then starts now.
+    for start in (utcnow() - timedelta(hours=3), utcnow() + timedelta(days=360)):
+        body = new_campaign(api, setup, start_at=start.isoformat())
+        assert datetime.fromisoformat(body["start_at"]) == start.replace(microsecond=0) or (
+            datetime.fromisoformat(body["start_at"]) == start
+        )
 
 
 def test_the_lifecycle_over_the_api(api: Any, setup: dict[str, Any]) -> None:
@@ -155,7 +197,7 @@ def test_patch_edits_a_draft_and_only_name_and_follow_ups_of_a_running_one(
     assert changed.json["audience_size"] == 6
     assert changed.json["domains"] == ["punthelder-seo.nl"]
     api("POST", f"{url}/start")
-    refused = api("PATCH", url, json={"name": "Later", "start_at": "2030-01-01T09:00:00+01:00"})
+    refused = api("PATCH", url, json={"name": "Later", "start_at": utcnow().isoformat()})
     assert refused.status_code == 409
     assert set(refused.json["error"]["fields"]) == {"start_at"}
     renamed = api("PATCH", url, json={"name": "Later", "followup_enabled": False})

@@ -536,6 +536,8 @@ def test_bad_lead_fields_are_refused_next_to_each_field_and_nothing_is_saved(
 
     taken = edit_lead(client, lead, email="Piet@klant.nl", url="ftp://klant.nl", company="Nieuw")
     invalid = edit_lead(client, lead, email="geen adres", url="https://", new_var_name="+")
+    script = edit_lead(client, lead, url="java\tscript:alert(1)")
+    assert script.status_code == 422 and 'id="url-error"' in script.text
 
     assert taken.status_code == invalid.status_code == 422
     assert 'id="email-error"' in taken.text and "another lead has this address" in taken.text
@@ -627,6 +629,32 @@ def test_api_import_returns_the_summary(app: Flask, api_client: Callable[[str], 
     assert "no e-mail column" in missing.json["error"]["fields"]["file"]
     no_list = client.post("/api/v1/leads/import", data={"file": upload("tab.csv")}, headers=headers)
     assert no_list.status_code == 422 and "list_name" in no_list.json["error"]["fields"]
+
+
+def test_api_import_refuses_rows_whose_url_is_not_a_web_address(
+    app: Flask, api_client: Callable[[str], Any]
+) -> None:
+    client, headers = api_client("marketer")
+    data = io.BytesIO(
+        b"email;company;url\n"
+        b"a@klant.nl;A;javascript:alert(document.cookie)\n"
+        b'b@klant.nl;B;"java\tscript:alert(1)"\n'
+        b"c@klant.nl;C;data:text/html,<script>x</script>\n"
+        b"d@klant.nl;D;https://www.klant.nl\n"
+        b"e@klant.nl;E;www.e-klant.nl\n"
+        b"f@klant.nl;F;klant.nl:8080/shop\n"
+    )
+    response = client.post(
+        "/api/v1/leads/import",
+        data={"file": (data, "leads.csv"), "list_name": "api"},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json["created"] == 3
+    assert [e["line"] for e in response.json["errors"]] == [2, 3, 4]
+    assert all("url" in e["message"] and "http" in e["message"] for e in response.json["errors"])
+    urls = set(db.session.scalars(sa.select(Lead.url)))
+    assert urls == {"https://www.klant.nl", "www.e-klant.nl", "klant.nl:8080/shop"}
 
 
 def test_api_import_takes_a_mapping_and_names_it_when_it_cannot_be_used(

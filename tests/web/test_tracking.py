@@ -160,10 +160,11 @@ def test_a_head_request_gets_the_gif_headers_and_records_nothing(
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_flasks_own_pixel_route_answers_as_the_middleware_in_front_of_it_does(
-    app: Flask, message: Message, method: str
+    app: Flask, message: Message, method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`OpenPixel` answers the pixel before Flask routes it; the route behind it (reached by
     an app without the middleware) gives the same answer and records the same open."""
+    monkeypatch.setitem(app.config, "OPEN_REPEAT_SECONDS", 0)  # the second is no repeat
     assert isinstance(app.wsgi_app, OpenPixel)
     path = _path(mail_links.open_pixel_url(message.id))
     answers = [
@@ -190,8 +191,9 @@ def test_a_machine_open_through_the_pixel_is_flagged(client: FlaskClient, messag
 
 
 def test_the_client_ip_is_taken_through_trusted_proxies_only(
-    app: Flask, client: FlaskClient, message: Message
+    app: Flask, client: FlaskClient, message: Message, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(app.config, "OPEN_REPEAT_SECONDS", 0)  # the second is no repeat
     url = _path(mail_links.open_pixel_url(message.id))
     forged = {"X-Forwarded-For": "17.1.1.1, 198.51.100.77", "User-Agent": CHROME}
     client.get(url, headers=forged)  # no trusted proxies: the header is ignored
@@ -442,3 +444,23 @@ def test_wrong_methods_get_405_with_the_allowed_ones(client: FlaskClient, messag
     assert response.status_code == 405
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
     assert client.delete("/t/c/abc").status_code == 405
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+def test_replaying_one_pixel_token_writes_one_open_and_keeps_the_first_open_time(
+    database_url: str, message: Message, buffered: bool
+) -> None:
+    app = new_app(database_url, TRACKING_BUFFER=buffered)
+    client = app.test_client()
+    url = _path(mail_links.open_pixel_url(message.id))
+    answers = [client.get(url, headers={"User-Agent": CHROME}) for _ in range(1000)]
+    assert all(a.status_code == 200 and a.data == PIXEL_GIF for a in answers)
+    with app.app_context():
+        flush_tracking_buffer()
+        assert _count("opened") == 1
+        opened = db.session.get(Message, message.id)
+        assert opened is not None and opened.status == "opened"
+        first = db.session.scalars(sa.select(MessageEvent.created_at)).one()
+        assert opened.open_at == first
+        db.session.remove()
+        db.engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,11 +12,14 @@ from webapp.models import SendingDomain, Template
 from webapp.services.campaigns.audience import AudienceError, parse_filters
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
+from webapp.services.planning import MAX_START_AHEAD
 
 # What a campaign that has started may still change.
 LIVE_EDITABLE = frozenset({"name", "followup_enabled", "followup_days", "followup_attach_report"})
 EDITABLE = LIVE_EDITABLE | {"template_id", "audience", "start_at", "domains"}
 MAX_FOLLOWUP_DAYS = 60
+# "Today at 09:00" picked in the afternoon is not an error: the plan starts now instead.
+START_GRACE = timedelta(days=1)
 
 
 class CampaignInputError(InvalidInput):
@@ -61,7 +64,7 @@ def parse_campaign_input(
             errors.update({f"audience.{k}": v for k, v in error.fields.items()})
     if "start_at" in raw:
         try:
-            values["start_at"] = _start_at(raw["start_at"])
+            values["start_at"] = _start_at(raw["start_at"], now)
         except ValueError as error:
             errors["start_at"] = str(error)
     for flag, default in (("followup_enabled", True), ("followup_attach_report", False)):
@@ -89,7 +92,7 @@ def _template(template_id: Any) -> Template | None:
     return db.session.get(Template, template_id)
 
 
-def _start_at(raw: Any) -> datetime | None:
+def _start_at(raw: Any, now: datetime) -> datetime | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, datetime):
@@ -105,6 +108,15 @@ def _start_at(raw: Any) -> datetime | None:
         raise ValueError("must be a date and time in ISO 8601, e.g. 2026-03-02T09:00+01:00")
     if value.tzinfo is None:
         raise ValueError("needs a UTC offset, e.g. 2026-03-02T09:00+01:00")
+    try:
+        too_early = value < now - START_GRACE
+        too_late = value > now + MAX_START_AHEAD
+    except OverflowError:  # year 1 or 9999 with an offset: outside any sensible range
+        too_early, too_late = value.year < now.year, value.year > now.year
+    if too_early:
+        raise ValueError("must not be in the past")
+    if too_late:
+        raise ValueError(f"must be within {MAX_START_AHEAD.days} days from now")
     return value
 
 

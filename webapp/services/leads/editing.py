@@ -14,7 +14,12 @@ from webapp.extensions import db
 from webapp.models import Lead, LeadStatus
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.leads.columns import clean_text, normalise_email, var_key
-from webapp.services.leads.fields import company_domain
+from webapp.services.leads.fields import (
+    NOT_A_WEB_ADDRESS,
+    WEB_SCHEMES,
+    company_domain,
+    url_problem,
+)
 from webapp.services.leads.idn import unicode_email
 from webapp.services.leads.manage import LeadActionError
 from webapp.services.leads.mapping import COMPANY, EMAIL, URL
@@ -132,8 +137,8 @@ def _web_address(raw: str) -> tuple[str | None, str | None]:
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
         scheme = ""
-    if scheme not in ("http", "https"):
-        return None, "a web address starting with http:// or https://"
+    if scheme not in WEB_SCHEMES or url_problem(url) is not None:
+        return None, NOT_A_WEB_ADDRESS
     if company_domain(url, "") is None:
         return None, "not a web address: the part after // is not a domain"
     return url, None

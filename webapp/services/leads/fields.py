@@ -83,6 +83,30 @@ def company_domain(url: str | None, email: str) -> str | None:
     return _normalise_host(host) if at else None
 
 
+# What a URL scheme looks like; a host with a port ("bedrijf.nl:8080") looks alike, but
+# has a dot and a port number after the colon.
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):([0-9]*)", re.IGNORECASE)
+WEB_SCHEMES = frozenset({"http", "https"})
+NOT_A_WEB_ADDRESS = "a web address starting with http:// or https://"
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` may not be a lead's web address, or None.
+
+    It ends up in mails (`<a href="{{ url }}">`), so only http(s) may run there: a
+    `javascript:` or `data:` address is refused. One without a scheme (`www.bedrijf.nl`,
+    as spreadsheets hold them) is a harmless relative link and is kept.
+    """
+    # Browsers ignore control characters and spaces in a scheme ("java\tscript:").
+    bare = re.sub(r"[\x00-\x20\x7f]", "", url)
+    match = _SCHEME.match(bare)
+    if match is None or match[1].lower() in WEB_SCHEMES:
+        return None
+    if "." in match[1] and match[2] and bare[match.end() :][:1] in ("", "/", "?", "#"):
+        return None  # a host and a port, not a scheme
+    return NOT_A_WEB_ADDRESS
+
+
 def is_free_mail(domain: str | None) -> bool:
     """Whether the domain is a free-mail provider's (a person's mailbox, not a company)."""
     if not domain:

@@ -15,6 +15,7 @@ from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
 from webapp.services.leads.duplicates import SeenAddresses
+from webapp.services.leads.fields import url_problem
 from webapp.services.leads.file_kinds import not_a_table
 from webapp.services.leads.import_writes import ParsedRow, WriteCounts, write_batch
 from webapp.services.leads.mapping import (
@@ -294,5 +295,8 @@ def _parse_row(
         summary.error(line, reason or "no e-mail address")
         return None
     company, url = values.pop(COMPANY, ""), values.pop(URL, "")
+    if url and (problem := url_problem(url)) is not None:
+        summary.error(line, f"url: {problem}")
+        return None
     row_vars = {target[len(VAR_PREFIX) :]: value for target, value in values.items()}
     return ParsedRow(line, email, company, url, row_vars)

@@ -52,6 +52,9 @@ class SuppressionPage:
     per_page: int
 
 
+MAX_NOTE_LENGTH = 2000
+
+
 def _mail_domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
@@ -81,7 +84,13 @@ def parse_suppression(
     email: str | None, domain: str | None, reason: str | None
 ) -> tuple[str | None, str | None, str]:
     """Validate and normalise the input of the page and the API."""
-    fields: dict[str, str] = {}
+    fields = {
+        name: "must be text"
+        for name, value in (("email", email), ("domain", domain), ("reason", reason))
+        if value is not None and not isinstance(value, str)
+    }
+    if fields:
+        raise SuppressionError(fields)
     email = clean_text(email or "") or None
     domain = clean_text(domain or "") or None
     if bool(email) == bool(domain):
@@ -111,6 +120,8 @@ def add_suppression(
 ) -> tuple[Suppression, bool]:
     """Suppress an address or a domain and the leads it covers; (suppression, created)."""
     email, domain, reason = parse_suppression(email, domain, reason)
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
+        raise SuppressionError({"note": f"text of at most {MAX_NOTE_LENGTH} characters"})
     existing = find_suppression(email, domain)
     if existing is None:
         existing = _insert(email, domain, reason, note, user_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from webapp.services.planning.availability import domain_availability
 from webapp.services.planning.plans import (
+    MAX_START_AHEAD,
     PlanRequest,
     auto_assign_domain,
     auto_domain_for,
@@ -30,6 +31,7 @@ from webapp.services.planning.slots import (
 )
 
 __all__ = [
+    "MAX_START_AHEAD",
     "DomainCalendar",
     "PlanError",
     "PlanRequest",

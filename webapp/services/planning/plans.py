@@ -53,6 +53,9 @@ __all__ = [
 LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 _CHUNK = 5000
 
+# How far ahead a campaign may start: later than this is a typo, not a plan.
+MAX_START_AHEAD = timedelta(days=366)
+
 
 @dataclass
 class PlanRequest:
@@ -114,6 +117,22 @@ def domain_spec(domain: SendingDomain) -> DomainSpec:
     )
 
 
+def usable_start_at(start_at: datetime | None, now: datetime) -> datetime | None:
+    """A saved start, brought inside what can be planned.
+
+    Campaign input is range-checked, but a start stored before that (9999-12-31) would
+    overflow every calendar: it is planned from the furthest start allowed instead, and
+    saving the campaign again asks for a date in range.
+    """
+    if start_at is None:
+        return None
+    latest = now + MAX_START_AHEAD
+    try:
+        return min(start_at, latest)
+    except OverflowError:  # year 1 or 9999 with an offset that does not fit
+        return latest if start_at.year > now.year else None
+
+
 def plan_request_for(campaign: Campaign) -> PlanRequest:
     """The request a saved campaign makes: its audience, template, settings and domains."""
     template = db.session.get(Template, campaign.template_id)
@@ -124,7 +143,7 @@ def plan_request_for(campaign: Campaign) -> PlanRequest:
     return PlanRequest(
         lead_ids=[str(i) for i in (campaign.audience.lead_ids if campaign.audience else [])],
         steps=steps,
-        start_at=campaign.start_at,
+        start_at=usable_start_at(campaign.start_at, utcnow()),
         followup_enabled=campaign.followup_enabled,
         followup_days=campaign.followup_days,
         domains=domains,

@@ -57,7 +57,7 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
             queued.update({(m.lead_id, m.mail_number): m for m in by_lead[lead_id]})
     if not leads:
         return 0
-    settings = PlanSettings(campaign.start_at, max(0, campaign.followup_days))
+    settings = PlanSettings(request.start_at, max(0, campaign.followup_days))
     specs = [domain_spec(d) for d in domains]
     planned = plan(specs, _times(taken_slots(domains, now, campaign.id)), leads, settings, now)
     changes = []

@@ -30,13 +30,17 @@ from webapp.services.tracking.classify import client_ip as client_ip
 
 MAX_USER_AGENT_LENGTH = 512
 MAX_URL_LENGTH = 2048
+# A pixel loaded again within this many seconds (a replayed token, a client reloading)
+# writes no new `opened` event: the first one already says all the KPIs need.
+DEFAULT_OPEN_REPEAT_SECONDS = 60
 
 
-def _settings() -> tuple[int, str]:
+def _settings() -> tuple[int, str, int]:
     config = current_app.config
     seconds = int(config.get("MACHINE_OPEN_SECONDS", DEFAULT_MACHINE_OPEN_SECONDS))
     mode = config.get("TRACKING_IP_MODE", DEFAULT_IP_MODE)
-    return seconds, mode if mode in IP_MODES else DEFAULT_IP_MODE
+    repeat = int(config.get("OPEN_REPEAT_SECONDS", DEFAULT_OPEN_REPEAT_SECONDS))
+    return seconds, mode if mode in IP_MODES else DEFAULT_IP_MODE, repeat
 
 
 def _meta(reason: str | None, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,21 +58,35 @@ def _statements() -> tuple[sa.Insert, sa.Update]:
     meta = events.c.meta.type
     # Whether the event came too soon after sending is decided by the database from
     # `sent_at`, between the two classifications made in Python.
+    soon = messages.c.sent_at > sa.bindparam("p_soon_after", type_=UTCDateTime())
+    machine = sa.case(
+        (soon, sa.bindparam("p_machine_soon", type_=sa.Boolean())),
+        else_=sa.bindparam("p_machine_later", type_=sa.Boolean()),
+    )
+    # An open of the same kind (machine or person) of this message a moment ago: a repeat.
+    repeated = sa.exists().where(
+        events.c.message_id == messages.c.id,
+        events.c.event_type == EventType.OPENED,
+        events.c.created_at > sa.bindparam("p_repeat_after", type_=UTCDateTime()),
+        events.c.created_at <= sa.bindparam("p_now", type_=UTCDateTime()),
+        events.c.meta["machine"].as_boolean() == machine,
+    )
+    event_type = sa.bindparam("p_event_type", type_=events.c.event_type.type)
     source = sa.select(
         sa.bindparam("p_id", type_=events.c.id.type),
         messages.c.id,
-        sa.bindparam("p_event_type", type_=events.c.event_type.type),
+        event_type,
         sa.case(
-            (
-                messages.c.sent_at > sa.bindparam("p_soon_after", type_=UTCDateTime()),
-                sa.bindparam("p_meta_soon", type_=meta),
-            ),
+            (soon, sa.bindparam("p_meta_soon", type_=meta)),
             else_=sa.bindparam("p_meta_later", type_=meta),
         ),
         sa.bindparam("p_user_agent", type_=events.c.user_agent.type),
         sa.bindparam("p_ip_address", type_=events.c.ip_address.type),
         sa.bindparam("p_now", type_=UTCDateTime()),
-    ).where(messages.c.id == sa.bindparam("p_message_id"))
+    ).where(
+        messages.c.id == sa.bindparam("p_message_id"),
+        sa.or_(event_type != EventType.OPENED, ~repeated),
+    )
     columns = ["id", "message_id", "event_type", "meta", "user_agent", "ip_address", "created_at"]
     insert = (
         sa.insert(events).from_select(columns, source).execution_options(preserve_rowcount=True)
@@ -105,6 +123,7 @@ class Hit(NamedTuple):
     ip_address: str | None
     at: datetime
     soon_after: datetime
+    repeat_after: datetime  # an open of this message since then (up to `at`): a repeat
 
 
 def make_hit(
@@ -117,7 +136,7 @@ def make_hit(
 ) -> Hit:
     """The event to write for a hit; only the "seconds after sending" rule is left to the SQL."""
     now = now or utcnow()
-    seconds, mode = _settings()
+    seconds, mode, repeat = _settings()
     later = classify(user_agent, ip, None, now)
     return Hit(
         id=new_id(),
@@ -129,6 +148,7 @@ def make_hit(
         ip_address=stored_ip(ip, mode),
         at=now,
         soon_after=now - timedelta(seconds=seconds),
+        repeat_after=now - timedelta(seconds=repeat),
     )
 
 
@@ -154,8 +174,11 @@ def _hit_params(hit: Hit) -> dict[str, Any]:
         "p_message_id": hit.message_id,
         "p_event_type": hit.event_type,
         "p_soon_after": hit.soon_after,
+        "p_repeat_after": hit.repeat_after,
         "p_meta_soon": hit.meta_soon,
         "p_meta_later": hit.meta_later,
+        "p_machine_soon": hit.meta_soon["machine"],
+        "p_machine_later": hit.meta_later["machine"],
         "p_user_agent": hit.user_agent,
         "p_ip_address": hit.ip_address,
         "p_now": hit.at,
@@ -192,13 +215,21 @@ _BATCH_INSERT = sa.text(
     """
     INSERT INTO message_events
         (id, message_id, event_type, meta, user_agent, ip_address, created_at)
-    SELECT h.id, m.id, h.event_type,
-           CASE WHEN m.sent_at > h.soon_after THEN h.meta_soon ELSE h.meta_later END,
-           h.user_agent, h.ip_address, h.created_at
+    SELECT h.id, m.id, h.event_type, c.meta, h.user_agent, h.ip_address, h.created_at
     FROM json_to_recordset(CAST(:hits AS json)) AS h(
         id varchar, message_id varchar, event_type varchar, meta_soon jsonb, meta_later jsonb,
-        user_agent text, ip_address varchar, created_at timestamptz, soon_after timestamptz)
+        user_agent text, ip_address varchar, created_at timestamptz, soon_after timestamptz,
+        repeat_after timestamptz)
     JOIN messages m ON m.id = h.message_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN m.sent_at > h.soon_after THEN h.meta_soon ELSE h.meta_later END AS meta
+    ) AS c
+    WHERE h.event_type <> 'opened' OR NOT EXISTS (
+        SELECT 1 FROM message_events e
+        WHERE e.message_id = m.id AND e.event_type = 'opened'
+          AND e.created_at > h.repeat_after AND e.created_at <= h.created_at
+          AND e.meta -> 'machine' = c.meta -> 'machine'
+    )
     """
 )
 # The earliest open of each message sets `open_at`; `sent` becomes `opened`.
@@ -237,10 +268,30 @@ def _batch_json(hits: Sequence[Hit]) -> str:
                 "ip_address": hit.ip_address,
                 "created_at": _iso(hit.at),
                 "soon_after": _iso(hit.soon_after),
+                "repeat_after": _iso(hit.repeat_after),
             }
             for hit in hits
         ]
     )
+
+
+def _without_repeats(hits: Sequence[Hit]) -> list[Hit]:
+    """The batch without opens that repeat an earlier open of the batch.
+
+    The statements leave out repeats of opens already written, but cannot see the other
+    rows of their own batch: here, of opens that would be classified alike, one is kept
+    per window. Clicks are all kept: each says which link was followed.
+    """
+    kept: list[Hit] = []
+    last: dict[tuple[str, bool, bool], datetime] = {}
+    for hit in sorted(hits, key=lambda h: h.at):
+        if hit.event_type == EventType.OPENED:
+            key = (hit.message_id, hit.meta_soon["machine"], hit.meta_later["machine"])
+            if key in last and last[key] > hit.repeat_after:
+                continue
+            last[key] = hit.at
+        kept.append(hit)
+    return kept
 
 
 def write_hits(hits: Sequence[Hit]) -> int:
@@ -251,6 +302,7 @@ def write_hits(hits: Sequence[Hit]) -> int:
     """
     if not hits:
         return 0
+    hits = _without_repeats(hits)
     if db.session.get_bind().dialect.name != "postgresql":
         inserted = 0
         for hit in hits:
@@ -279,7 +331,8 @@ def record_open(
 ) -> bool:
     """Record an `opened` event, set `open_at` on the first open, move `sent` to `opened`.
 
-    False (and nothing recorded) when the message does not exist.
+    False (and nothing recorded) when the message does not exist, or when this open
+    repeats one of the same kind within `OPEN_REPEAT_SECONDS`.
     """
     now = now or utcnow()
     if not _insert_event(message_id, EventType.OPENED, user_agent, ip, now):

@@ -23,6 +23,7 @@ from webapp.services.campaigns import (
     progress_by_campaign,
     update_campaign,
 )
+from webapp.services.inputs import MAX_PAGE, parse_int
 from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
@@ -99,7 +100,7 @@ def campaigns_messages(campaign_id: str) -> Any:
     if status is not None and status not in MESSAGE_STATUSES:
         errors["status"] = f"one of {', '.join(MESSAGE_STATUSES)}"
     mail_number = _int_arg("mail_number", 1, 4, errors)
-    page = _int_arg("page", 1, 1_000_000, errors) or 1
+    page = _int_arg("page", 1, MAX_PAGE, errors) or 1
     if errors:
         raise ApiError(422, "invalid filter", errors)
     items, total = list_messages(
@@ -112,7 +113,8 @@ def _int_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | No
     raw = request.args.get(name)
     if not raw:
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    try:
+        return parse_int(raw, low, high)
+    except ValueError:
         errors[name] = f"a whole number from {low} to {high}"
         return None
-    return int(raw)

@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import Lead
 from webapp.models.leads import LEAD_STATUSES
 from webapp.services import leads as lead_service
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
     ImportMappingError,
     LeadFilter,
@@ -63,7 +64,9 @@ def leads_index() -> Any:
         raise ApiError(422, "invalid filter", {"status": f"one of {', '.join(LEAD_STATUSES)}"})
     chosen = LeadFilter.from_args(args)
     page = lead_service.search_leads(
-        chosen, args.get("page", 1, type=int) or 1, args.get("per_page", 50, type=int) or 50
+        chosen,
+        clamp_int(args.get("page"), 1, 1, MAX_PAGE),
+        clamp_int(args.get("per_page"), 50, 1, 500),
     )
     return {
         "items": [lead_service.lead_to_dict(lead) for lead in page.items],

@@ -11,6 +11,7 @@ from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Suppression, SuppressionReason
 from webapp.security import admin_required
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
     add_suppression,
     remove_suppression,
@@ -25,8 +26,8 @@ from webapp.web.api.helpers import json_body
 def suppressions_index() -> Any:
     page = search_suppressions(
         request.args.get("q", ""),
-        request.args.get("page", 1, type=int) or 1,
-        min(request.args.get("per_page", 50, type=int) or 50, 500),
+        clamp_int(request.args.get("page"), 1, 1, MAX_PAGE),
+        clamp_int(request.args.get("per_page"), 50, 1, 500),
     )
     return {
         "items": [suppression_to_dict(s) for s in page.items],

@@ -178,10 +178,17 @@ def first_step_with_errors(errors: dict[str, str]) -> str | None:
     return None
 
 
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:  # a stored value at the edge of datetime's range: keep it in UTC
+        return moment
+
+
 def state_from_campaign(campaign: Any, zone: ZoneInfo) -> dict[str, Any]:
     """The edit form's fields, filled from a saved campaign."""
     audience = campaign.audience
-    local = campaign.start_at.astimezone(zone) if campaign.start_at else None
+    local = _local(campaign.start_at, zone) if campaign.start_at else None
     days = audience.exclude_recent_days if audience else 14
     return {
         "name": campaign.name,

@@ -33,6 +33,7 @@ from webapp.services.campaigns import (
     template_names,
     update_campaign,
 )
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.mail import get_template, list_templates
 from webapp.services.planning import campaign_dry_run, list_domains
 from webapp.services.sending import Decision, decide_uncertain, resend_message
@@ -130,7 +131,7 @@ def _messages_context(campaign: Campaign) -> dict[str, Any]:
     number = args.get("mail_number", "")
     mail_number = int(number) if number in ("1", "2", "3", "4") else None
     domain = args.get("domain") or None
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = clamp_int(args.get("page"), 1, 1, MAX_PAGE)
     items, total = list_messages(campaign.id, status, mail_number, domain, page)
     per_page = 50
     return {

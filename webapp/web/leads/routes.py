@@ -25,6 +25,7 @@ from webapp.models import ImportJob, ImportStatus, Lead, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import requires
 from webapp.services import leads as lead_service
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
     DELIMITER_NAMES,
     ENCODINGS,
@@ -58,7 +59,7 @@ PER_PAGE = 50
 
 
 def _page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return clamp_int(request.args.get("page"), 1, 1, MAX_PAGE)
 
 
 @bp.get("/")

@@ -13,6 +13,7 @@ from webapp.htmx import render_page_or_fragment
 from webapp.models import Suppression, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import admin_required
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
     DomainImpact,
     SuppressionError,
@@ -31,7 +32,7 @@ def _render(
     confirm: DomainImpact | None = None,
 ) -> Any:
     q = request.values.get("q", "")
-    page = search_suppressions(q, max(request.values.get("page", 1, type=int) or 1, 1))
+    page = search_suppressions(q, clamp_int(request.values.get("page"), 1, 1, MAX_PAGE))
     html = render_page_or_fragment(
         "suppressions/index.html",
         "suppressions/_list.html",

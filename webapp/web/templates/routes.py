@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.headers import allow_mail_view
 from webapp.security import can, requires
 from webapp.services import tracking
+from webapp.services.inputs import clamp_int
 from webapp.services.mail import (
     MAX_STEPS,
     PARTS,
@@ -36,7 +37,7 @@ from webapp.services.mail import (
 )
 from webapp.web.templates.blueprint import bp
 
-_STEP_FIELD = re.compile(r"^steps-(\d+)-(subject|body_html|body_text)$")
+_STEP_FIELD = re.compile(r"^steps-([0-9]{1,3})-(subject|body_html|body_text)$")
 
 
 @bp.before_request
@@ -147,7 +148,7 @@ def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
     """`add`, `remove-N`, `up-N`, `down-N`, then renumber 1..n."""
     steps = list(steps)
     verb, _, number = action.partition("-")
-    index = int(number) - 1 if number.isdigit() else -1
+    index = clamp_int(number, 0, 0, MAX_STEPS + 1) - 1
     if verb == "add" and len(steps) < MAX_STEPS:
         steps.append(StepDraft(len(steps) + 1))
     elif verb == "remove" and 0 <= index < len(steps) and len(steps) > 1:
@@ -180,7 +181,7 @@ def _editor(
 def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
     lead = lead_for_preview(values.get("lead_id", ""))
     mail_number = values.get("preview_mail", "1")
-    mail_number_int = int(mail_number) if mail_number.isdigit() else 1
+    mail_number_int = clamp_int(mail_number, 1, 1, MAX_STEPS)
     names = sorted(variables_in(getattr(s, p) for s in steps for p in PARTS))
     context = lead_context(lead) if lead is not None else sample_context(names)
     try:

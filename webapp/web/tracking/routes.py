@@ -7,8 +7,10 @@ from typing import Any
 from flask import Response, abort, current_app, redirect, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from webapp.errors import service_status
 from webapp.extensions import db
 from webapp.services import tracking
+from webapp.services.errors import ServiceError
 from webapp.web.tracking.blueprint import bp
 from webapp.web.tracking.pixel import (
     MAX_BODY_BYTES,
@@ -45,6 +47,13 @@ def _http_error(error: HTTPException) -> Any:
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     return render_template("tracking/error.html", status=status), status, headers
+
+
+@bp.errorhandler(ServiceError)
+def _refused(error: ServiceError) -> Any:
+    rollback()
+    status = service_status(error)
+    return render_template("tracking/error.html", status=status), status
 
 
 @bp.errorhandler(Exception)
