@@ -4,13 +4,17 @@ The counts live in Redis when `REDIS_URL` is set, so every web process and machi
 shares them, and in the process's memory otherwise (the embedded default). A moving
 window over `LOGIN_FAILURE_WINDOW_SECONDS`: once an account or an address has failed
 that many times, every attempt is refused, the right password included, until the
-oldest failure leaves the window.
+oldest failure leaves the window. When Redis cannot be reached, the process counts in
+its own memory meanwhile: a login never fails because the throttle's store is away.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from flask.sansio.app import App
@@ -21,6 +25,8 @@ from limits.strategies import MovingWindowRateLimiter
 from webapp.services.users import normalise_email
 
 EXTENSION = "login_throttle"
+T = TypeVar("T")
+log = logging.getLogger("webapp.auth")
 
 
 class LoginThrottle:
@@ -32,6 +38,7 @@ class LoginThrottle:
             raise ValueError(f"not a synchronous rate limit storage: {storage_uri}")
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(self.storage)
+        self._fallback = MovingWindowRateLimiter(storage_from_string("memory://"))
         self._limits: dict[str, RateLimitItem] = {
             "account": RateLimitItemPerSecond(per_account, window, namespace="login"),
             "client": RateLimitItemPerSecond(per_client, window, namespace="login"),
@@ -43,24 +50,40 @@ class LoginThrottle:
             (self._limits["client"], "client", client),
         ]
 
+    def _with(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
+        """Run against the shared store, or this process's memory while it is away."""
+        try:
+            return action(self._limiter)
+        except Exception:  # the store's own errors (Redis down): count here meanwhile
+            log.warning("login throttle store unreachable; counting in this process")
+            return action(self._fallback)
+
     def wait_seconds(self, email: str, client: str) -> int:
         """Seconds until this account and address may try again; 0 when they may now."""
-        wait = 0.0
-        for limit, kind, key in self._keys(email, client):
-            if not self._limiter.test(limit, kind, key):
-                reset_at = self._limiter.get_window_stats(limit, kind, key).reset_time
-                wait = max(wait, reset_at - time.time(), 1.0)
-        return math.ceil(wait)
+
+        def wait(limiter: MovingWindowRateLimiter) -> float:
+            longest = 0.0
+            for limit, kind, key in self._keys(email, client):
+                if not limiter.test(limit, kind, key):
+                    reset_at = limiter.get_window_stats(limit, kind, key).reset_time
+                    longest = max(longest, reset_at - time.time(), 1.0)
+            return longest
+
+        return math.ceil(self._with(wait))
 
     def failed(self, email: str, client: str) -> None:
         """Count one failed login against the account and the address."""
-        for limit, kind, key in self._keys(email, client):
-            self._limiter.hit(limit, kind, key)
+
+        def hit(limiter: MovingWindowRateLimiter) -> None:
+            for limit, kind, key in self._keys(email, client):
+                limiter.hit(limit, kind, key)
+
+        self._with(hit)
 
     def succeeded(self, email: str) -> None:
         """The account's own count starts again; the address's stays."""
         limit, kind, key = self._keys(email, "")[0]
-        self._limiter.clear(limit, kind, key)
+        self._with(lambda limiter: limiter.clear(limit, kind, key))
 
 
 def init_app(app: App) -> None:
