@@ -1,6 +1,6 @@
 """Rendering a template step for one lead: used by the preview, the audience check and the sender.
 
-Every part runs in the mail sandbox (webapp/services/mail_sandbox.py). A variable that is
+Every part runs in the mail sandbox (webapp/services/mail/sandbox.py, limits.py). A variable that is
 missing or empty is an error that names it, never a blank in a mail. Context: the lead's
 `vars`, then its `email`, `company`, `url` and `domain` columns on top when set (the columns
 are what the importer cleaned), then `sender`, `unsubscribe_url` and `tracking`.
@@ -24,17 +24,20 @@ from markupsafe import escape
 from webapp.formats import thousands
 from webapp.models import Lead, Template, TemplateStep
 from webapp.services.mail.html_text import html_to_text, text_to_html
+from webapp.services.mail.limits import (
+    MAX_STRING_CHARS,
+    LimitExceeded,
+    deep_sized,
+    end_budget,
+    start_budget,
+)
 from webapp.services.mail.sandbox import (
     BUILTIN_NAMES,
     HTML_SANDBOX,
     JINJA_LOCALS,
-    MAX_STRING_CHARS,
     TEXT_SANDBOX,
     UNAVAILABLE_NAMES,
-    LimitExceeded,
     MissingVariable,
-    end_budget,
-    start_budget,
 )
 
 LEAD_COLUMNS = ("email", "company", "url", "domain")
@@ -407,7 +410,11 @@ def _render_all(
     compiled: list[tuple[str, JinjaTemplate]], context: dict[str, Any]
 ) -> dict[str, str]:
     """Render the parts within one budget; every missing variable is named, not just the first."""
-    context = {key: value for key, value in context.items() if key == "tracking" or _present(value)}
+    context = {
+        key: deep_sized(value)
+        for key, value in context.items()
+        if key == "tracking" or _present(value)
+    }
     missing: list[str] = []
     rendered: dict[str, str] = {}
     token = start_budget()

@@ -12,29 +12,33 @@ the render stops itself by raising.
 
 from __future__ import annotations
 
-import contextvars
 import functools
-import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined, nodes, pass_environment, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
-from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap
+from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap, make_attrgetter
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from webapp.formats import thousands
-
-MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
-MAX_STRING_CHARS = 256 * 1024  # any string a template builds, and each rendered part
-MAX_LIST_ITEMS = 10_000  # any list a template builds
-MAX_RANGE = 1_000
-MAX_ITERATIONS = 20_000  # loop iterations in one render, all loops together
-MAX_POWER_BITS = 1_024
-RENDER_SECONDS = 0.5  # the whole mail: subject, HTML and text
+from webapp.services.mail.limits import (
+    MAX_LIST_ITEMS,
+    MAX_POWER_BITS,
+    MAX_RANGE,
+    MAX_SOURCE_CHARS,
+    LimitExceeded,
+    OutputBuffer,
+    Size,
+    check,
+    current_budget,
+    joined,
+    repeated,
+    sequence_sum,
+    sized,
+)
 
 # Names the mail, not the lead, provides.
 BUILTIN_NAMES = frozenset({"sender", "unsubscribe_url", "tracking", "range"})
@@ -74,10 +78,6 @@ class TemplateRefused(TemplateSyntaxError):
     """Template text that parses but is not allowed in a mail (a tag, name or filter)."""
 
 
-class LimitExceeded(Exception):
-    """A render went past a size, time or iteration limit."""
-
-
 class MissingVariable(UndefinedError):
     """A top-level variable the context does not have (or has empty)."""
 
@@ -109,75 +109,22 @@ class MailUndefined(StrictUndefined):
     __call__ = __getattr__ = _fail_with_undefined_error
 
 
-@dataclass
-class Budget:
-    """What one render may still spend."""
-
-    deadline: float
-    iterations: int = MAX_ITERATIONS
-    spent: list[str] = field(default_factory=list)
-
-    def check(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise LimitExceeded(f"took longer than {RENDER_SECONDS:g} s to render")
-
-    def tick(self) -> None:
-        self.iterations -= 1
-        if self.iterations < 0:
-            raise LimitExceeded(f"loops ran more than {thousands(MAX_ITERATIONS)} times")
-        if self.iterations % 64 == 0:
-            self.check()
-
-
-_budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
-    "mail_render_budget", default=None
-)
-
-
-def start_budget() -> contextvars.Token[Budget | None]:
-    """Open a render's budget; pass the token to `end_budget` when done."""
-    return _budget.set(Budget(deadline=time.monotonic() + RENDER_SECONDS))
-
-
-def end_budget(token: contextvars.Token[Budget | None]) -> None:
-    _budget.reset(token)
-
-
-def current_budget() -> Budget:
-    budget = _budget.get()
-    if budget is None:  # outside start_budget (Jinja folding constants): limits all the same
-        budget = Budget(deadline=time.monotonic() + RENDER_SECONDS)
-    return budget
-
-
 def _check_size(chars: int, what: str) -> None:
-    if chars > MAX_STRING_CHARS:
-        raise LimitExceeded(f"{what} would make more than {thousands(MAX_STRING_CHARS)} characters")
-
-
-def _check_items(items: int, what: str) -> None:
-    if items > MAX_LIST_ITEMS:
-        raise LimitExceeded(
-            f"{what} would make a list of more than {thousands(MAX_LIST_ITEMS)} items"
-        )
-
-
-def _bounded(value: Any, what: str) -> Any:
-    """`value`, if it is within the limits for a string or a list."""
-    if isinstance(value, str):
-        _check_size(len(value), what)
-    elif isinstance(value, list | tuple):
-        _check_items(len(value), what)
-    return value
+    check(Size(0, chars), what)
 
 
 def _limited(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that checks the deadline before and the size of its result after."""
+    """A filter that checks the deadline before and the size of its result after.
+
+    Filters whose result can outgrow their input (join, replace, center, indent, wordwrap,
+    sum) are replaced by versions that check before building; an iterator result (map,
+    select, unique, ...) counts its items as they are handed out.
+    """
 
     @functools.wraps(func)  # keeps jinja_pass_arg
     def filter_(*args: Any, **kwargs: Any) -> Any:
         current_budget().check()
-        return _bounded(func(*args, **kwargs), f"the filter {name!r}")
+        return sized(func(*args, **kwargs), f"the filter {name!r}")
 
     return filter_
 
@@ -231,6 +178,18 @@ def _checked_wordwrap(
     return do_wordwrap(environment, s, width, *args, **kwargs)
 
 
+@pass_environment
+def _checked_sum(
+    environment: Environment, iterable: Iterable[Any], attribute: Any = None, start: Any = 0
+) -> Any:
+    if attribute is not None:
+        iterable = map(make_attrgetter(environment, attribute), iterable)
+    items = list(iterable)
+    if isinstance(start, list | tuple):
+        return sequence_sum(items, start)
+    return sum(items, start)
+
+
 def _checked_center(value: str, width: int = 80) -> str:
     _check_size(int(width), "center")
     return do_center(value, width)
@@ -245,11 +204,45 @@ def _checked_indent(s: str, width: int | str = 4, first: bool = False, blank: bo
 
 
 class _MailCodeGenerator(CodeGenerator):
+    """Generated code that checks what `~` and list, tuple and dict literals build."""
+
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         # `a ~ b` is no operator the sandbox intercepts: check what it built.
         self.write("environment.checked_concat(")
         super().visit_Concat(node, frame)
         self.write(")")
+
+    def buffer(self, frame: Frame) -> None:
+        # Macros and blocks collect their output in a list before joining it: count it there.
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_List(node, frame)
+        self.write(", 'a list')")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # `{% for a, b in ... %}` assigns to a tuple: no value there
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.sized(")
+        super().visit_Tuple(node, frame)
+        self.write(", 'a list')")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_Dict(node, frame)
+        self.write(", 'a dict')")
+
+    def visit_Const(self, node: nodes.Const, frame: Frame) -> None:
+        # Jinja folds a literal of constants (`[1, 2]`) into one constant.
+        if isinstance(node.value, list | tuple | dict):
+            self.write("environment.sized(")
+            super().visit_Const(node, frame)
+            self.write(", 'a list')")
+        else:
+            super().visit_Const(node, frame)
 
 
 class MailSandbox(ImmutableSandboxedEnvironment):
@@ -275,6 +268,7 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             center=_checked_center,
             indent=_checked_indent,
             wordwrap=_checked_wordwrap,
+            sum=_checked_sum,
         )
         self.filters = {name: _limited(name, func) for name, func in self.filters.items()}
         self.filters[_GUARD] = _loop_guard
@@ -292,19 +286,32 @@ class MailSandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         current_budget().check()
-        return super().getattr(obj, attribute)
+        return sized(super().getattr(obj, attribute), "a look-up")
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         current_budget().check()
-        return super().getitem(obj, argument)
+        return sized(super().getitem(obj, argument), "a look-up")
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         current_budget().check()
-        return _bounded(super().call(__context, __obj, *args, **kwargs), "a call")
+        return sized(super().call(__context, __obj, *args, **kwargs), "a call")
+
+    def sized(self, value: Any, what: str) -> Any:
+        """A value the template wrote as a literal, if it is within the limits."""
+        return sized(value, what)
+
+    def output_buffer(self) -> OutputBuffer:
+        return OutputBuffer()
 
     def checked_concat(self, value: str) -> str:
         _check_size(len(value), "joining strings with ~")
         return value
+
+    def concat(self, parts: Iterable[str]) -> str:
+        """The output of a macro, `{% set %}` or `{% filter %}` block, checked before joining."""
+        chunks = list(parts)
+        _check_size(sum(len(chunk) for chunk in chunks), "a block of output")
+        return "".join(chunks)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         current_budget().check()
@@ -312,17 +319,19 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
                 raise LimitExceeded(f"{left} ** {right} is too large a number")
         elif operator == "*":
+            numbers = isinstance(left, int) and isinstance(right, int)
+            if numbers and left.bit_length() + right.bit_length() > MAX_POWER_BITS:
+                raise LimitExceeded("multiplying makes too large a number")
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str) and isinstance(times, int):
-                    _check_size(len(seq) * times, "repeating a string")
-                elif isinstance(seq, list | tuple) and isinstance(times, int):
-                    _check_items(len(seq) * times, "repeating a list")
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    kind = "a string" if isinstance(seq, str) else "a list"
+                    return repeated(seq, times, f"repeating {kind}")
         elif operator == "%" and isinstance(left, str):
             raise SecurityError("formatting strings with % is not allowed in mail templates")
         elif operator == "+" and isinstance(left, str) and isinstance(right, str):
-            _check_size(len(left) + len(right), "joining strings")
+            return joined(left, right, "joining strings")
         elif operator == "+" and isinstance(left, list | tuple) and isinstance(right, list | tuple):
-            _check_items(len(left) + len(right), "joining lists")
+            return joined(left, right, "joining lists")
         return super().call_binop(context, operator, left, right)
 
     def prepare(self, source: str) -> nodes.Template:
