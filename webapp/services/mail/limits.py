@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, NamedTuple
@@ -64,13 +65,22 @@ _budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
 )
 
 
-def start_budget() -> contextvars.Token[Budget | None]:
-    """Open a render's budget; pass the token to `end_budget` when done."""
-    return _budget.set(Budget(deadline=time.monotonic() + RENDER_SECONDS))
+@contextmanager
+def render_budget() -> Iterator[Budget]:
+    """One budget for all rendered inside: a mail's parts and the subject it falls back on.
 
-
-def end_budget(token: contextvars.Token[Budget | None]) -> None:
-    _budget.reset(token)
+    Inside another render_budget, the outer one goes on.
+    """
+    outer = _budget.get()
+    if outer is not None:
+        yield outer
+        return
+    budget = Budget(deadline=time.monotonic() + RENDER_SECONDS)
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
 
 
 def current_budget() -> Budget:
@@ -118,6 +128,10 @@ class SizedDict(dict[Any, Any]):
 
 
 _SIZED = (SizedList, SizedTuple, SizedDict)
+# Python's own errors name the type ("can only concatenate list (not "tuple") to list"):
+# to a template's author these are plain lists, tuples and dicts.
+for _made, _plain in zip(_SIZED, (list, tuple, dict), strict=True):
+    _made.__name__ = _made.__qualname__ = _plain.__name__
 _PLAIN = (list, tuple, dict, set, frozenset)
 _MAKERS: dict[type, type[SizedList] | type[SizedTuple] | type[SizedDict]] = {
     list: SizedList,
