@@ -28,8 +28,7 @@ from webapp.services.mail.limits import (
     MAX_STRING_CHARS,
     LimitExceeded,
     deep_sized,
-    end_budget,
-    start_budget,
+    render_budget,
 )
 from webapp.services.mail.sandbox import (
     BUILTIN_NAMES,
@@ -417,8 +416,7 @@ def _render_all(
     }
     missing: list[str] = []
     rendered: dict[str, str] = {}
-    token = start_budget()
-    try:
+    with render_budget():
         for _ in range(_MAX_DISCOVERY):
             try:
                 rendered = {part: _render_part(t, context, part) for part, t in compiled}
@@ -431,8 +429,6 @@ def _render_all(
                 if missing:
                     break
                 raise
-    finally:
-        end_budget(token)
     if missing:
         names = ", ".join(sorted(set(missing)))
         raise RenderError(f"missing or empty for this lead: {names}", missing=missing)
@@ -512,10 +508,11 @@ def preview_steps(
         raise RenderError(f"the template has no mail {mail_number}", kind=RenderProblem.CONTENT)
     context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
     context.setdefault("tracking", None)
-    fallback = None
-    if mail_number > 1 and not step.subject.strip() and 1 in by_number:
-        fallback = f"Re: {render_subject(by_number[1].subject, context)}"
-    return render_sources(step, context, subject_fallback=fallback)
+    with render_budget():  # the fallback subject and the parts share one time limit
+        fallback = None
+        if mail_number > 1 and not step.subject.strip() and 1 in by_number:
+            fallback = f"Re: {render_subject(by_number[1].subject, context)}"
+        return render_sources(step, context, subject_fallback=fallback)
 
 
 def render_preview(template: Template, lead: Lead, mail_number: int) -> RenderedMail:
