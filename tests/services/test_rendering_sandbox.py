@@ -132,6 +132,8 @@ PAYLOADS: list[tuple[str, str, str]] = [
         "{% endmacro %}{{ m()|length }}",
         "a block of output would make more than",
     ),
+    ("title-word-by-word", "{{ ('ab ' * 6000)|title }}", "title takes at most 16.384"),
+    ("urlize-word-by-word", "{{ ('ab ' * 6000)|urlize }}", "urlize takes at most 16.384"),
     (
         "big-number-products",
         "{% set x = 3 ** 500 %}{% set y = x * x * x * x %}{% set z = y * y * y * y %}"

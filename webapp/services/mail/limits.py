@@ -28,6 +28,9 @@ from webapp.formats import thousands
 
 MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
 MAX_STRING_CHARS = 256 * 1024  # characters in any value a template builds, and each part
+# Text a filter that works word by word in Python (title, wordwrap, urlize) may take:
+# urlize spends about 0.75 microseconds a character, some 12 ms here (bench/sandbox_limits.py).
+MAX_WORDS_FILTER_CHARS = 16 * 1024
 MAX_LIST_ITEMS = 10_000  # items in any value a template builds, nested ones counted in full
 MAX_RANGE = 1_000
 MAX_ITERATIONS = 20_000  # loop iterations in one render, all loops together

@@ -29,6 +29,7 @@ from webapp.services.mail.limits import (
     MAX_POWER_BITS,
     MAX_RANGE,
     MAX_SOURCE_CHARS,
+    MAX_WORDS_FILTER_CHARS,
     LimitExceeded,
     OutputBuffer,
     Size,
@@ -190,6 +191,22 @@ def _checked_sum(
     return sum(items, start)
 
 
+def _word_by_word(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that walks its text word by word in Python: only so much text at once."""
+
+    @functools.wraps(func)  # keeps jinja_pass_arg
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        # The text is the first argument after the one Jinja passes, if it passes one.
+        text = args[1] if getattr(func, "jinja_pass_arg", None) else args[0]
+        if len(str(text)) > MAX_WORDS_FILTER_CHARS:
+            raise LimitExceeded(
+                f"{name} takes at most {thousands(MAX_WORDS_FILTER_CHARS)} characters"
+            )
+        return func(*args, **kwargs)
+
+    return filter_
+
+
 def _checked_center(value: str, width: int = 80) -> str:
     _check_size(int(width), "center")
     return do_center(value, width)
@@ -270,6 +287,8 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             wordwrap=_checked_wordwrap,
             sum=_checked_sum,
         )
+        for name in ("title", "wordwrap", "urlize"):
+            self.filters[name] = _word_by_word(name, self.filters[name])
         self.filters = {name: _limited(name, func) for name, func in self.filters.items()}
         self.filters[_GUARD] = _loop_guard
 
