@@ -5,8 +5,9 @@ neither is trusted. Besides Jinja's own sandbox (no underscore attributes, no un
 callables), this one removes the globals and filters that reach outside or amplify
 (`attr`, `format`, `lipsum`, `cycler`, ...), keeps lists immutable, refuses
 `include` / `import` / `extends` and switching autoescape off, and bounds every render:
-string sizes are checked before they are built, every loop draws on an iteration budget
-and every call and attribute look-up checks a deadline. Nothing is killed mid-render:
+the size of every value it builds is checked (before building, where the inputs tell;
+see limits.py), every loop draws on an iteration budget and every call and attribute
+look-up checks a deadline. Nothing is killed mid-render:
 the render stops itself by raising.
 """
 
