@@ -135,6 +135,12 @@ PAYLOADS: list[tuple[str, str, str]] = [
     ("title-word-by-word", "{{ ('ab ' * 6000)|title }}", "title takes at most 16.384"),
     ("urlize-word-by-word", "{{ ('ab ' * 6000)|urlize }}", "urlize takes at most 16.384"),
     (
+        "views-of-a-big-dict",
+        "{% set d = {" + ", ".join(f"{i}: {i}" for i in range(4000)) + "} %}"
+        "{{ [d.items()] * 2000 == [d.items()] * 2000 }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
         "big-number-products",
         "{% set x = 3 ** 500 %}{% set y = x * x * x * x %}{% set z = y * y * y * y %}"
         "{{ (z * z * z * z) % 7 }}",
@@ -295,9 +301,10 @@ def test_lists_and_dicts_of_ordinary_size_still_work() -> None:
         "{% for row in rows|sort(attribute='n') %}{{ row.name }}{% endfor %} "
         "{% for group in [{'k': 'x'}, {'k': 'y'}, {'k': 'x'}]|groupby('k') %}"
         "{{ group.grouper }}{{ group.list|length }}{% endfor %} "
-        "{{ (range(3)|list) * 2 }} {{ company.split(' ') + ['!'] }} {{ (1, 2) == (1, 2) }}"
+        "{{ (range(3)|list) * 2 }} {{ company.split(' ') + ['!'] }} {{ (1, 2) == (1, 2) }} "
+        "{% for key, value in {'k': 1}.items() %}{{ key }}={{ value }}{% endfor %}"
     )
     mail = render_step(
         StepDraft(1, "Hoi", "", template), lead(), sender="C", unsubscribe_url="https://x.test/u"
     )
-    assert mail.text.startswith("ba x2y1 [0, 1, 2, 0, 1, 2] ['Bakkerij', 'Jansen', '!'] True")
+    assert mail.text.startswith("ba x2y1 [0, 1, 2, 0, 1, 2] ['Bakkerij', 'Jansen', '!'] True k=1")

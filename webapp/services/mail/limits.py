@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -205,6 +205,10 @@ def sized(value: Any, what: str, size: Size | None = None) -> Any:
         made = maker(value)
         made._mail_size = size
         return made
+    if isinstance(value, KeysView | ValuesView | ItemsView):
+        # `d.items()` is a fresh object each time, so a list of them would compare entry by
+        # entry while counting one item each: a list, it has its size.
+        return sized(list(value), what)
     if isinstance(value, Iterator):
         return _counted(value, what)
     return value
