@@ -7,38 +7,39 @@ callables), this one removes the globals and filters that reach outside or ampli
 `include` / `import` / `extends` and switching autoescape off, and bounds every render:
 the size of every value it builds is checked (before building, where the inputs tell;
 see limits.py), every loop draws on an iteration budget and every call and attribute
-look-up checks a deadline. Nothing is killed mid-render:
+look-up checks a deadline (limits.py, checked_filters.py). Nothing is killed mid-render:
 the render stops itself by raising.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, nodes, pass_environment, pass_eval_context
+from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
-from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap, make_attrgetter
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from webapp.formats import thousands
+from webapp.services.mail.checked_filters import (
+    CHECKED_FILTERS,
+    WORD_BY_WORD,
+    check_size,
+    limited,
+    loop_guard,
+    safe_range,
+    word_by_word,
+)
 from webapp.services.mail.limits import (
-    MAX_LIST_ITEMS,
     MAX_POWER_BITS,
-    MAX_RANGE,
     MAX_SOURCE_CHARS,
-    MAX_WORDS_FILTER_CHARS,
     LimitExceeded,
     OutputBuffer,
-    Size,
-    check,
     current_budget,
     joined,
     repeated,
-    sequence_sum,
     sized,
 )
 
@@ -111,116 +112,6 @@ class MailUndefined(StrictUndefined):
     __call__ = __getattr__ = _fail_with_undefined_error
 
 
-def _check_size(chars: int, what: str) -> None:
-    check(Size(0, chars), what)
-
-
-def _limited(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that checks the deadline before and the size of its result after.
-
-    Filters whose result can outgrow their input (join, replace, center, indent, wordwrap,
-    sum) are replaced by versions that check before building; an iterator result (map,
-    select, unique, ...) counts its items as they are handed out.
-    """
-
-    @functools.wraps(func)  # keeps jinja_pass_arg
-    def filter_(*args: Any, **kwargs: Any) -> Any:
-        current_budget().check()
-        return sized(func(*args, **kwargs), f"the filter {name!r}")
-
-    return filter_
-
-
-def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
-    budget = current_budget()
-    for item in iterable:
-        budget.tick()
-        yield item
-
-
-def _safe_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise LimitExceeded(
-            f"range() of {thousands(len(numbers))} numbers; the limit is {thousands(MAX_RANGE)}"
-        )
-    return numbers
-
-
-@pass_eval_context
-def _checked_replace(
-    eval_ctx: nodes.EvalContext, s: str, old: str, new: str, count: int | None = None
-) -> str:
-    occurrences = str(s).count(str(old)) if old else len(str(s)) + 1
-    if count is not None:
-        occurrences = min(occurrences, max(count, 0))
-    _check_size(len(str(s)) + occurrences * max(len(str(new)) - len(str(old)), 0), "replace")
-    return do_replace(eval_ctx, s, old, new, count)
-
-
-@pass_eval_context
-def _checked_join(
-    eval_ctx: nodes.EvalContext, value: Iterable[Any], d: str = "", attribute: Any = None
-) -> str:
-    items = list(value)
-    _check_size(
-        sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0), "join"
-    )
-    joined: str = do_join(eval_ctx, items, d, attribute)
-    return joined
-
-
-@pass_environment
-def _checked_wordwrap(
-    environment: Environment, s: str, width: int = 79, *args: Any, **kwargs: Any
-) -> str:
-    # textwrap is slow per line it makes: bound the lines, not just the characters.
-    if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
-        raise LimitExceeded(f"wordwrap would make more than {thousands(MAX_LIST_ITEMS)} lines")
-    return do_wordwrap(environment, s, width, *args, **kwargs)
-
-
-@pass_environment
-def _checked_sum(
-    environment: Environment, iterable: Iterable[Any], attribute: Any = None, start: Any = 0
-) -> Any:
-    if attribute is not None:
-        iterable = map(make_attrgetter(environment, attribute), iterable)
-    items = list(iterable)
-    if isinstance(start, list | tuple):
-        return sequence_sum(items, start)
-    return sum(items, start)
-
-
-def _word_by_word(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that walks its text word by word in Python: only so much text at once."""
-
-    @functools.wraps(func)  # keeps jinja_pass_arg
-    def filter_(*args: Any, **kwargs: Any) -> Any:
-        # The text is the first argument after the one Jinja passes, if it passes one.
-        text = args[1] if getattr(func, "jinja_pass_arg", None) else args[0]
-        if len(str(text)) > MAX_WORDS_FILTER_CHARS:
-            raise LimitExceeded(
-                f"{name} takes at most {thousands(MAX_WORDS_FILTER_CHARS)} characters"
-            )
-        return func(*args, **kwargs)
-
-    return filter_
-
-
-def _checked_center(value: str, width: int = 80) -> str:
-    _check_size(int(width), "center")
-    return do_center(value, width)
-
-
-def _checked_indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    lines = str(s).count("\n") + 1
-    _check_size(
-        len(str(s)) + lines * (int(width) if isinstance(width, int) else len(width)), "indent"
-    )
-    return do_indent(s, width, first, blank)
-
-
 class _MailCodeGenerator(CodeGenerator):
     """Generated code that checks what `~` and list, tuple and dict literals build."""
 
@@ -278,20 +169,13 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             auto_reload=False,
         )
         self.globals.clear()
-        self.globals["range"] = _safe_range
+        self.globals["range"] = safe_range
         self.filters = {name: self.filters[name] for name in SAFE_FILTERS}
-        self.filters.update(
-            replace=_checked_replace,
-            join=_checked_join,
-            center=_checked_center,
-            indent=_checked_indent,
-            wordwrap=_checked_wordwrap,
-            sum=_checked_sum,
-        )
-        for name in ("title", "wordwrap", "urlize"):
-            self.filters[name] = _word_by_word(name, self.filters[name])
-        self.filters = {name: _limited(name, func) for name, func in self.filters.items()}
-        self.filters[_GUARD] = _loop_guard
+        self.filters.update(CHECKED_FILTERS)
+        for name in WORD_BY_WORD:
+            self.filters[name] = word_by_word(name, self.filters[name])
+        self.filters = {name: limited(name, func) for name, func in self.filters.items()}
+        self.filters[_GUARD] = loop_guard
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if isinstance(obj, str):
@@ -324,13 +208,13 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         return OutputBuffer()
 
     def checked_concat(self, value: str) -> str:
-        _check_size(len(value), "joining strings with ~")
+        check_size(len(value), "joining strings with ~")
         return value
 
     def concat(self, parts: Iterable[str]) -> str:
         """The output of a macro, `{% set %}` or `{% filter %}` block, checked before joining."""
         chunks = list(parts)
-        _check_size(sum(len(chunk) for chunk in chunks), "a block of output")
+        check_size(sum(len(chunk) for chunk in chunks), "a block of output")
         return "".join(chunks)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
