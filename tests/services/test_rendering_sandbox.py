@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webapp.models import Lead
-from webapp.services.mail.rendering import RenderError, StepDraft, render_step
+from webapp.services.mail.rendering import RenderError, RenderProblem, StepDraft, render_step
 
 # (id, template text, words the error must contain)
 PAYLOADS: list[tuple[str, str, str]] = [
@@ -61,6 +63,89 @@ PAYLOADS: list[tuple[str, str, str]] = [
     ("list-mutation", "{% set l = [] %}{{ l.append(1) }}", "not allowed"),
     ("dunder-by-item", "{{ company['__class__'] }}", "not allowed"),
     ("dunder-by-computed-item", "{{ company['__cla' ~ 'ss__'] }}", "not allowed"),
+    # One built-in operation (in C, so no deadline stops it) over a value that is small in
+    # memory but huge to walk: each is refused by its size before the work is done.
+    (
+        "sum-of-a-repeated-list",
+        "{% set l = range(1000)|list %}{{ ([l] * 3000)|sum(start=[])|length }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "comparing-nested-repetitions",
+        "{% set a = range(1000)|list %}{% set b = range(1000)|list %}"
+        "{{ [[a] * 3000] * 3000 == [[b] * 3000] * 3000 }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "ordering-nested-repetitions",
+        "{% set a = range(1000)|list %}{% set b = range(1000)|list %}"
+        "{{ [[a] * 3000] * 3000 < [[b] * 3000] * 3000 }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "in-of-nested-repetitions",
+        "{% set a = range(1000)|list %}{% set b = range(1000)|list %}"
+        "{{ [[a] * 3000] * 3000 in [[[b] * 3000] * 3000] }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "doubling-literals-in-a-recursive-macro",
+        "{% macro f(x, y, n) %}{% if n %}{{ f([x, x], [y, y], n - 1) }}"
+        "{% else %}{{ x == y }}{% endif %}{% endmacro %}{{ f([1], [1], 40) }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "dict-of-a-repeated-list",
+        "{% set l = range(1000)|list %}{{ {'a': [l] * 9000}|string|length }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "list-of-big-strings-printed",
+        "{% set s = 'x' * 200000 %}{{ [s] * 10000 }}",
+        "would make more than 262.144 characters",
+    ),
+    (
+        "map-center",
+        "{{ range(1000)|map('center', 100000)|list|length }}",
+        "would make more than 262.144 characters",
+    ),
+    (
+        "nested-map-chain",
+        "{{ (['x'] * 1000)|map('replace', 'x', 'x' * 200000)|map('upper')|list|length }}",
+        "would make more than 262.144 characters",
+    ),
+    (
+        "map-sort-unique-chain",
+        "{% set l = range(1000)|list %}"
+        "{{ ([l] * 300)|map('list')|map('sort')|map('unique')|map('list')|list|length }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "set-block-of-output",
+        "{% set s = 'x' * 200000 %}{% set b %}{% for i in range(1000) %}{{ s }}{% endfor %}"
+        "{% endset %}{{ b|length }}",
+        "a block of output would make more than",
+    ),
+    (
+        "macro-output",
+        "{% set s = 'x' * 200000 %}{% macro m() %}{% for i in range(1000) %}{{ s }}{% endfor %}"
+        "{% endmacro %}{{ m()|length }}",
+        "a block of output would make more than",
+    ),
+    ("title-word-by-word", "{{ ('ab ' * 6000)|title }}", "title takes at most 16.384"),
+    ("urlize-word-by-word", "{{ ('ab ' * 6000)|urlize }}", "urlize takes at most 16.384"),
+    (
+        "views-of-a-big-dict",
+        "{% set d = {" + ", ".join(f"{i}: {i}" for i in range(4000)) + "} %}"
+        "{{ [d.items()] * 2000 == [d.items()] * 2000 }}",
+        "would make a list of more than 10.000 items",
+    ),
+    (
+        "big-number-products",
+        "{% set x = 3 ** 500 %}{% set y = x * x * x * x %}{% set z = y * y * y * y %}"
+        "{{ (z * z * z * z) % 7 }}",
+        "too large a number",
+    ),
 ]
 
 
@@ -82,7 +167,7 @@ def test_payload_in_the_html_body_is_a_clear_error_within_a_second(
     error = caught.value
     assert expected in error.message
     assert error.part == "body_html"
-    if "output" not in error.message and "macros" not in error.message:
+    if "the output" not in error.message and "macros" not in error.message:
         assert error.line == 2  # the whole output and a recursion have no single line
     for leak in ("<class '", "root:", "Traceback", "environ", "function "):
         assert leak not in error.message
@@ -109,3 +194,117 @@ def test_a_render_stops_on_its_deadline_however_the_work_is_spent() -> None:
             StepDraft(1, "Hoi", busy, ""), lead(), sender="C", unsubscribe_url="https://x.test/u"
         )
     assert time.perf_counter() - started < 1.0
+
+
+# Ways to build a value past a limit (l: 1,000 numbers, s: 200,000 characters) ...
+OVERSIZED = {
+    "repeated-list": "[l] * 11",
+    "listed-literal": "[l, l, l, l, l, l, l, l, l, l, l]",
+    "joined-lists": "l + l + l + l + l + l + l + l + l + l + l",
+    "nested-repetition": "[[l] * 4] * 3",
+    "strings-in-a-list": "[s, s]",
+    "dict-of-strings": "{'a': s, 'b': s}",
+    "tuple-of-lists": "(l, l, l, l, l, l, l, l, l, l, l)",
+    "mapped-strings": "range(1000)|map('center', 300)|list",
+    "summed-lists": "[[l] * 6, [l] * 6]|sum(start=[])",
+}
+# ... and what could be done with it: none of these ever starts.
+CONSUMERS = {
+    "printed": "{{ v }}",
+    "compared": "{{ v == v|list }}",
+    "contained": "{{ v in [v] }}",
+    "as-text": "{{ v|string|length }}",
+    "sorted": "{{ v|list|sort|length }}",
+    "joined": "{{ v|join|length }}",
+}
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS.values(), ids=CONSUMERS.keys())
+@pytest.mark.parametrize("builder", OVERSIZED.values(), ids=OVERSIZED.keys())
+def test_a_value_past_the_limits_is_refused_when_it_is_built(builder: str, consumer: str) -> None:
+    template = (
+        "{% set l = range(1000)|list %}{% set s = 'x' * 200000 %}"
+        f"{{% set v = {builder} %}}{consumer}"
+    )
+    with pytest.raises(RenderError) as caught:
+        render_step(
+            StepDraft(1, "Hoi", template, ""), lead(), sender="C", unsubscribe_url="https://x.test"
+        )
+    assert caught.value.kind == RenderProblem.LIMIT
+    assert "would make" in caught.value.message
+
+
+# Steps that build a value from a smaller one; `{0}` is the smaller one.
+GROWTH = st.sampled_from(
+    [
+        "[{0}, {0}]",
+        "[{0}] * 10",
+        "({0}|list) * 3",
+        "({0}|list) + ({0}|list)",
+        "[{0}|list, {0}|list]|sum(start=[])",
+        "[{0}]|map('list')|list",
+        "({0}, {0}, {0})",
+        "{{'a': {0}, 'b': {0}}}",
+    ]
+)
+SEEDS = st.sampled_from(["range(1000)|list", "[1]", "['x' * 1000]", "['ab', 'cd']"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=SEEDS, steps=st.lists(GROWTH, min_size=1, max_size=16))
+def test_whatever_a_template_builds_it_can_compare_with_an_equal_copy(
+    seed: str, steps: list[str]
+) -> None:
+    # Two equal values built apart: comparing them walks every item, shared ones included.
+    template = ""
+    for copy in ("a", "b"):
+        template += f"{{% set {copy}0 = {seed} %}}"
+        for number, growth in enumerate(steps, start=1):
+            value = growth.format(f"{copy}{number - 1}")
+            template += f"{{% set {copy}{number} = {value} %}}"
+    template += f"{{{{ a{len(steps)} == b{len(steps)} }}}}"
+    try:
+        mail = render_step(
+            StepDraft(1, "Hoi", "", template), lead(), sender="C", unsubscribe_url="https://x.test"
+        )
+    except RenderError as error:
+        assert error.kind == RenderProblem.LIMIT, error.message
+        assert "would make" in error.message or "too large" in error.message, error.message
+    else:
+        assert mail.text.startswith("True")
+
+
+def test_sum_joins_lists_and_tuples_in_one_pass() -> None:
+    template = (
+        "{{ [[1, 2], [3], []]|sum(start=[]) }} {{ [(1,), (2, 3)]|sum(start=()) }} "
+        "{{ ([[0]] * 4000)|sum(start=[])|length }} {{ [1, 2.5]|sum }}"
+    )
+    mail = render_step(
+        StepDraft(1, "Hoi", "", template), lead(), sender="C", unsubscribe_url="https://x.test/u"
+    )
+    assert mail.text.startswith("[1, 2, 3] (1, 2, 3) 4000 3.5")
+
+
+def test_sum_of_a_list_and_a_tuple_is_a_clear_error() -> None:
+    with pytest.raises(RenderError, match=r'can only concatenate list \(not "tuple"\) to list'):
+        render_step(
+            StepDraft(1, "Hoi", "", "{{ [[1], (2,)]|sum(start=[]) }}"),
+            lead(),
+            sender="C",
+            unsubscribe_url="https://x.test/u",
+        )
+
+
+def test_lists_and_dicts_of_ordinary_size_still_work() -> None:
+    template = (
+        "{% set rows = [{'name': 'a', 'n': 2}, {'name': 'b', 'n': 1}] %}"
+        "{% for row in rows|sort(attribute='n') %}{{ row.name }}{% endfor %} "
+        "{% for group in [{'k': 'x'}, {'k': 'y'}, {'k': 'x'}]|groupby('k') %}"
+        "{{ group.grouper }}{{ group.list|length }}{% endfor %} "
+        "{{ (range(3)|list) * 2 }} {{ company.split(' ') + ['!'] }} {{ (1, 2) == (1, 2) }} "
+        "{% for key, value in {'k': 1}.items() %}{{ key }}={{ value }}{% endfor %}"
+    )
+    mail = render_step(
+        StepDraft(1, "Hoi", "", template), lead(), sender="C", unsubscribe_url="https://x.test/u"
+    )
+    assert mail.text.startswith("ba x2y1 [0, 1, 2, 0, 1, 2] ['Bakkerij', 'Jansen', '!'] True k=1")

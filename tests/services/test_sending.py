@@ -231,6 +231,37 @@ def test_the_domain_pace_allows_one_send_per_interval(
     assert len(dispatch_once(later, enqueue=False).claimed) == 1
 
 
+def test_a_mail_whose_render_breaks_a_limit_fails_with_the_reason_and_frees_its_domain(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    domain = make_domain("punthelder-seo.nl", smtp_server.port, interval_seconds=3600)
+    campaign, leads, messages = make_running_campaign([domain], leads=2)
+    # A branch only one lead takes: a preview for another lead would never run it.
+    campaign.template.steps[0].body_html = (
+        "{% if company == 'Vijandig BV' %}{% set l = range(1000)|list %}"
+        "{{ ([l] * 3000)|sum(start=[])|length }}{% endif %}<p>Hallo {{ company }}</p>"
+    )
+    leads[0].company = "Vijandig BV"
+    db.session.commit()
+
+    (claim,) = dispatch_once(utcnow(), enqueue=False).claimed
+    assert claim[0] == messages[0].id
+    assert send_claimed_message(*claim) == "failed"
+
+    db.session.expire_all()
+    failed = db.session.get(Message, messages[0].id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.last_error is not None
+    assert "repeating a list would make a list of more than 10.000 items" in failed.last_error
+    assert events(failed) == ["failed"]
+    # The domain's pace gate was never taken: the next mail goes at once, not in an hour.
+    assert db.session.get(SendingDomain, domain.id).last_sent_at is None  # type: ignore[union-attr]
+    (second,) = dispatch_once(utcnow(), enqueue=False).claimed
+    assert second[0] == messages[1].id
+    assert send_claimed_message(*second) == "sent"
+    assert len(smtp_server.messages) == 1
+
+
 def test_a_campaign_completes_when_nothing_is_left(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:

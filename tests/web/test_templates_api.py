@@ -222,3 +222,30 @@ def test_payloads_are_a_422_on_save_and_on_preview(
     assert expected in response.json["error"]["message"]
     for leak in LEAKS:
         assert leak not in saved.text and leak not in response.text
+
+
+# Runs only for a lead whose company matches: the trial render at save time never takes it.
+LEAD_BOMB = (
+    "{% if company == 'Vijandig BV' %}{% set l = range(1000)|list %}"
+    "{{ ([l] * 3000)|sum(start=[])|length }}{% endif %}<p>Hallo {{ company }}</p>"
+)
+
+
+def test_a_branch_past_the_limits_for_one_lead_saves_but_its_preview_is_a_422(
+    app: Any, api_client: Any
+) -> None:
+    client, headers = api_client("marketer")
+    step = {"subject": "Hoi", "body_html": LEAD_BOMB}
+    saved = client.post("/api/v1/templates", headers=headers, json={"name": "x", "steps": [step]})
+    assert saved.status_code == 201
+    lead = make_lead(company="Vijandig BV")
+    db.session.commit()
+    response = client.post(
+        f"/api/v1/templates/{saved.json['id']}/preview",
+        headers=headers,
+        json={"lead_id": lead.id, "mail_number": 1},
+    )
+    assert response.status_code == 422
+    message = response.json["error"]["message"]
+    assert "too much work" in message
+    assert "repeating a list would make a list of more than 10.000 items" in message

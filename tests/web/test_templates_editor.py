@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_lead, make_message, make_template
 from tests.services.test_rendering_sandbox import PAYLOADS
+from tests.web.test_templates_api import LEAD_BOMB
 from webapp.extensions import db
 from webapp.models import CampaignAudience, Template
 from webapp.services.tracking import links as tracking_links
@@ -154,6 +155,25 @@ def test_payloads_are_refused_in_the_editor_on_save_and_in_the_preview(
     assert 'id="preview-error"' in preview.text and expected in html.unescape(preview.text)
     for leak in ("<class '", "root:", "Traceback"):
         assert leak not in html.unescape(saved.text + preview.text)
+
+
+def test_the_live_preview_of_a_branch_past_the_limits_for_one_lead_is_a_422(
+    app: Any, login_as: Any
+) -> None:
+    lead = make_lead(company="Vijandig BV")
+    db.session.commit()
+    client = login_as("marketer")
+    data = form(client, "x", ("Hoi", LEAD_BOMB, ""))
+    preview = client.post(
+        "/templates/preview",
+        data=data | {"lead_id": lead.id, "preview_mail": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert preview.status_code == 422
+    assert 'id="preview-error"' in preview.text
+    assert "repeating a list would make a list of more than 10.000 items" in html.unescape(
+        preview.text
+    )
 
 
 def test_the_live_preview_renders_the_typed_steps_for_a_lead(app: Any, login_as: Any) -> None:

@@ -6,6 +6,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 from __future__ import annotations
 
 from webapp.services.mail.html_text import html_to_text
+from webapp.services.mail.limits import render_budget
 from webapp.services.mail.rendering import (
     RenderedMail,
     RenderError,
@@ -54,6 +55,7 @@ __all__ = [
     "list_templates",
     "parse_steps",
     "preview_steps",
+    "render_budget",
     "render_preview",
     "render_step",
     "render_subject",

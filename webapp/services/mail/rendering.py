@@ -1,6 +1,6 @@
 """Rendering a template step for one lead: used by the preview, the audience check and the sender.
 
-Every part runs in the mail sandbox (webapp/services/mail_sandbox.py). A variable that is
+Every part runs in the mail sandbox (webapp/services/mail/sandbox.py, limits.py). A variable that is
 missing or empty is an error that names it, never a blank in a mail. Context: the lead's
 `vars`, then its `email`, `company`, `url` and `domain` columns on top when set (the columns
 are what the importer cleaned), then `sender`, `unsubscribe_url` and `tracking`.
@@ -24,17 +24,19 @@ from markupsafe import escape
 from webapp.formats import thousands
 from webapp.models import Lead, Template, TemplateStep
 from webapp.services.mail.html_text import html_to_text, text_to_html
+from webapp.services.mail.limits import (
+    MAX_STRING_CHARS,
+    LimitExceeded,
+    deep_sized,
+    render_budget,
+)
 from webapp.services.mail.sandbox import (
     BUILTIN_NAMES,
     HTML_SANDBOX,
     JINJA_LOCALS,
-    MAX_STRING_CHARS,
     TEXT_SANDBOX,
     UNAVAILABLE_NAMES,
-    LimitExceeded,
     MissingVariable,
-    end_budget,
-    start_budget,
 )
 
 LEAD_COLUMNS = ("email", "company", "url", "domain")
@@ -407,11 +409,14 @@ def _render_all(
     compiled: list[tuple[str, JinjaTemplate]], context: dict[str, Any]
 ) -> dict[str, str]:
     """Render the parts within one budget; every missing variable is named, not just the first."""
-    context = {key: value for key, value in context.items() if key == "tracking" or _present(value)}
+    context = {
+        key: deep_sized(value)
+        for key, value in context.items()
+        if key == "tracking" or _present(value)
+    }
     missing: list[str] = []
     rendered: dict[str, str] = {}
-    token = start_budget()
-    try:
+    with render_budget():
         for _ in range(_MAX_DISCOVERY):
             try:
                 rendered = {part: _render_part(t, context, part) for part, t in compiled}
@@ -424,8 +429,6 @@ def _render_all(
                 if missing:
                     break
                 raise
-    finally:
-        end_budget(token)
     if missing:
         names = ", ".join(sorted(set(missing)))
         raise RenderError(f"missing or empty for this lead: {names}", missing=missing)
@@ -505,10 +508,11 @@ def preview_steps(
         raise RenderError(f"the template has no mail {mail_number}", kind=RenderProblem.CONTENT)
     context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
     context.setdefault("tracking", None)
-    fallback = None
-    if mail_number > 1 and not step.subject.strip() and 1 in by_number:
-        fallback = f"Re: {render_subject(by_number[1].subject, context)}"
-    return render_sources(step, context, subject_fallback=fallback)
+    with render_budget():  # the fallback subject and the parts share one time limit
+        fallback = None
+        if mail_number > 1 and not step.subject.strip() and 1 in by_number:
+            fallback = f"Re: {render_subject(by_number[1].subject, context)}"
+        return render_sources(step, context, subject_fallback=fallback)
 
 
 def render_preview(template: Template, lead: Lead, mail_number: int) -> RenderedMail:

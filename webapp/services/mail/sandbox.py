@@ -5,36 +5,43 @@ neither is trusted. Besides Jinja's own sandbox (no underscore attributes, no un
 callables), this one removes the globals and filters that reach outside or amplify
 (`attr`, `format`, `lipsum`, `cycler`, ...), keeps lists immutable, refuses
 `include` / `import` / `extends` and switching autoescape off, and bounds every render:
-string sizes are checked before they are built, every loop draws on an iteration budget
-and every call and attribute look-up checks a deadline. Nothing is killed mid-render:
+the size of every value it builds is checked (before building, where the inputs tell;
+see limits.py), every loop draws on an iteration budget and every call and attribute
+look-up checks a deadline (limits.py, checked_filters.py). Nothing is killed mid-render:
 the render stops itself by raising.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, nodes, pass_environment, pass_eval_context
+from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
-from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from webapp.formats import thousands
-
-MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
-MAX_STRING_CHARS = 256 * 1024  # any string a template builds, and each rendered part
-MAX_LIST_ITEMS = 10_000  # any list a template builds
-MAX_RANGE = 1_000
-MAX_ITERATIONS = 20_000  # loop iterations in one render, all loops together
-MAX_POWER_BITS = 1_024
-RENDER_SECONDS = 0.5  # the whole mail: subject, HTML and text
+from webapp.services.mail.checked_filters import (
+    CHECKED_FILTERS,
+    WORD_BY_WORD,
+    check_size,
+    limited,
+    loop_guard,
+    safe_range,
+    word_by_word,
+)
+from webapp.services.mail.limits import (
+    MAX_POWER_BITS,
+    MAX_SOURCE_CHARS,
+    LimitExceeded,
+    OutputBuffer,
+    current_budget,
+    joined,
+    repeated,
+    sized,
+)
 
 # Names the mail, not the lead, provides.
 BUILTIN_NAMES = frozenset({"sender", "unsubscribe_url", "tracking", "range"})
@@ -74,10 +81,6 @@ class TemplateRefused(TemplateSyntaxError):
     """Template text that parses but is not allowed in a mail (a tag, name or filter)."""
 
 
-class LimitExceeded(Exception):
-    """A render went past a size, time or iteration limit."""
-
-
 class MissingVariable(UndefinedError):
     """A top-level variable the context does not have (or has empty)."""
 
@@ -109,147 +112,46 @@ class MailUndefined(StrictUndefined):
     __call__ = __getattr__ = _fail_with_undefined_error
 
 
-@dataclass
-class Budget:
-    """What one render may still spend."""
-
-    deadline: float
-    iterations: int = MAX_ITERATIONS
-    spent: list[str] = field(default_factory=list)
-
-    def check(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise LimitExceeded(f"took longer than {RENDER_SECONDS:g} s to render")
-
-    def tick(self) -> None:
-        self.iterations -= 1
-        if self.iterations < 0:
-            raise LimitExceeded(f"loops ran more than {thousands(MAX_ITERATIONS)} times")
-        if self.iterations % 64 == 0:
-            self.check()
-
-
-_budget: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
-    "mail_render_budget", default=None
-)
-
-
-def start_budget() -> contextvars.Token[Budget | None]:
-    """Open a render's budget; pass the token to `end_budget` when done."""
-    return _budget.set(Budget(deadline=time.monotonic() + RENDER_SECONDS))
-
-
-def end_budget(token: contextvars.Token[Budget | None]) -> None:
-    _budget.reset(token)
-
-
-def current_budget() -> Budget:
-    budget = _budget.get()
-    if budget is None:  # outside start_budget (Jinja folding constants): limits all the same
-        budget = Budget(deadline=time.monotonic() + RENDER_SECONDS)
-    return budget
-
-
-def _check_size(chars: int, what: str) -> None:
-    if chars > MAX_STRING_CHARS:
-        raise LimitExceeded(f"{what} would make more than {thousands(MAX_STRING_CHARS)} characters")
-
-
-def _check_items(items: int, what: str) -> None:
-    if items > MAX_LIST_ITEMS:
-        raise LimitExceeded(
-            f"{what} would make a list of more than {thousands(MAX_LIST_ITEMS)} items"
-        )
-
-
-def _bounded(value: Any, what: str) -> Any:
-    """`value`, if it is within the limits for a string or a list."""
-    if isinstance(value, str):
-        _check_size(len(value), what)
-    elif isinstance(value, list | tuple):
-        _check_items(len(value), what)
-    return value
-
-
-def _limited(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that checks the deadline before and the size of its result after."""
-
-    @functools.wraps(func)  # keeps jinja_pass_arg
-    def filter_(*args: Any, **kwargs: Any) -> Any:
-        current_budget().check()
-        return _bounded(func(*args, **kwargs), f"the filter {name!r}")
-
-    return filter_
-
-
-def _loop_guard(iterable: Iterable[Any]) -> Iterator[Any]:
-    budget = current_budget()
-    for item in iterable:
-        budget.tick()
-        yield item
-
-
-def _safe_range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise LimitExceeded(
-            f"range() of {thousands(len(numbers))} numbers; the limit is {thousands(MAX_RANGE)}"
-        )
-    return numbers
-
-
-@pass_eval_context
-def _checked_replace(
-    eval_ctx: nodes.EvalContext, s: str, old: str, new: str, count: int | None = None
-) -> str:
-    occurrences = str(s).count(str(old)) if old else len(str(s)) + 1
-    if count is not None:
-        occurrences = min(occurrences, max(count, 0))
-    _check_size(len(str(s)) + occurrences * max(len(str(new)) - len(str(old)), 0), "replace")
-    return do_replace(eval_ctx, s, old, new, count)
-
-
-@pass_eval_context
-def _checked_join(
-    eval_ctx: nodes.EvalContext, value: Iterable[Any], d: str = "", attribute: Any = None
-) -> str:
-    items = list(value)
-    _check_size(
-        sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0), "join"
-    )
-    joined: str = do_join(eval_ctx, items, d, attribute)
-    return joined
-
-
-@pass_environment
-def _checked_wordwrap(
-    environment: Environment, s: str, width: int = 79, *args: Any, **kwargs: Any
-) -> str:
-    # textwrap is slow per line it makes: bound the lines, not just the characters.
-    if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
-        raise LimitExceeded(f"wordwrap would make more than {thousands(MAX_LIST_ITEMS)} lines")
-    return do_wordwrap(environment, s, width, *args, **kwargs)
-
-
-def _checked_center(value: str, width: int = 80) -> str:
-    _check_size(int(width), "center")
-    return do_center(value, width)
-
-
-def _checked_indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    lines = str(s).count("\n") + 1
-    _check_size(
-        len(str(s)) + lines * (int(width) if isinstance(width, int) else len(width)), "indent"
-    )
-    return do_indent(s, width, first, blank)
-
-
 class _MailCodeGenerator(CodeGenerator):
+    """Generated code that checks what `~` and list, tuple and dict literals build."""
+
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         # `a ~ b` is no operator the sandbox intercepts: check what it built.
         self.write("environment.checked_concat(")
         super().visit_Concat(node, frame)
         self.write(")")
+
+    def buffer(self, frame: Frame) -> None:
+        # Macros and blocks collect their output in a list before joining it: count it there.
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_List(node, frame)
+        self.write(", 'a list')")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # `{% for a, b in ... %}` assigns to a tuple: no value there
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.sized(")
+        super().visit_Tuple(node, frame)
+        self.write(", 'a list')")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_Dict(node, frame)
+        self.write(", 'a dict')")
+
+    def visit_Const(self, node: nodes.Const, frame: Frame) -> None:
+        # Jinja folds a literal of constants (`[1, 2]`) into one constant.
+        if isinstance(node.value, list | tuple | dict):
+            self.write("environment.sized(")
+            super().visit_Const(node, frame)
+            self.write(", 'a list')")
+        else:
+            super().visit_Const(node, frame)
 
 
 class MailSandbox(ImmutableSandboxedEnvironment):
@@ -267,17 +169,13 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             auto_reload=False,
         )
         self.globals.clear()
-        self.globals["range"] = _safe_range
+        self.globals["range"] = safe_range
         self.filters = {name: self.filters[name] for name in SAFE_FILTERS}
-        self.filters.update(
-            replace=_checked_replace,
-            join=_checked_join,
-            center=_checked_center,
-            indent=_checked_indent,
-            wordwrap=_checked_wordwrap,
-        )
-        self.filters = {name: _limited(name, func) for name, func in self.filters.items()}
-        self.filters[_GUARD] = _loop_guard
+        self.filters.update(CHECKED_FILTERS)
+        for name in WORD_BY_WORD:
+            self.filters[name] = word_by_word(name, self.filters[name])
+        self.filters = {name: limited(name, func) for name, func in self.filters.items()}
+        self.filters[_GUARD] = loop_guard
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if isinstance(obj, str):
@@ -292,19 +190,32 @@ class MailSandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         current_budget().check()
-        return super().getattr(obj, attribute)
+        return sized(super().getattr(obj, attribute), "a look-up")
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         current_budget().check()
-        return super().getitem(obj, argument)
+        return sized(super().getitem(obj, argument), "a look-up")
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         current_budget().check()
-        return _bounded(super().call(__context, __obj, *args, **kwargs), "a call")
+        return sized(super().call(__context, __obj, *args, **kwargs), "a call")
+
+    def sized(self, value: Any, what: str) -> Any:
+        """A value the template wrote as a literal, if it is within the limits."""
+        return sized(value, what)
+
+    def output_buffer(self) -> OutputBuffer:
+        return OutputBuffer()
 
     def checked_concat(self, value: str) -> str:
-        _check_size(len(value), "joining strings with ~")
+        check_size(len(value), "joining strings with ~")
         return value
+
+    def concat(self, parts: Iterable[str]) -> str:
+        """The output of a macro, `{% set %}` or `{% filter %}` block, checked before joining."""
+        chunks = list(parts)
+        check_size(sum(len(chunk) for chunk in chunks), "a block of output")
+        return "".join(chunks)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         current_budget().check()
@@ -312,17 +223,19 @@ class MailSandbox(ImmutableSandboxedEnvironment):
             if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
                 raise LimitExceeded(f"{left} ** {right} is too large a number")
         elif operator == "*":
+            numbers = isinstance(left, int) and isinstance(right, int)
+            if numbers and left.bit_length() + right.bit_length() > MAX_POWER_BITS:
+                raise LimitExceeded("multiplying makes too large a number")
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str) and isinstance(times, int):
-                    _check_size(len(seq) * times, "repeating a string")
-                elif isinstance(seq, list | tuple) and isinstance(times, int):
-                    _check_items(len(seq) * times, "repeating a list")
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    kind = "a string" if isinstance(seq, str) else "a list"
+                    return repeated(seq, times, f"repeating {kind}")
         elif operator == "%" and isinstance(left, str):
             raise SecurityError("formatting strings with % is not allowed in mail templates")
         elif operator == "+" and isinstance(left, str) and isinstance(right, str):
-            _check_size(len(left) + len(right), "joining strings")
+            return joined(left, right, "joining strings")
         elif operator == "+" and isinstance(left, list | tuple) and isinstance(right, list | tuple):
-            _check_items(len(left) + len(right), "joining lists")
+            return joined(left, right, "joining lists")
         return super().call_binop(context, operator, left, right)
 
     def prepare(self, source: str) -> nodes.Template:

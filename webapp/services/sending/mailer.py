@@ -16,7 +16,7 @@ from flask import current_app
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services import tracking
-from webapp.services.mail import lead_context, render_step, render_subject
+from webapp.services.mail import lead_context, render_budget, render_step, render_subject
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
 # SMTP wants CRLF line ends; smtplib sends bytes as they are.
@@ -58,13 +58,14 @@ def build_mail(
     sender_name = display_name(domain, message.alias)
     from_email = message.from_email or f"{message.alias}@{domain.name}"
     unsubscribe_url = tracking.unsubscribe_url(message.id)
-    rendered = render_step(
-        step,
-        lead,
-        sender=sender_name,
-        unsubscribe_url=unsubscribe_url,
-        subject_fallback=_reply_subject(steps, step, lead, sender_name, unsubscribe_url),
-    )
+    with render_budget():  # the fallback subject and the parts share the mail's time limit
+        rendered = render_step(
+            step,
+            lead,
+            sender=sender_name,
+            unsubscribe_url=unsubscribe_url,
+            subject_fallback=_reply_subject(steps, step, lead, sender_name, unsubscribe_url),
+        )
     html = rendered.html
     if campaign.track_clicks:
         html = tracking.rewrite_links(html, message.id)

@@ -86,7 +86,11 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
         message.smtp_message_id = new_message_id(domain)
         message.x_campaign_message_id = message.id
     try:
-        built = build_mail(message, campaign, lead, domain, now)
+        # Nothing is written while the mail renders: the new Message-ID waits for `_start`.
+        # A render may use its whole time limit, and a row locked meanwhile would hold up
+        # every dispatcher pass that looks at messages in flight.
+        with db.session.no_autoflush:
+            built = build_mail(message, campaign, lead, domain, now)
     except RenderError as error:
         message.status = MessageStatus.FAILED
         message.last_error = f"render: {error.message}"
