@@ -56,7 +56,7 @@ def test_a_domain_is_suppressed_only_after_confirming_how_many_leads_it_reaches(
     impact = re.sub(r"<[^>]+>", "", re.search(r'id="suppression-impact">(.*?)</p>', asked.text)[1])
     assert impact.startswith(
         "This suppresses 2 leads of domain gmail.com (a free-mail provider: these are people "
-        "at many companies) and cancels their 1 queued mail."
+        "at many companies). It also cancels 1 queued mail."
     )
     assert 'name="confirm" value="yes"' in asked.text and 'value="spam trap"' in asked.text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 0
@@ -133,3 +133,47 @@ def test_api_adds_lists_and_removes_suppressions(
     assert client.delete(f"/api/v1/suppressions/{sid}", headers=headers).status_code == 403
     admin, admin_headers = api_client("admin")
     assert admin.delete(f"/api/v1/suppressions/{sid}", headers=admin_headers).status_code == 200
+
+
+def test_the_suppression_page_speaks_dutch(
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    make_lead(email="an@gmail.com", domain="gmail.com")
+    db.session.add(Suppression(email="weg@bedrijf.nl", reason="hard_bounce"))
+    db.session.commit()
+    client = login_as("marketer")
+
+    page = client.get("/suppressions/").text
+    assert '<html lang="nl">' in page and "<h1>Uitsluitingen</h1>" in page
+    assert "Heel domein" in page and ">handmatig</option>" in page
+    assert 'data-reason="hard_bounce">harde bounce<' in page and "1 uitsluiting" in page
+
+    asked = suppress_domain(client, "gmail.com")
+    impact = re.sub(r"<[^>]+>", "", re.search(r'id="suppression-impact">(.*?)</p>', asked.text)[1])
+    assert impact == (
+        "Hiermee sluit je 1 lead van domein gmail.com uit (een gratis maildienst: dit zijn "
+        "mensen bij veel verschillende bedrijven). "
+        "Elke latere lead op dit domein wordt ook uitgesloten."
+    )
+    assert "gmail.com uitsluiten" in asked.text
+
+    done = suppress_domain(client, "gmail.com", confirm="yes")
+    assert "gmail.com is uitgesloten." in done.text
+
+    refused = client.post(
+        "/suppressions/",
+        data={"csrf_token": client.csrf, "kind": "email", "value": "geen-adres", "reason": "x"},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422 and "Adres of domein: " in refused.text
+
+
+def test_the_suppression_templates_leave_no_text_untranslated() -> None:
+    from tests.support.untranslated import ROOT, untranslated_in_python, untranslated_in_template
+
+    templates = sorted((ROOT / "templates" / "suppressions").glob("*.html"))
+    routes = sorted((ROOT / "webapp" / "web" / "suppressions").glob("*.py"))
+    assert templates and routes
+    found = [text for path in templates for text in untranslated_in_template(path)]
+    found += [text for path in routes for text in untranslated_in_python(path)]
+    assert found == []

@@ -14,6 +14,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -58,6 +60,39 @@ from webapp.web.leads.blueprint import bp
 PER_PAGE = 50
 
 
+def _bulk_message(action: str, changed: int) -> str:
+    """What a bulk action did, said per action (the number formatted for the reader)."""
+    count = thousands(changed)
+    if action == "stop":
+        text = ngettext("%(count)s lead stopped.", "%(count)s leads stopped.", changed, count=count)
+    elif action == "unstop":
+        text = ngettext(
+            "%(count)s lead unstopped.", "%(count)s leads unstopped.", changed, count=count
+        )
+    elif action == "delete":
+        text = ngettext("%(count)s lead deleted.", "%(count)s leads deleted.", changed, count=count)
+    elif action == "restore":
+        text = ngettext(
+            "%(count)s lead restored.", "%(count)s leads restored.", changed, count=count
+        )
+    elif action == "move":
+        text = ngettext("%(count)s lead moved.", "%(count)s leads moved.", changed, count=count)
+    else:
+        text = ngettext("%(count)s lead changed.", "%(count)s leads changed.", changed, count=count)
+    return str(text)
+
+
+def _action_done(action: str, email: str) -> str:
+    """What an action on one lead did."""
+    done = {
+        "stop": _("%(email)s is stopped.", email=email),
+        "unstop": _("%(email)s is no longer stopped.", email=email),
+        "delete": _("%(email)s is deleted.", email=email),
+        "restore": _("%(email)s is restored.", email=email),
+    }
+    return str(done[action])
+
+
 def _page_number() -> int:
     return clamp_int(request.args.get("page"), 1, 1, MAX_PAGE)
 
@@ -89,7 +124,7 @@ def bulk() -> Any:
         message, status = error.message, 422
     else:
         db.session.commit()
-        message, status = f"{action}: {thousands(changed)} lead(s) changed.", 200
+        message, status = _bulk_message(action, changed), 200
         if action == "move":
             chosen = LeadFilter.from_args({**chosen.as_args(), "list_name": ""})
     page = lead_service.search_leads(chosen, 1, PER_PAGE)
@@ -141,7 +176,7 @@ def update(lead_id: str) -> Any:
             errors["new_var_name"] = errors.pop(new_name)
         return _render_lead(lead, errors, request.form, 422)
     db.session.commit()
-    flash(f"Saved {lead.email}." if changed else "Nothing changed.", "success")
+    flash(_("Saved %(email)s.", email=lead.email) if changed else _("Nothing changed."), "success")
     return redirect(url_for("leads.show", lead_id=lead.id), code=303)
 
 
@@ -209,7 +244,7 @@ def _act(lead_id: str, action: str) -> Any:
     db.session.commit()
     if wants_fragment():
         return render_template("leads/_lead_state.html", lead=lead)
-    flash(f"{lead.email}: {action} done.", "success")
+    flash(_action_done(action, lead.email), "success")
     return redirect(url_for("leads.show", lead_id=lead.id))
 
 
@@ -228,7 +263,10 @@ def suppress(lead_id: str) -> Any:
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(f"{lead.email} is suppressed; its queued mails are canceled.", "success")
+        flash(
+            _("%(email)s is suppressed; its queued mails are canceled.", email=lead.email),
+            "success",
+        )
     return redirect(url_for("leads.show", lead_id=lead_id))
 
 
@@ -257,10 +295,22 @@ def _list_action(action: str) -> Any:
             changed = lead_service.rename_list(
                 name, request.form.get("new_name", ""), current_user.id
             )
-            message = f"Renamed {name} ({thousands(changed)} leads)."
+            message = ngettext(
+                "Renamed %(list)s (%(count)s lead).",
+                "Renamed %(list)s (%(count)s leads).",
+                changed,
+                list=name,
+                count=thousands(changed),
+            )
         else:
             changed = lead_service.delete_list(name, current_user.id)
-            message = f"Deleted the {thousands(changed)} leads of {name}."
+            message = ngettext(
+                "Deleted the %(count)s lead of %(list)s.",
+                "Deleted the %(count)s leads of %(list)s.",
+                changed,
+                list=name,
+                count=thousands(changed),
+            )
     except LeadActionError as error:
         db.session.rollback()
         return render_template(
@@ -295,7 +345,7 @@ def _render_preview(job: ImportJob, choose: bool = False, start: bool = False) -
     list_name = request.form.get("list_name", "").strip()
     if list_name:  # kept, so a preview coming back does not lose what was typed
         job.list_name = list_name[:200]
-    problem = preview.error or (None if list_name else "Give the list a name.")
+    problem = preview.error or (None if list_name else _("Give the list a name."))
     db.session.commit()
     if start and not problem:
         return _start(job)
@@ -320,7 +370,8 @@ def import_page() -> Any:
 def import_preview() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("leads/_import_error.html", error="Choose a file to upload."), 422
+        error = _("Choose a file to upload.")
+        return render_template("leads/_import_error.html", error=error), 422
     discard_stale_import_jobs()
     path = store_upload(upload.stream, upload.filename)
     try:
@@ -338,7 +389,7 @@ def import_preview() -> Any:
 def _pending_job(job_id: str) -> ImportJob:
     job = db.session.get(ImportJob, job_id) or abort(404)
     if job.status != ImportStatus.PENDING:
-        abort(409, "This import has already run.")
+        abort(409, _("This import has already run."))
     return job
 
 

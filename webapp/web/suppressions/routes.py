@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp.extensions import db
@@ -24,6 +27,9 @@ from webapp.services.leads import (
 )
 from webapp.web.suppressions.blueprint import bp
 
+# The form's fields, as named in an error message.
+FIELD_LABELS = {"value": _l("Address or domain"), "reason": _l("Reason")}
+
 
 def _render(
     status: int = 200,
@@ -40,6 +46,7 @@ def _render(
         q=q,
         reasons=SUPPRESSION_REASONS,
         errors=errors or {},
+        field_labels=FIELD_LABELS,
         form=request.form,
         message=message,
         confirm=confirm,
@@ -77,7 +84,9 @@ def create() -> Any:
         return _render(422, errors)
     db.session.commit()
     what = suppression.email or suppression.domain
-    return _render(message=f"Suppressed {what}." if created else f"{what} was already suppressed.")
+    if created:
+        return _render(message=_("Suppressed %(what)s.", what=what))
+    return _render(message=_("%(what)s was already suppressed.", what=what))
 
 
 @bp.post("/<suppression_id>/delete")
@@ -87,4 +96,12 @@ def delete(suppression_id: str) -> Any:
     what = suppression.email or suppression.domain
     restored = remove_suppression(suppression, current_user.id)
     db.session.commit()
-    return _render(message=f"Removed {what}; {thousands(restored)} lead(s) active again.")
+    return _render(
+        message=ngettext(
+            "Removed %(what)s; %(count)s lead is active again.",
+            "Removed %(what)s; %(count)s leads are active again.",
+            restored,
+            what=what,
+            count=thousands(restored),
+        )
+    )
