@@ -104,7 +104,7 @@ def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
     # One pattern per domain, so the bars read without colour.
     assert len(re.findall(r'<pattern id="dry-run-pattern-\d"', html)) == 2
     assert 'fill="url(#dry-run-pattern-1)"' in html
-    assert re.search(r"<title>\d\d-\d\d-\d{4} · v1: \d+ messages</title>", html)
+    assert re.search(r"<title>\d\d-\d\d-\d{4} · v1: \d+ berichten</title>", html)
     assert 'id="dry-run-days"' in html and 'id="dry-run-legend"' in html
     cells = re.findall(
         r'<tr data-date="[^"]+"><td>[^<]+</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>', html
