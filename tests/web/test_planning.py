@@ -146,3 +146,21 @@ def test_the_availability_page_shows_a_heat_map_to_managers(
 def test_the_pages_need_a_login(client: Any, campaign: Campaign) -> None:
     response = client.get("/planning/availability")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_availability_and_the_dry_run_read_in_dutch(
+    dutch: None, login_as: Any, campaign: Campaign
+) -> None:
+    client = login_as("manager")
+    html = client.get("/planning/availability").text
+    for text in ("<title>Beschikbaarheid van domeinen", "Lopende campagnes", "Slots per dag",
+                 "Eerstvolgende vrije slot", ">Beschikbaarheid</a>", ">leeg</span>"):  # fmt: skip
+        assert text in html, text
+    assert re.search(r'title="\d\d-\d\d-\d{4}: \d+ van \d+ slots geboekt"', html)
+
+    dry_run = client.get(f"/planning/campaigns/{campaign.id}/dry-run").text
+    expected = ["<title>Proefplanning", ">120</h2><p>berichten</p>", "verzenddomeinen",
+                "Benodigde dagen", "mail 1: 20", "Berichten per dag en domein",
+                "(strepen)"]  # fmt: skip
+    for text in expected:
+        assert text in dry_run, text
