@@ -53,7 +53,8 @@ class _Visible(HTMLParser):
         for name, value in attrs:
             if value and name in READ_ATTRIBUTES:
                 self._check(value)
-        if tag in ("input", "button") and values.get("type") in ("submit", "button"):
+        # An <input>'s value is its label; a <button>'s is only what the form posts.
+        if tag == "input" and values.get("type") in ("submit", "button"):
             self._check(values.get("value") or "")
 
     def handle_endtag(self, tag: str) -> None:

@@ -370,3 +370,76 @@ def test_a_stored_start_at_the_edge_of_time_still_shows_every_page(
     pages += [f"/planning/campaigns/{draft.id}/dry-run"]
     for url in pages:
         assert marketer.get(url).status_code == 200, url
+
+
+# -- in Dutch ---------------------------------------------------------------------------
+
+# A submit button's value is what the form posts, never shown: not text to translate.
+FORM_VALUES = {"next", "back", "create", "step:"}
+
+
+def test_the_campaign_pages_read_in_dutch(
+    dutch: None, setup: dict[str, Any], login_as: Callable[[str], FlaskClient]
+) -> None:
+    marketer = login_as("marketer")
+    draft = campaign_in(setup, name="Concept mkb")
+    running = campaign_in(setup, "running", name="Lopend mkb")
+
+    listing = marketer.get("/campaigns/").text
+    assert "Nieuwe campagne" in listing and "Voortgang" in listing
+    assert ">lopend</span>" in listing and ">concept</span>" in listing
+    assert 'data-status="running"' in listing  # the raw value stays for scripts and styles
+    assert "0 / 10 verzonden" in listing
+    assert '<option value="paused" >gepauzeerd</option>' in listing
+    assert (
+        "Nog geen campagnes met de status “gestopt”."
+        in marketer.get("/campaigns/?status=stopped", headers=HTMX).text
+    )
+
+    page = marketer.get(f"/campaigns/{running.id}").text
+    expected = ["Verzenddomeinen", "in de wachtrij", "Proefplanning", "10 berichten",
+                ">Pauzeren</button>", ">Stoppen</button>", "aan, 3 werkdagen ertussen"]  # fmt: skip
+    for text in expected:
+        assert text in page, text
+    assert ">in de wachtrij</span>" in page  # a message's status
+    assert (
+        "Geen berichten die aan deze filters voldoen."
+        in marketer.get(f"/campaigns/{running.id}/messages?status=sent", headers=HTMX).text
+    )
+
+    started = marketer.post(
+        f"/campaigns/{draft.id}/start",
+        data={"csrf_token": marketer.csrf},  # type: ignore[attr-defined]
+        follow_redirects=True,
+    )
+    assert "“Concept mkb” gestart: de berichten staan in de wachtrij." in started.text
+
+    wizard = marketer.get("/campaigns/new").text
+    assert "Stap 1 van 5: Naam" in wizard and "Volgende: Sjabloon" in wizard
+    state = {"name": "X", "template_id": setup["template"].id, "list_names": "mkb"}
+    refused = wizard_post(
+        marketer, {"step": "schedule", "go": "next", **state, "start_date": "2000-01-03"}
+    )
+    assert "kies vandaag of een latere dag" in refused.text
+
+    edit = marketer.get(f"/campaigns/{running.id}/edit").text
+    assert "Deze campagne is lopend" in edit and "Opslaan" in edit
+
+
+def test_every_status_has_a_label_and_no_campaign_template_bypasses_the_catalog() -> None:
+    from pathlib import Path
+
+    from tests.support.untranslated import untranslated_in_python, untranslated_in_template
+    from webapp.models.campaigns import CAMPAIGN_STATUSES
+    from webapp.models.messages import MESSAGE_STATUSES
+    from webapp.web.labels import CAMPAIGN_STATUS_LABELS, MESSAGE_STATUS_LABELS
+
+    assert set(CAMPAIGN_STATUS_LABELS) == set(CAMPAIGN_STATUSES)
+    assert set(MESSAGE_STATUS_LABELS) == set(MESSAGE_STATUSES)
+    root = Path(__file__).resolve().parents[2]
+    for folder in ("campaigns", "planning"):
+        for path in sorted((root / "templates" / folder).glob("*.html")):
+            left = [text for text in untranslated_in_template(path) if text not in FORM_VALUES]
+            assert not left, (path.name, left)
+        for path in sorted((root / "webapp" / "web" / folder).glob("*.py")):
+            assert not untranslated_in_python(path), path.name

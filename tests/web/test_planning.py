@@ -104,7 +104,7 @@ def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
     # One pattern per domain, so the bars read without colour.
     assert len(re.findall(r'<pattern id="dry-run-pattern-\d"', html)) == 2
     assert 'fill="url(#dry-run-pattern-1)"' in html
-    assert re.search(r"<title>\d\d-\d\d-\d{4} · v1: \d+ messages</title>", html)
+    assert re.search(r"<title>\d\d-\d\d-\d{4} · v1: \d+ berichten</title>", html)
     assert 'id="dry-run-days"' in html and 'id="dry-run-legend"' in html
     cells = re.findall(
         r'<tr data-date="[^"]+"><td>[^<]+</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>', html
@@ -146,3 +146,21 @@ def test_the_availability_page_shows_a_heat_map_to_managers(
 def test_the_pages_need_a_login(client: Any, campaign: Campaign) -> None:
     response = client.get("/planning/availability")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_availability_and_the_dry_run_read_in_dutch(
+    dutch: None, login_as: Any, campaign: Campaign
+) -> None:
+    client = login_as("manager")
+    html = client.get("/planning/availability").text
+    for text in ("<title>Beschikbaarheid van domeinen", "Lopende campagnes", "Slots per dag",
+                 "Eerstvolgende vrije slot", ">Beschikbaarheid</a>", ">leeg</span>"):  # fmt: skip
+        assert text in html, text
+    assert re.search(r'title="\d\d-\d\d-\d{4}: \d+ van \d+ slots geboekt"', html)
+
+    dry_run = client.get(f"/planning/campaigns/{campaign.id}/dry-run").text
+    expected = ["<title>Proefplanning", ">120</h2><p>berichten</p>", "verzenddomeinen",
+                "Benodigde dagen", "mail 1: 20", "Berichten per dag en domein",
+                "(strepen)"]  # fmt: skip
+    for text in expected:
+        assert text in dry_run, text

@@ -14,6 +14,7 @@ from webapp.web.dashboard import bp as dashboard_bp
 from webapp.web.domains import bp as domains_bp
 from webapp.web.inbox import bp as inbox_bp
 from webapp.web.kpis import bp as kpis_bp
+from webapp.web.labels import init_labels
 from webapp.web.leads import bp as leads_bp
 from webapp.web.outbox import bp as outbox_bp
 from webapp.web.planning import bp as planning_bp
@@ -42,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     init_navigation(app)
+    init_labels(app)
 
 
 # (endpoint, label) of the main navigation, in order.

@@ -11,15 +11,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 STEPS = ("name", "template", "audience", "schedule", "dry_run")
 STEP_TITLES = {
-    "name": "Name",
-    "template": "Template",
-    "audience": "Audience",
-    "schedule": "Schedule",
-    "dry_run": "Dry run",
+    "name": _l("Name"),
+    "template": _l("Template"),
+    "audience": _l("Audience"),
+    "schedule": _l("Schedule"),
+    "dry_run": _l("Dry run"),
 }
 FLAGS = {
     "only_complete": True,
@@ -110,13 +112,13 @@ def start_at(state: dict[str, Any], zone: ZoneInfo, today: date) -> tuple[Any, d
     try:
         day = date.fromisoformat(state["start_date"])
     except ValueError:
-        return None, {"start_date": "pick a date"}
+        return None, {"start_date": _("pick a date")}
     if day < today:
-        errors["start_date"] = "pick today or a later day"
+        errors["start_date"] = _("pick today or a later day")
     try:
         moment = time.fromisoformat(state["start_time"] or "09:00")
     except ValueError:
-        return None, {"start_time": "pick a time, e.g. 09:00"}
+        return None, {"start_time": _("pick a time, e.g. %(example)s", example="09:00")}
     if errors:
         return None, errors
     return datetime.combine(day, moment, tzinfo=zone), {}
@@ -129,9 +131,9 @@ def to_input(
     moment, errors = start_at(state, zone, today)
     days: Any = state["exclude_recent_days"] if state["exclude_recent"] else None
     if state["exclude_recent"] and not days:
-        errors["exclude_recent_days"] = "give a number of days, or switch the filter off"
+        errors["exclude_recent_days"] = _("give a number of days, or switch the filter off")
     if state["domain_mode"] == "chosen" and not state["domains"]:
-        errors["domains"] = "choose at least one domain, or let the domain be assigned"
+        errors["domains"] = _("choose at least one domain, or let the domain be assigned")
     raw = {
         "name": state["name"],
         "template_id": state["template_id"],

@@ -6,6 +6,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from webapp.database import utcnow
@@ -52,12 +54,18 @@ ACTIONS = ("start", "pause", "resume", "stop")
 # Stop cancels queued mail, and a draft has none: its page offers Start. (The state machine
 # still lets the API stop a draft, to retire it.)
 NOT_OFFERED = {"draft": {"stop"}}
-ACTION_LABELS = {"start": "Start", "pause": "Pause", "resume": "Resume", "stop": "Stop"}
+ACTION_LABELS = {
+    "start": _l("Start"),
+    "pause": _l("Pause"),
+    "resume": _l("Resume"),
+    "stop": _l("Stop"),
+}
+# Each says what happened to the campaign named `name`.
 DONE = {
-    "start": "Started “{}”: its messages are queued.",
-    "pause": "Paused “{}”. Queued messages wait until you resume.",
-    "resume": "Resumed “{}”: its queued messages were re-planned from now.",
-    "stop": "Stopped “{}”. Every queued message was canceled.",
+    "start": _l("Started “%(name)s”: its messages are queued."),
+    "pause": _l("Paused “%(name)s”. Queued messages wait until you resume."),
+    "resume": _l("Resumed “%(name)s”: its queued messages were re-planned from now."),
+    "stop": _l("Stopped “%(name)s”. Every queued message was canceled."),
 }
 
 
@@ -115,7 +123,7 @@ def show(campaign_id: str) -> Any:
     )
 
 
-def _allowed_actions(campaign: Campaign) -> list[tuple[str, str]]:
+def _allowed_actions(campaign: Campaign) -> list[tuple[str, Any]]:
     """The buttons the campaign's status allows; none once it is completed or stopped."""
     hidden = NOT_OFFERED.get(campaign.status, set())
     return [
@@ -191,7 +199,7 @@ def act(campaign_id: str, action: str) -> Any:
         flash(error.message, "error")
         return _back_to(campaign_id, status=409)
     db.session.commit()
-    flash(DONE[action].format(name), "success")
+    flash(DONE[action] % {"name": name}, "success")
     return _back_to(campaign_id)
 
 
@@ -232,7 +240,7 @@ def update(campaign_id: str) -> Any:
         flash(error.message, "error")
         return redirect(url_for("campaigns.show", campaign_id=campaign_id), code=303)
     db.session.commit()
-    flash(f"Saved “{campaign.name}”.", "success")
+    flash(_("Saved “%(name)s”.", name=campaign.name), "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign_id), code=303)
 
 

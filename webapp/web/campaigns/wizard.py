@@ -6,6 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.database import utcnow
@@ -86,12 +87,12 @@ def _errors(
     if check_audience and "list_names" not in merged and "exclude_recent_days" not in merged:
         context = audience_preview_context(raw["audience"], now)
         if context["preview"] is not None and context["preview"].selected == 0:
-            merged["list_names"] = "these filters select no leads"
+            merged["list_names"] = _("these filters select no leads")
     return merged
 
 
 def _create(state: dict[str, Any], now: Any, zone: ZoneInfo) -> Any:
-    raw, _ = to_input(state, zone, local_today(now, zone))
+    raw, _field_errors = to_input(state, zone, local_today(now, zone))
     try:
         campaign = create_campaign(raw, current_user.id, now)
     except CampaignInputError as error:
@@ -100,7 +101,9 @@ def _create(state: dict[str, Any], now: Any, zone: ZoneInfo) -> Any:
         step = first_step_with_errors(errors) or "audience"
         return _render_step(step, state, step_errors(errors, (step,)), status=422)
     db.session.commit()
-    flash(f"Created the draft “{campaign.name}”. Check it, then start it.", "success")
+    flash(
+        _("Created the draft “%(name)s”. Check it, then start it.", name=campaign.name), "success"
+    )
     return redirect(url_for("campaigns.show", campaign_id=campaign.id), code=303)
 
 
@@ -133,7 +136,7 @@ def _render_step(
 def _dry_run(state: dict[str, Any], now: Any) -> dict[str, Any]:
 
     zone = _zone()
-    raw, _ = to_input(state, zone, local_today(now, zone))
+    raw, _field_errors = to_input(state, zone, local_today(now, zone))
     try:
         plan_request = plan_request_for_input(raw, now)
     except (CampaignInputError, AudienceError):

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.web.planning.blueprint import bp
 
 # Okabe-Ito: distinguishable with the common kinds of colour blindness.
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999933", "#444444")
 PATTERNS = ("solid", "stripes", "dots", "cross", "hlines", "vlines", "grid", "backstripes")
+# The legend names each pattern, so the reader can match it without colour.
+PATTERN_LABELS = {
+    "solid": _l("solid"),
+    "stripes": _l("stripes"),
+    "dots": _l("dots"),
+    "cross": _l("crosses"),
+    "hlines": _l("horizontal lines"),
+    "vlines": _l("vertical lines"),
+    "grid": _l("grid"),
+    "backstripes": _l("back stripes"),
+}
 
 WIDTH = 760
 HEIGHT = 240
@@ -38,6 +51,7 @@ def dry_run_chart(report: dict[str, Any]) -> dict[str, Any]:
             "label": entry.get("label") or entry["domain"],
             "colour": COLOURS[i % len(COLOURS)],
             "pattern": PATTERNS[i % len(PATTERNS)],
+            "pattern_label": PATTERN_LABELS[PATTERNS[i % len(PATTERNS)]],
             "pattern_id": f"dry-run-pattern-{i}",
         }
         for i, entry in enumerate(report["per_domain"])
