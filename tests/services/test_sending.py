@@ -252,7 +252,7 @@ def test_a_mail_whose_render_breaks_a_limit_fails_with_the_reason_and_frees_its_
     failed = db.session.get(Message, messages[0].id)
     assert failed is not None and failed.status == "failed"
     assert failed.last_error is not None
-    assert "repeating a list would make a list of more than 10.000 items" in failed.last_error
+    assert "repeating a list would make a list of more than 10,000 items" in failed.last_error
     assert events(failed) == ["failed"]
     # The domain's pace gate was never taken: the next mail goes at once, not in an hour.
     assert db.session.get(SendingDomain, domain.id).last_sent_at is None  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.factories import make_lead, make_template
-from tests.services.test_rendering_sandbox import PAYLOADS
+from tests.services.test_rendering_sandbox import PAYLOADS, ungrouped
 from webapp.extensions import db
 
 TWO_STEPS = [
@@ -207,7 +207,7 @@ def test_payloads_are_a_422_on_save_and_on_preview(
     step = {"subject": "Hoi", "body_html": f"<p>x</p>\n{payload}"}
     saved = client.post("/api/v1/templates", headers=headers, json={"name": "x", "steps": [step]})
     assert saved.status_code == 422
-    assert expected in saved.json["error"]["fields"]["steps.1.body_html"]
+    assert ungrouped(expected) in ungrouped(saved.json["error"]["fields"]["steps.1.body_html"])
     # A template stored before these checks existed is refused at preview time all the same.
     template = make_template()
     template.steps[0].body_html = step["body_html"]
@@ -219,7 +219,7 @@ def test_payloads_are_a_422_on_save_and_on_preview(
         json={"lead_id": lead.id, "mail_number": 1},
     )
     assert response.status_code == 422
-    assert expected in response.json["error"]["message"]
+    assert ungrouped(expected) in ungrouped(response.json["error"]["message"])
     for leak in LEAKS:
         assert leak not in saved.text and leak not in response.text
 
@@ -248,4 +248,4 @@ def test_a_branch_past_the_limits_for_one_lead_saves_but_its_preview_is_a_422(
     assert response.status_code == 422
     message = response.json["error"]["message"]
     assert "too much work" in message
-    assert "repeating a list would make a list of more than 10.000 items" in message
+    assert "repeating a list would make a list of more than 10,000 items" in message

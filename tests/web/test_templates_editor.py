@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_lead, make_message, make_template
-from tests.services.test_rendering_sandbox import PAYLOADS
+from tests.services.test_rendering_sandbox import PAYLOADS, ungrouped
 from tests.web.test_templates_api import LEAD_BOMB
 from webapp.extensions import db
 from webapp.models import CampaignAudience, Template
@@ -147,12 +147,13 @@ def test_payloads_are_refused_in_the_editor_on_save_and_in_the_preview(
     data = form(client, "x", ("Hoi", f"<p>x</p>\n{payload}", ""))
     saved = client.post("/templates/", data=data)
     assert saved.status_code == 422
-    assert expected in html.unescape(saved.text)
+    assert ungrouped(expected) in ungrouped(html.unescape(saved.text))
     preview = client.post(
         "/templates/preview", data=data | {"preview_mail": "1"}, headers={"HX-Request": "true"}
     )
     assert preview.status_code == 422
-    assert 'id="preview-error"' in preview.text and expected in html.unescape(preview.text)
+    assert 'id="preview-error"' in preview.text
+    assert ungrouped(expected) in ungrouped(html.unescape(preview.text))
     for leak in ("<class '", "root:", "Traceback"):
         assert leak not in html.unescape(saved.text + preview.text)
 
@@ -171,7 +172,7 @@ def test_the_live_preview_of_a_branch_past_the_limits_for_one_lead_is_a_422(
     )
     assert preview.status_code == 422
     assert 'id="preview-error"' in preview.text
-    assert "repeating a list would make a list of more than 10.000 items" in html.unescape(
+    assert "repeating a list would make a list of more than 10,000 items" in html.unescape(
         preview.text
     )
 
