@@ -37,7 +37,7 @@ def test_log_in_see_the_dashboard_and_log_out(
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server}/")
     assert page.get_by_role("heading", name="Overview").is_visible()
-    assert "2.088" in page.locator("#overview-counts").inner_text()
+    assert "2,088" in page.locator("#overview-counts").inner_text()  # English, as asked
 
     # The screenshot in the README is this page; refresh it on request.
     target = SCREENSHOT if _refresh_screenshot() else tmp_path / "dashboard.png"

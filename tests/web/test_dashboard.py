@@ -12,6 +12,7 @@ from flask import Flask
 
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from tests.services.test_kpis import every_kind_of_message
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.services.domains import seed_default_domains
@@ -183,3 +184,35 @@ def test_the_calendar_page_renders_for_a_manager(
     assert response.status_code == 200
     assert 'id="campaign-calendar"' in response.text
     assert 'data-domain="punthelder-seo.nl"' in response.text
+
+
+def test_the_overview_and_the_calendar_read_in_dutch(
+    app: Flask, dutch: None, login_as: Callable[[str], Any]
+) -> None:
+    seed_default_domains()
+    campaign = make_campaign(name="Najaar", status="running")
+    message = make_message(campaign, make_lead(email="piet@klant.nl"))
+    make_event(message, "replied")
+    make_event(message, "opened", meta={"machine": True})
+    db.session.commit()
+    client = login_as("manager")
+
+    page = client.get("/").text
+    assert '<html lang="nl">' in page
+    for text in ("Overzicht", "Fijn je te zien", "Reactiepercentage", "Vandaag per verzenddomein"):
+        assert text in page
+    assert "campagne, 1 lopend" in page and "actieve verzenddomeinen" in page
+    events = page.split('id="recent-events"')[1]
+    assert "Laatste gebeurtenissen" in page and "beantwoord" in events and "(machine)" in events
+    assert 'data-event="replied"' in events  # the raw value stays for scripts and styles
+    assert "Good to see you" not in page and "Latest events" not in page
+
+    calendar = client.get("/calendar").text
+    assert "Campagnekalender" in calendar and "Deze week" in calendar
+    assert "beschikbaarheid</a>" in calendar and "Domein" in calendar
+
+    templates = sorted((ROOT / "templates" / "dashboard").glob("*.html"))
+    templates += [
+        ROOT / "templates" / name for name in ("base.html", "_macros.html", "_flash.html")
+    ]
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

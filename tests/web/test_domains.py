@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.extensions import db
 from webapp.services.domains import get_domain, seed_default_domains, slots_per_day
 
@@ -320,3 +321,43 @@ def test_the_pages_say_what_the_pace_asks_of_the_workers(
     assert "Run at least 2 workers" in text
     form["interval_seconds"] = "0"
     assert client.post("/domains/punthelder-zoekmachine.nl/edit", data=form).status_code == 422
+
+
+def test_the_domains_pages_read_in_dutch(
+    domains: None, dutch: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin")
+    listing = client.get("/domains/").text
+    assert "Verzenddomeinen" in listing and "Slots per dag" in listing
+    assert "ma, di, wo, do, vr" in listing and "geen Nederlandse feestdagen" in listing
+    assert ">actief</span>" in listing and ">Bewerken</a>" in listing
+    assert "samen 0,2 mails per minuut" in " ".join(listing.split())
+
+    page = client.get("/domains/punthelder-seo.nl/edit").text
+    assert "Tijd tussen mails (seconden)" in page and "Werkdagen" in page
+    assert "Nederlandse feestdagen overslaan" in page and ">geen versleuteling</option>" in page
+    assert 'value="none"' in page  # the form still posts the raw mode
+    form = {
+        "csrf_token": client.csrf,
+        "label": "v3",
+        "interval_seconds": "1200",
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "timezone": "Europe/Amsterdam",
+        "working_days": ["1", "2", "3", "4", "5"],
+        "aliases": "christian = Christian",
+        "smtp_port": "587",
+        "smtp_tls": "starttls",
+        "imap_port": "993",
+        "imap_folder": "INBOX",
+    }
+    saved = client.post("/domains/punthelder-seo.nl/edit", data=form, follow_redirects=True)
+    assert "De instellingen van punthelder-seo.nl zijn opgeslagen." in saved.text
+    form["interval_seconds"] = "0"
+    refused = client.post("/domains/punthelder-seo.nl/edit", data=form).text
+    assert "Een paar instellingen kloppen niet; er is niets opgeslagen." in refused
+
+    templates = sorted(
+        path for area in ("domains",) for path in (ROOT / "templates" / area).glob("*.html")
+    )
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

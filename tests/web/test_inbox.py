@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_event, make_lead, make_message
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.extensions import db
 
 
@@ -116,3 +117,23 @@ def test_an_empty_inbox_says_so_and_an_unknown_tab_shows_replies(
 def test_the_inbox_needs_a_login(client: FlaskClient) -> None:
     response = client.get("/inbox/")
     assert response.status_code in (302, 401)
+
+
+def test_the_inbox_reads_in_dutch(
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    assert "Nog geen automatische antwoorden." in client.get("/inbox/?tab=auto_replies").text
+    assert "Nog geen reacties." in client.get("/inbox/").text
+    _inbound(app)
+
+    replies = client.get("/inbox/").text
+    assert "Reacties" in replies and "Automatische antwoorden" in replies
+    assert "1 reactie<" in replies and "Ontvangen" in replies and "Antwoord" in replies
+    bounces = client.get("/inbox/?tab=bounces").text
+    assert "<td>hard</td>" in bounces and "<td>zacht</td>" in bounces and "Diagnose" in bounces
+
+    templates = sorted(
+        path for area in ("inbox",) for path in (ROOT / "templates" / area).glob("*.html")
+    )
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

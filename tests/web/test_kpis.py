@@ -11,6 +11,7 @@ from flask import Flask
 
 from tests.factories import make_campaign, make_event, make_lead, make_message
 from tests.services.test_kpis import SENT, add, every_kind_of_message
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.extensions import db
 
 
@@ -170,3 +171,31 @@ def test_the_campaign_page_loads_the_results_lazily(
     db.session.commit()
     page = login_as("manager").get(f"/campaigns/{campaign.id}").text
     assert f'hx-get="/kpis/campaigns/{campaign.id}/kpis" hx-trigger="load"' in page
+
+
+def test_the_results_and_the_timeline_read_in_dutch(
+    app: Flask, dutch: None, login_as: Callable[[str], Any]
+) -> None:
+    campaign = make_campaign()
+    every_kind_of_message(campaign)
+    db.session.commit()
+    client = login_as("manager")
+
+    cards = client.get(f"/kpis/campaigns/{campaign.id}/kpis").text
+    timeline = client.get(f"/kpis/campaigns/{campaign.id}/timeline").text
+
+    assert "Resultaten" in cards and "reactiepercentage · 1 beantwoord" in cards
+    assert "<p>verzonden van 11 gepland</p>" in cards
+    assert "met machine-opens" in cards and "KPI-tabel (CSV)" in cards
+    assert "Openpercentage (mensen)" in cards and "Tijdlijn laden…" in cards
+    # The chart's text alternative, tooltips, labels and legend are Dutch too.
+    assert "Per dag: verzonden als staven; geopend, beantwoord, gebounced als lijnen." in timeline
+    assert "<title>01-12-2026: 7 verzonden</title>" in timeline
+    assert ">beantwoord</text>" in timeline and "(gestreept, vierkantjes)" in timeline
+    assert 'data-series="replied"' in timeline  # the raw name stays for scripts and styles
+    assert "as bars" not in timeline and "Hatched" not in timeline
+
+    templates = sorted(
+        path for area in ("kpis",) for path in (ROOT / "templates" / area).glob("*.html")
+    )
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

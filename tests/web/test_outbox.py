@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.sending_support import make_domain, make_running_campaign
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.database import utcnow
 from webapp.services.sending.dispatch import dispatch_once
 from webapp.services.sending.send import send_claimed_message
@@ -51,3 +52,24 @@ def test_outbox_names_that_are_not_message_ids_are_404(
 ) -> None:
     (outbox.parent / "secret_key.eml").write_text("From: x\n\nsecret")
     assert login_as("marketer").get(f"/outbox/{name}").status_code == 404
+
+
+def test_the_outbox_reads_in_dutch(
+    outbox: Path, dutch: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("manager")
+    assert "Nog geen mail." in client.get("/outbox/").text
+
+    make_running_campaign([make_domain("punthelder-seo.nl", 1)], leads=1)
+    ((message_id, token),) = dispatch_once(utcnow(), enqueue=False).claimed
+    assert send_claimed_message(message_id, token) == "sent"
+    listing = client.get("/outbox/").text
+    assert "Geschreven" in listing and "Onderwerp" in listing
+    page = client.get(f"/outbox/{message_id}").text
+    assert "Terug naar de outbox" in page and 'title="De mail als HTML"' in page
+    assert "Getoond zonder openpixel" in page and "Tekst" in page
+
+    templates = sorted(
+        path for area in ("outbox",) for path in (ROOT / "templates" / area).glob("*.html")
+    )
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_lead, make_message, make_template
 from tests.services.test_rendering_sandbox import PAYLOADS, ungrouped
+from tests.support.untranslated import ROOT, untranslated_in_template
 from tests.web.test_templates_api import LEAD_BOMB
 from webapp.extensions import db
 from webapp.models import CampaignAudience, Template
@@ -300,3 +301,32 @@ def test_a_manager_views_without_edit_buttons_and_cannot_save(app: Any, login_as
     assert client.post(f"/templates/{template.id}", data=data).status_code == 403
     preview = client.get(f"/templates/{template.id}/preview?lead_id={lead.id}&preview_mail=1")
     assert preview.status_code == 200 and f"Mail 1 voor {lead.company}" in preview.text
+
+
+def test_the_editor_reads_in_dutch(app: Any, dutch: None, login_as: Any) -> None:
+    make_template(name="Kennismaking")
+    db.session.commit()
+    client = login_as("marketer")
+    listing = client.get("/templates/").text
+    assert "Sjablonen" in listing and "Nieuw sjabloon" in listing and "Gewijzigd" in listing
+
+    new = client.get("/templates/new").text
+    assert "Onderwerp" in new and "Opvolgmail toevoegen" in new and "Voorbeeldwaarden" in new
+    assert 'placeholder="E-mailadres of bedrijf"' in new and "Variabelen:" in new
+    steps = client.post(
+        "/templates/steps",
+        data=form(client, "", ("Hoi", "<p>Hallo</p>", ""), action="add"),
+    ).text
+    assert 'title="Omhoog"' in steps and "opvolgmail; bij een leeg onderwerp" in steps
+    preview = client.post(
+        "/templates/preview", data=form(client, "", ("Hoi {{ company }}", "<p>x</p>", ""))
+    ).text
+    assert "Met voorbeeldwaarden: kies een lead om echte gegevens te zien." in preview
+
+    saved = client.post("/templates/", data=form(client, "Opvolging", ("Hoi", "<p>Hallo</p>", "")))
+    assert "Opvolging opgeslagen." in client.get(saved.location).text
+
+    templates = sorted(
+        path for area in ("templates",) for path in (ROOT / "templates" / area).glob("*.html")
+    )
+    assert [text for path in templates for text in untranslated_in_template(path)] == []

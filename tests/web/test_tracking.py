@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from werkzeug.test import Client
 from tests.conftest import new_app
 from tests.factories import make_campaign, make_lead, make_message
 from tests.support.services import free_port
+from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.extensions import db
 from webapp.models import Lead, Message, MessageEvent, Suppression
 from webapp.services.tracking import links as mail_links
@@ -334,7 +336,7 @@ def test_the_unsubscribe_page_has_one_button_and_changes_nothing(
     assert response.status_code == 200
     assert_no_cookies(response)
     page = response.text
-    assert "Afmelden" in page and "Unsubscribe" in page
+    assert "<h1>Unsubscribe</h1>" in page and "Afmelden" not in page  # the browser asks English
     assert page.count("<button") == 1 and page.count("<form") == 1
     assert 'method="post"' in page and "action=" not in page  # posts to the same URL
     assert "<script" not in page and "csrf" not in page and "<nav" not in page
@@ -354,7 +356,7 @@ def test_the_one_click_post_without_cookies_unsubscribes_once(app: Flask, messag
     second = app.test_client(use_cookies=False).post(url, headers=headers, **one_click)
 
     assert first.status_code == second.status_code == 200
-    assert first.text == second.text and "Je bent afgemeld" in first.text
+    assert first.text == second.text and "You have been unsubscribed" in first.text
     assert_no_cookies(first)
     assert _state() == after_first
     lead = db.session.get(Lead, message.lead_id)
@@ -374,6 +376,37 @@ def test_the_button_unsubscribes_and_the_page_then_says_so(
     assert response.status_code == 200 and "You have been unsubscribed" in response.text
     again = client.get(url)
     assert "You have been unsubscribed" in again.text and "<button" not in again.text
+
+
+def test_a_recipient_reads_dutch_unless_their_browser_asks_for_english(
+    app: Flask, dutch: None, message: Message
+) -> None:
+    url = _path(mail_links.unsubscribe_url(message.id))
+    plain = app.test_client()
+    plain.environ_base.pop("HTTP_ACCEPT_LANGUAGE", None)
+    page = plain.get(url)
+    assert '<html lang="nl">' in page.text and "<h1>Afmelden</h1>" in page.text
+    assert "Wil je geen e-mails meer van ons ontvangen?" in page.text
+    assert "Unsubscribe" not in page.text
+    assert "Accept-Language" in page.headers["Vary"]
+    assert_no_cookies(page)
+
+    english = app.test_client()
+    english.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.9"
+    page = english.get(url)
+    assert '<html lang="en">' in page.text and "<h1>Unsubscribe</h1>" in page.text
+    assert "Afmelden" not in page.text
+
+    done = plain.post(url, data={"unsubscribe": "yes"})
+    assert "Je bent afgemeld" in done.text and "Je ontvangt geen e-mails meer van ons." in done.text
+    missing = plain.get("/u/not-a-token")
+    assert missing.status_code == 404 and "Link niet gevonden" in missing.text
+    assert "Deze link is niet (meer) geldig." in missing.text
+
+
+def test_the_recipient_pages_have_no_text_outside_the_catalog() -> None:
+    pages = sorted(str(path) for path in (ROOT / "templates" / "tracking").glob("*.html"))
+    assert [text for page in pages for text in untranslated_in_template(Path(page))] == []
 
 
 def test_a_multipart_one_click_post_works_too(client: FlaskClient, message: Message) -> None:

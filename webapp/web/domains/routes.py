@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
+from webapp.formats import decimal
+from webapp.i18n import current_locale
 from webapp.security import admin_required
 from webapp.services.domains import (
     SECRET_FIELDS,
@@ -21,7 +26,14 @@ from webapp.services.domains import (
 from webapp.services.planning import list_domains
 from webapp.web.domains.blueprint import bp
 
-WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+# The SMTP security modes the form offers, as people read them.
+TLS_MODES = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": _l("no encryption")}
+
+
+def weekdays() -> list[tuple[int, str]]:
+    """ISO weekday numbers (1 is Monday) with their short names in the page's language."""
+    names = get_day_names("abbreviated", locale=current_locale())
+    return [(number, names[number - 1]) for number in range(1, 8)]
 
 
 @bp.get("/")
@@ -30,6 +42,8 @@ def index() -> Any:
     return render_template(
         "domains/index.html",
         domains=domains,
+        weekdays=weekdays(),
+        tls_modes=TLS_MODES,
         slots={d.name: slots_per_day(d) for d in domains},
         load=sending_load(domains),
     )
@@ -42,7 +56,8 @@ def edit(name: str) -> Any:
     return render_template(
         "domains/edit.html",
         domain=domain,
-        weekdays=WEEKDAYS,
+        weekdays=weekdays(),
+        tls_modes=TLS_MODES,
         errors={},
         load=sending_load(list_domains()),
     )
@@ -61,7 +76,8 @@ def update(name: str) -> Any:
             render_template(
                 "domains/edit.html",
                 domain=domain,
-                weekdays=WEEKDAYS,
+                weekdays=weekdays(),
+                tls_modes=TLS_MODES,
                 errors=error.fields,
                 form=request.form,
                 load=sending_load(list_domains()),
@@ -69,12 +85,16 @@ def update(name: str) -> Any:
             422,
         )
     db.session.commit()
-    flash(f"Saved the settings of {domain.name}.", "success")
+    flash(_("Saved the settings of %(domain)s.", domain=domain.name), "success")
     load = sending_load(list_domains())
     if load.workers_needed > 1:
         flash(
-            f"At full pace the active domains now send {load.mails_per_minute:.0f} mails a "
-            f"minute: run at least {load.workers_needed} workers, or mail falls behind its slots.",
+            _(
+                "At full pace the active domains now send %(mails)s mails a minute: run at "
+                "least %(workers)s workers, or mail falls behind its slots.",
+                mails=decimal(load.mails_per_minute, 0),
+                workers=load.workers_needed,
+            ),
             "warning",
         )
     return redirect(url_for("domains.index"))
@@ -118,6 +138,6 @@ def _parse_aliases(text: str) -> list[dict[str, str]]:
     aliases = []
     for line in text.splitlines():
         if line.strip():
-            alias, _, display_name = line.partition("=")
+            alias, _equals, display_name = line.partition("=")
             aliases.append({"alias": alias.strip(), "display_name": display_name.strip()})
     return aliases

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from webapp.htmx import render_page_or_fragment
 from webapp.services.inbox import (
@@ -16,6 +17,18 @@ from webapp.services.inbox import (
 )
 from webapp.web.inbox.blueprint import bp
 
+# Each tab's name, and what it says while it is empty (the tabs are `TABS`' keys).
+TAB_LABELS = {
+    "replies": _l("Replies"),
+    "bounces": _l("Bounces"),
+    "auto_replies": _l("Auto-replies"),
+}
+TAB_EMPTY = {
+    "replies": _l("No replies yet."),
+    "bounces": _l("No bounces yet."),
+    "auto_replies": _l("No auto-replies yet."),
+}
+
 
 @bp.get("/")
 def index() -> Any:
@@ -25,6 +38,8 @@ def index() -> Any:
         "inbox/_tab.html",
         tab=tab,
         tabs=TABS,
+        tab_labels=TAB_LABELS,
+        tab_empty=TAB_EMPTY,
         counts=tab_counts(),
         campaigns=replies_per_campaign() if tab == "replies" else [],
         items=inbox_items(tab) if tab != "replies" else [],

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -147,7 +148,7 @@ def form_template(form: MultiDict[str, str]) -> tuple[str, list[StepDraft]]:
 def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
     """`add`, `remove-N`, `up-N`, `down-N`, then renumber 1..n."""
     steps = list(steps)
-    verb, _, number = action.partition("-")
+    verb, _dash, number = action.partition("-")
     index = clamp_int(number, 0, 0, MAX_STEPS + 1) - 1
     if verb == "add" and len(steps) < MAX_STEPS:
         steps.append(StepDraft(len(steps) + 1))
@@ -206,4 +207,7 @@ def _untracked(mail: RenderedMail) -> RenderedMail:
 
 def _flash_saved(name: str, warnings: list[str]) -> None:
     # The warnings show on the editor page itself, which is where this redirects.
-    flash(f"Saved {name}." + (" Some leads lack its variables." if warnings else ""), "success")
+    if warnings:
+        flash(_("Saved %(name)s. Some leads lack its variables.", name=name), "success")
+    else:
+        flash(_("Saved %(name)s.", name=name), "success")

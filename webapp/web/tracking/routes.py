@@ -37,6 +37,8 @@ def _without_cookies(response: Response) -> Response:
     response.headers.remove("Set-Cookie")
     for name, value in TRACKING_HEADERS:
         response.headers[name] = value
+    if response.mimetype == "text/html":  # pages speak the reader's language
+        response.vary.add("Accept-Language")
     return response
 
 
