@@ -779,7 +779,7 @@ def test_the_lead_pages_speak_dutch(
     )
     assert "2 leads gestopt." in bulk.text
 
-    assert "Voorbeeld bekijken" in client.get("/leads/import").text
+    assert ">Voorbeeld</button>" in client.get("/leads/import").text
 
 
 def test_an_import_reports_in_dutch_with_the_file_name_escaped(
