@@ -271,9 +271,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, app: Flask) -> Iterator[Any]:
-    # English, the msgids the tests read; the Dutch journey sets its own locale.
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+def page(browser: Any, app: Flask, request: pytest.FixtureRequest) -> Iterator[Any]:
+    # English, the msgids the tests read, unless a test asks for another browser language
+    # (`@pytest.mark.parametrize("page", ["nl-NL"], indirect=True)`).
+    locale = getattr(request, "param", "en-US")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
     page = context.new_page()
     page.set_default_timeout(10_000)
     # Every browser test also proves the pages work under the Content-Security-Policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -39,3 +40,25 @@ def test_every_marked_string_has_its_dutch_text() -> None:
     assert marked, "nothing is marked for translation"
     missing = sorted(marked - set(dutch))
     assert not missing, f"no Dutch (run `make extract`, then write it): {missing}"
+
+
+TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=[str(p.relative_to(ROOT)) for p in TEMPLATES])
+def test_no_template_shows_text_outside_the_catalog(path: Path) -> None:
+    """Visible words written straight into a template would stay English for everyone."""
+    from tests.support.untranslated import untranslated_in_template
+
+    assert untranslated_in_template(path) == []
+
+
+def test_the_check_finds_words_written_into_a_template(tmp_path: Path) -> None:
+    from tests.support.untranslated import untranslated_in_template
+
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<h1>{{ _("Leads") }}</h1><p>Nothing here yet.</p>'
+        '<input placeholder="Search leads"><button value="next">{{ _("Next") }}</button>'
+    )
+    assert untranslated_in_template(page) == ["Nothing here yet.", "Search leads"]
