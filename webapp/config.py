@@ -56,6 +56,8 @@ class Config:
         self.TRACKING_BUFFER = _bool("TRACKING_BUFFER", True)
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
+        # Uploads larger than this import as a job on a worker, never inside the request.
+        self.IMPORT_BACKGROUND_BYTES = int(os.environ.get("IMPORT_BACKGROUND_BYTES", "1048576"))
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )
