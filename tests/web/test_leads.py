@@ -783,7 +783,7 @@ def test_a_large_api_import_is_checked_before_it_is_queued(
     assert client.get("/api/v1/imports/nope", headers=headers).status_code == 404
 
 
-def test_an_api_import_that_fails_in_the_job_says_why(
+def test_an_api_import_job_reports_its_summary_to_any_api_user(
     app: Flask, api_client: Callable[[str], Any], monkeypatch: Any
 ) -> None:
     monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", 10)
@@ -825,20 +825,33 @@ def test_the_leads_export_streams_as_it_reads(
     db.session.commit()
     client = login_as("manager")
 
-    def read_export() -> tuple[Any, list[bytes]]:
+    loaded: list[Lead] = []
+
+    def count_load(lead: Lead, _context: Any) -> None:
+        loaded.append(lead)
+
+    def read_export() -> tuple[Any, int, list[bytes]]:
         # Read as a WSGI server does, in the request's own context (the test client would
         # otherwise run the request in a context of its own and read it from the test's).
         response = FlaskClient.open(client, "/leads/export.csv?sort=email&direction=asc")
         try:
-            return response, list(response.response)
+            pieces = iter(response.response)
+            first = next(pieces)
+            read_before_first_piece = len(loaded)
+            return response, read_before_first_piece, [first, *pieces]
         finally:
             response.close()  # ends the request, and with it the export's transaction
 
-    response, chunks = contextvars.Context().run(read_export)
+    sa.event.listen(Lead, "load", count_load)
+    try:
+        response, read_before_first_piece, chunks = contextvars.Context().run(read_export)
+    finally:
+        sa.event.remove(Lead, "load", count_load)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
     assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
-    assert len(chunks) > 1  # sent in pieces as the leads are read, not built whole first
+    # The first bytes leave while most leads are still unread.
+    assert read_before_first_piece < 2_500 <= len(loaded), read_before_first_piece
     body = b"".join(chunks).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert [row["email"] for row in rows] == [f"lead{i:04d}@stroom.nl" for i in range(2_500)]
