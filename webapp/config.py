@@ -64,6 +64,8 @@ class Config:
         self.LOGIN_FAILURE_WINDOW_SECONDS = int(
             os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900")
         )
+        # Uploads larger than this import as a job on a worker, never inside the request.
+        self.IMPORT_BACKGROUND_BYTES = int(os.environ.get("IMPORT_BACKGROUND_BYTES", "1048576"))
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from webapp.extensions import db
 from webapp.models import Lead
-from webapp.services.leads.csv_sniff import XLSX_MAX_RATIO, detect_format
+from webapp.services.leads.csv_sniff import detect_format
 from webapp.services.leads.imports import ImportFileError, import_file, inspect_file
+from webapp.services.leads.xlsx import XLSX_MAX_RATIO
 
 _label = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12)
 _local = st.lists(_label, min_size=1, max_size=3).map(".".join)

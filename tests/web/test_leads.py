@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import json
@@ -588,7 +589,7 @@ def test_the_export_is_excel_safe(app: Flask, login_as: Callable[[str], FlaskCli
     make_lead(email="b@tab.nl", company="\tverborgen", vars={"cr": "\rx", "min": "-1"})
     db.session.commit()
     client = login_as("manager")
-    response = client.get("/leads/export.csv?sort=email&direction=asc")
+    response = client.get("/leads/export.csv?sort=email&direction=asc", buffered=True)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     body = response.data.decode("utf-8")
@@ -817,3 +818,151 @@ def test_the_lead_templates_leave_no_text_untranslated() -> None:
     found = [text for path in templates for text in untranslated_in_template(path)]
     found += [text for path in routes for text in untranslated_in_python(path)]
     assert found == []
+
+
+# -- long work outside the request ------------------------------------------------------
+
+
+def _wait_for_import(client: FlaskClient, status_url: str, headers: dict[str, str]) -> Any:
+    """Poll the status URL, as an API client does, until the import has ended."""
+    while True:
+        db.session.expire_all()
+        status = client.get(status_url, headers=headers)
+        assert status.status_code == 200, status.text
+        if status.json["status"] in ("done", "failed"):
+            return status.json
+
+
+def test_a_large_api_import_answers_202_and_runs_as_a_job(
+    app: Flask, api_client: Callable[[str], Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", 200)
+    client, headers = api_client("marketer")
+    lines = ["E-mailadres;Klant;Contact"]
+    lines += [f"info{i}@groot{i}.nl;Groot {i};Eva" for i in range(2_500)]
+    lines += ["geen adres;Kapot;Jan", "info7@groot7.nl;Nog eens;Piet"]
+    data = io.BytesIO("\n".join(lines).encode())
+    response = client.post(
+        "/api/v1/leads/import",
+        data={
+            "file": (data, "groot.csv"),
+            "list_name": "groot",
+            "mapping": '{"Contact": "first_name"}',
+        },
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    assert set(response.json) == {"job_id", "status_url"}
+    assert response.json["status_url"] == f"/api/v1/imports/{response.json['job_id']}"
+    assert response.headers["Location"] == response.json["status_url"]
+
+    status = _wait_for_import(client, response.json["status_url"], headers)
+    assert status["status"] == "done", status
+    summary = status["summary"]
+    assert (summary["created"], summary["skipped"]) == (2_500, 2)
+    assert summary["errors"][0]["line"] == 2_502
+    assert summary["duplicates"] == [{"line": 2_503, "kept_line": 9, "email": "info7@groot7.nl"}]
+    assert status["processed_rows"] == 2_502
+    lead = db.session.scalars(sa.select(Lead).where(Lead.email == "info7@groot7.nl")).one()
+    assert lead.list_name == "groot"
+    assert (lead.vars["klant"], lead.vars["first_name"]) == ("Groot 7", "Eva")
+    # The upload is gone once imported, here and in the database.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportUpload)) == 0
+
+
+def test_a_large_api_import_is_checked_before_it_is_queued(
+    app: Flask, api_client: Callable[[str], Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", 10)
+    client, headers = api_client("marketer")
+
+    def post(content: bytes, mapping: str = "") -> Any:
+        return client.post(
+            "/api/v1/leads/import",
+            data={"file": (io.BytesIO(content), "x.csv"), "list_name": "x", "mapping": mapping},
+            headers=headers,
+        )
+
+    bad_mapping = post(b"Mail;Klant\neva@klant.nl;Klant BV\n", '{"Klantnaam": "company"}')
+    assert bad_mapping.status_code == 422
+    assert set(bad_mapping.json["error"]["fields"]) == {"mapping"}
+    no_email = post(b"Naam;Klant\nEva;Klant BV\n")
+    assert no_email.status_code == 422
+    assert "no e-mail column" in no_email.json["error"]["fields"]["file"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
+    assert client.get("/api/v1/imports/nope", headers=headers).status_code == 404
+
+
+def test_an_api_import_job_reports_its_summary_to_any_api_user(
+    app: Flask, api_client: Callable[[str], Any], monkeypatch: Any
+) -> None:
+    monkeypatch.setitem(app.config, "IMPORT_BACKGROUND_BYTES", 10)
+    client, headers = api_client("marketer")
+    lines = ["email"] + [f"info{i}@kapot.nl" for i in range(5)] + ['"open quote'] + ["x"] * 3
+    response = client.post(
+        "/api/v1/leads/import",
+        data={"file": (io.BytesIO("\n".join(lines).encode()), "k.csv"), "list_name": "k"},
+        headers=headers,
+    )
+    assert response.status_code == 202
+    status = _wait_for_import(client, response.json["status_url"], headers)
+    assert status["status"] == "done"
+    assert status["summary"]["created"] == 5
+    manager, manager_headers = api_client("manager")
+    seen = manager.get(response.json["status_url"], headers=manager_headers)
+    assert seen.status_code == 200 and seen.json["summary"]["created"] == 5
+
+
+def test_the_page_refuses_a_file_of_thousands_of_columns_with_a_short_answer(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("marketer")
+    header = ";".join(["email", *(f"k{i}" for i in range(3_999))])
+    data = io.BytesIO((header + "\ninfo@breed.nl" + ";x" * 3_999 + "\n").encode())
+    response = client.post(
+        "/leads/import/preview", data={"csrf_token": client.csrf, "file": (data, "breed.csv")}
+    )
+    assert response.status_code == 422
+    assert "more than 200 columns" in response.text
+    assert len(response.data) < 20_000
+
+
+def test_the_leads_export_streams_as_it_reads(
+    app: Flask, login_as: Callable[[str], FlaskClient]
+) -> None:
+    for i in range(2_500):
+        make_lead(email=f"lead{i:04d}@stroom.nl", company=f"Stroom {i}", vars={"plaats": "Ede"})
+    db.session.commit()
+    client = login_as("manager")
+
+    loaded: list[Lead] = []
+
+    def count_load(lead: Lead, _context: Any) -> None:
+        loaded.append(lead)
+
+    def read_export() -> tuple[Any, int, list[bytes]]:
+        # Read as a WSGI server does, in the request's own context (the test client would
+        # otherwise run the request in a context of its own and read it from the test's).
+        response = FlaskClient.open(client, "/leads/export.csv?sort=email&direction=asc")
+        try:
+            pieces = iter(response.response)
+            first = next(pieces)
+            read_before_first_piece = len(loaded)
+            return response, read_before_first_piece, [first, *pieces]
+        finally:
+            response.close()  # ends the request, and with it the export's transaction
+
+    sa.event.listen(Lead, "load", count_load)
+    try:
+        response, read_before_first_piece, chunks = contextvars.Context().run(read_export)
+    finally:
+        sa.event.remove(Lead, "load", count_load)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.is_streamed
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="leads-')
+    # The first bytes leave while most leads are still unread.
+    assert read_before_first_piece < 2_500 <= len(loaded), read_before_first_piece
+    body = b"".join(chunks).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert [row["email"] for row in rows] == [f"lead{i:04d}@stroom.nl" for i in range(2_500)]
+    assert rows[-1]["plaats"] == "Ede" and rows[-1]["company"] == "Stroom 2499"

@@ -17,6 +17,7 @@ from webapp.services.leads.editing import (
     update_lead,
 )
 from webapp.services.leads.export import (
+    in_chunks,
     lead_export,
     spreadsheet_safe_csv,
 )
@@ -31,8 +32,10 @@ from webapp.services.leads.idn import (
     unicode_url,
 )
 from webapp.services.leads.import_jobs import (
+    background_bytes,
     create_import_job,
     discard_stale_import_jobs,
+    import_job_to_dict,
     job_format,
     local_file,
     remove_file,
@@ -45,6 +48,7 @@ from webapp.services.leads.import_jobs import (
 from webapp.services.leads.imports import (
     ImportFileError,
     ImportMappingError,
+    check_import,
     import_file,
     inspect_file,
     parse_choices,
@@ -103,7 +107,9 @@ __all__ = [
     "LeadFilter",
     "SuppressionError",
     "add_suppression",
+    "background_bytes",
     "bulk_action",
+    "check_import",
     "company_domain",
     "create_import_job",
     "delete_list",
@@ -113,6 +119,8 @@ __all__ = [
     "find_suppression",
     "get_lead",
     "import_file",
+    "import_job_to_dict",
+    "in_chunks",
     "inspect_file",
     "is_free_mail",
     "is_suppressed",

@@ -1,4 +1,4 @@
-"""Reading spreadsheets as they really arrive: encodings, delimiters, `sep=` lines, xlsx.
+"""Reading spreadsheets as they really arrive: encodings, delimiters, `sep=` lines.
 
 Everything here streams: a file is read a buffer at a time and rows are yielded one
 by one, so memory stays flat whatever the file's size.
@@ -11,10 +11,8 @@ import contextlib
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import IO, Any
 
 SAMPLE_BYTES = 64 * 1024
@@ -22,10 +20,8 @@ DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252")
 
-# Limits against decompression bombs: an xlsx is a zip of XML parts.
-XLSX_MAX_ENTRIES = 2_000
-XLSX_MAX_UNCOMPRESSED = 512 * 1024 * 1024
-XLSX_MAX_RATIO = 200
+# No lead file needs more; a wider one is refused before anything grows with its width.
+MAX_COLUMNS = 200
 
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
 # One cell may hold a whole pasted e-mail; the csv module's default limit is 128 KiB.
@@ -135,13 +131,11 @@ Row = tuple[int, "list[str] | str"]
 def iter_rows(
     path: str, fmt: FileFormat, handle: IO[bytes] | None = None
 ) -> Generator[Row, None, None]:
-    """Yield (line number, cells) for every non-empty row, header included, streaming.
+    """Yield (line number, cells) for every non-empty row of a CSV file, header included,
+    streaming (xlsx.iter_xlsx_rows reads workbooks).
 
     A row the csv module cannot parse comes as (line number, the reason) instead.
     """
-    if fmt.kind == "xlsx":
-        yield from _iter_xlsx_rows(path)
-        return
     raw = handle if handle is not None else open(path, "rb")  # noqa: SIM115
     try:
         yield from _iter_csv_rows(raw, fmt)
@@ -179,58 +173,3 @@ def _iter_csv_rows(raw: IO[bytes], fmt: FileFormat) -> Iterator[Row]:
         # Leave the handle open for its owner (who may read .tell() for progress).
         with contextlib.suppress(ValueError):
             text.detach()
-
-
-def check_xlsx_archive(path: str) -> None:
-    """Refuse workbooks that are not zips, have too many parts, or inflate suspiciously."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except zipfile.BadZipFile:
-        raise SpreadsheetError("the file is not a valid xlsx workbook") from None
-    if len(entries) > XLSX_MAX_ENTRIES:
-        raise SpreadsheetError("the workbook has too many parts to be a spreadsheet")
-    total = sum(entry.file_size for entry in entries)
-    if total > XLSX_MAX_UNCOMPRESSED:
-        raise SpreadsheetError("the workbook is too large once unpacked")
-    for entry in entries:
-        if entry.file_size > 1024 * 1024 and entry.file_size > XLSX_MAX_RATIO * max(
-            entry.compress_size, 1
-        ):
-            raise SpreadsheetError("the workbook unpacks suspiciously far (a zip bomb?)")
-
-
-def _iter_xlsx_rows(path: str) -> Iterator[Row]:
-    import openpyxl  # defusedxml is installed, so openpyxl parses with it
-
-    check_xlsx_archive(path)
-    try:
-        # data_only: the value Excel last calculated, never the formula; nothing is evaluated.
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a broken workbook
-        raise SpreadsheetError(f"the workbook cannot be read: {error}") from None
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            return
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            row = [xlsx_cell_text(value) for value in values]
-            if any(cell.strip() for cell in row):
-                yield number, row
-    finally:
-        workbook.close()
-
-
-def xlsx_cell_text(value: Any) -> str:
-    """A cell's value as the text a CSV export of it would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)

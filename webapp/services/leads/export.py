@@ -12,6 +12,9 @@ from webapp.formats import export_time
 from webapp.models import Lead
 
 BOM = "\ufeff"
+# Lines are sent in pieces of about this size: one write per row would be a system call
+# per row, one write for the whole file would hold it in memory.
+CHUNK_BYTES = 64 * 1024
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,3 +88,18 @@ def lead_export(leads: Iterable[Lead]) -> Iterator[str]:
                 ]
 
     yield from spreadsheet_safe_csv(rows(), [*LEAD_EXPORT_FIELDS, *var_names])
+
+
+def in_chunks(lines: Iterable[str], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Text lines as UTF-8 pieces of about `size` bytes, the first as soon as it is full."""
+    pending: list[bytes] = []
+    length = 0
+    for line in lines:
+        data = line.encode("utf-8")
+        pending.append(data)
+        length += len(data)
+        if length >= size:
+            yield b"".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield b"".join(pending)

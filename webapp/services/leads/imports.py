@@ -7,13 +7,20 @@ ever rendered: `{{ ... }}` and `=SUM(...)` in a cell are stored as the text they
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
-from webapp.services.leads.csv_sniff import FileFormat, SpreadsheetError, detect_format, iter_rows
+from webapp.services.leads.csv_sniff import (
+    MAX_COLUMNS,
+    FileFormat,
+    Row,
+    SpreadsheetError,
+    detect_format,
+    iter_rows,
+)
 from webapp.services.leads.duplicates import SeenAddresses
 from webapp.services.leads.fields import url_problem
 from webapp.services.leads.file_kinds import not_a_table
@@ -30,10 +37,15 @@ from webapp.services.leads.mapping import (
     guess_mapping,
     target_label,
 )
+from webapp.services.leads.xlsx import iter_xlsx_rows
 
 BATCH_SIZE = 2_000
 MAX_ERRORS = 1_000
 PREVIEW_ROWS = 5
+# A column name is a name: a longer header cell is cut here (variable names come from it).
+MAX_HEADER_CHARS = 200
+# The preview shows the start of each cell, so its size never depends on the file's.
+PREVIEW_CELL_CHARS = 100
 
 
 class ImportFileError(InvalidInput):
@@ -143,18 +155,49 @@ class ImportPreview:
 
 def _rows(
     path: str, fmt: FileFormat, handle: IO[bytes] | None = None
-) -> tuple[int, list[str], Generator[tuple[int, list[str] | str], None, None]]:
-    try:
-        rows = iter_rows(path, fmt, handle)
-        first = next(rows, None)
-    except SpreadsheetError as error:
-        raise ImportFileError(str(error)) from None
+) -> tuple[int, list[str], Generator[Row, None, None]]:
+    rows = _readable(iter_xlsx_rows(path) if fmt.kind == "xlsx" else iter_rows(path, fmt, handle))
+    first = next(rows, None)
     if first is None:
         raise ImportFileError("the file is empty")
     line, header = first
     if isinstance(header, str):
+        rows.close()
         raise ImportFileError(f"line {line}: {header}")
-    return line, [clean_text(name) for name in header], rows
+    try:
+        return line, _header(header), rows
+    except ImportFileError:
+        rows.close()
+        raise
+
+
+def _readable(rows: Iterator[Row]) -> Generator[Row, None, None]:
+    """The rows; a workbook found broken partway through is an ImportFileError too."""
+    try:
+        yield from rows
+    except SpreadsheetError as error:
+        raise ImportFileError(str(error)) from None
+
+
+def _header(cells: list[str]) -> list[str]:
+    """The column names, cut to MAX_HEADER_CHARS; more than MAX_COLUMNS is refused.
+
+    Empty names at the end (a spreadsheet's unused columns) do not count against the cap.
+    """
+    names = [clean_text(name)[:MAX_HEADER_CHARS] for name in cells]
+    while len(names) > MAX_COLUMNS and not names[-1]:
+        names.pop()
+    if len(names) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"the file has more than {MAX_COLUMNS} columns, and at most {MAX_COLUMNS} can be "
+            "imported: delete the columns you do not need and upload it again"
+        )
+    return names
+
+
+def _preview_cell(cell: str) -> str:
+    text = clean_text(cell)
+    return text if len(text) <= PREVIEW_CELL_CHARS else text[: PREVIEW_CELL_CHARS - 1] + "…"
 
 
 def _detect_format(path: str) -> FileFormat:
@@ -175,7 +218,7 @@ def inspect_file(
     sample: list[list[str]] = []
     for _, row in rows:
         if not isinstance(row, str):
-            sample.append([clean_text(cell) for cell in row])
+            sample.append([_preview_cell(cell) for cell in row[: len(header)]])
         if len(sample) >= PREVIEW_ROWS:
             break
     rows.close()
@@ -204,6 +247,30 @@ def parse_choices(text: str | None) -> dict[str, str | None]:
     return data
 
 
+def _resolve_mapping(
+    header: list[str], mapping: list[str] | None, choices: Mapping[str, str | None] | None
+) -> list[str]:
+    """Every column's target: `mapping` (or the guess) with `choices` laid over it."""
+    mapping = list(mapping) if mapping is not None else guess_mapping(header)
+    try:
+        if choices:
+            mapping = apply_choices(header, mapping, choices)
+        problem = check_mapping(mapping, header)
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        raise (ImportMappingError if choices else ImportFileError)(problem)
+    return mapping
+
+
+def check_import(path: str, choices: Mapping[str, str | None] | None = None) -> ImportPreview:
+    """The preview of an import about to run later, with `choices` laid over the guessed
+    mapping; ImportFileError or ImportMappingError now rather than in the job."""
+    preview = inspect_file(path)
+    mapping = _resolve_mapping(preview.header, preview.mapping, choices)
+    return replace(preview, mapping=mapping, error=None)
+
+
 # -- writing ----------------------------------------------------------------------------
 
 
@@ -228,16 +295,11 @@ def import_file(
     fmt = fmt or _detect_format(path)
     with open(path, "rb") as handle, SeenAddresses() as seen:
         _, header, rows = _rows(path, fmt, handle)
-        mapping = list(mapping) if mapping is not None else guess_mapping(header)
         try:
-            if choices:
-                mapping = apply_choices(header, mapping, choices)
-            problem = check_mapping(mapping, header)
-        except ValueError as error:
-            problem = str(error)
-        if problem:
+            mapping = _resolve_mapping(header, mapping, choices)
+        except ImportFileError:
             rows.close()
-            raise (ImportMappingError if choices else ImportFileError)(problem)
+            raise
         summary = ImportSummary()
         batch: list[ParsedRow] = []
         read = 0

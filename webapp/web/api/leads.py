@@ -1,24 +1,32 @@
-"""Leads over the API: import, search, one lead, stop, soft delete."""
+"""Leads over the API: import (and its job), search, one lead, stop, soft delete."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 
 from webapp.errors import ApiError
 from webapp.extensions import db
-from webapp.models import Lead
+from webapp.models import ImportJob, ImportStatus, Lead
 from webapp.models.leads import LEAD_STATUSES
 from webapp.services import leads as lead_service
 from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
+    ImportFileError,
     ImportMappingError,
     LeadFilter,
+    background_bytes,
+    check_import,
+    create_import_job,
     import_file,
+    import_job_to_dict,
     parse_choices,
     remove_file,
+    settle_stalled_import_jobs,
+    start_import_job,
     store_upload,
 )
 from webapp.web.api.blueprint import bp
@@ -48,13 +56,43 @@ def leads_import() -> Any:
     if fields:
         raise ApiError(422, "invalid import", fields)
     assert upload is not None
-    path = store_upload(upload.stream, upload.filename or "upload.csv")
+    filename = upload.filename or "upload.csv"
+    path = store_upload(upload.stream, filename)
+    if os.path.getsize(path) > background_bytes():
+        return _import_in_background(path, filename, list_name, choices)
     try:
         summary = import_file(path, list_name, choices=choices)
     finally:
         remove_file(path)
     db.session.commit()
     return summary.to_dict()
+
+
+def _import_in_background(
+    path: str, filename: str, list_name: str, choices: dict[str, str | None]
+) -> Any:
+    """A large file: checked now (422 as for a small one), imported by a worker; 202."""
+    try:
+        preview = check_import(path, choices)
+    except ImportFileError:
+        remove_file(path)
+        raise
+    job = create_import_job(path, filename, list_name, preview, current_user.id)
+    db.session.commit()  # before the worker looks for it
+    start_import_job(job.id)
+    status_url = url_for("api.imports_show", job_id=job.id)
+    return {"job_id": job.id, "status_url": status_url}, 202, {"Location": status_url}
+
+
+@bp.get("/imports/<job_id>")
+def imports_show(job_id: str) -> Any:
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        raise ApiError(404, f"no import {job_id!r}")
+    if job.status == ImportStatus.RUNNING and settle_stalled_import_jobs():
+        db.session.commit()  # a poller of a stopped import hears that it stopped
+        db.session.refresh(job)
+    return import_job_to_dict(job)
 
 
 @bp.get("/leads")
