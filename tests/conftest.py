@@ -129,6 +129,9 @@ class IsolatedClient(FlaskClient):
         self.environ_base["HTTP_ACCEPT_LANGUAGE"] = self.application.config["BABEL_DEFAULT_LOCALE"]
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # A streamed answer (an export) is read to its end and closed here, as a server
+        # would: left open, it would hold its database transaction past the test.
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
