@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, abort, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from webapp.services.errors import InvalidInput
@@ -70,7 +71,7 @@ def json_text_problems(value: Any, path: str = "") -> dict[str, str]:
             for key, child in item.items():
                 name = f"{where}.{key}" if where else str(key)
                 if (reason := text_problem(str(key))) is not None:
-                    problems[_printable(name)] = f"field name {reason}"
+                    problems[_printable(name)] = _("field name: %(reason)s", reason=reason)
                     continue
                 stack.append((child, name))
         elif isinstance(item, list):
@@ -87,7 +88,7 @@ def _field_problems(values: MultiDict[str, str]) -> dict[str, str]:
     problems: dict[str, str] = {}
     for key, value in values.items(multi=True):
         if (reason := text_problem(key)) is not None:
-            problems[_printable(key)] = f"field name {reason}"
+            problems[_printable(key)] = _("field name: %(reason)s", reason=reason)
         elif (reason := text_problem(value)) is not None:
             problems[key] = reason
     return problems
@@ -104,7 +105,7 @@ def reject_unusable_input() -> None:
     ):
         problems.update(_field_problems(request.form))
     if problems:
-        raise InvalidInput(problems, "the request contains text that cannot be used")
+        raise InvalidInput(problems, _("the request contains text that cannot be used"))
 
 
 def init_app(app: Flask) -> None:

@@ -91,7 +91,7 @@ def test_saving_shows_how_many_leads_lack_a_variable(app: Any, login_as: Any) ->
     )
     assert response.status_code == 302
     page = client.get(response.location).text
-    assert "1 of all 2 leads lack first_name" in page
+    assert "1 of all 2 leads lacks first_name" in page
     assert "No lead has branche (all 2 lack it)." in page
 
 
@@ -114,8 +114,8 @@ def test_warnings_count_the_leads_of_the_lists_of_the_campaigns_using_the_templa
     client = login_as("marketer")
 
     page = client.get(f"/templates/{template.id}").text
-    assert "1 of the 3 leads in noord, zuid lack first_name" in page
-    assert "1 of all 8 leads lack first_name" not in page
+    assert "1 of the 3 leads in noord, zuid lacks first_name" in page
+    assert "1 of all 8 leads lacks first_name" not in page
     assert "6 of all 8 leads lack first_name" in client.get(f"/templates/{unused.id}").text
 
 

@@ -11,10 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import SendingDomain
 from webapp.models.domains import DEFAULT_ALIASES, DEFAULT_DOMAINS, SMTP_TLS_MODES, SmtpTls
 from webapp.queue import wake_dispatcher_after_commit
@@ -65,7 +67,7 @@ class DomainSettingsError(InvalidInput):
     """Invalid settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(fields, "invalid domain settings")
+        super().__init__(fields, _("invalid domain settings"))
 
 
 def get_domain(name: str) -> SendingDomain | None:
@@ -96,7 +98,7 @@ def update_domain(
     start = values.get("window_start", domain.window_start)
     end = values.get("window_end", domain.window_end)
     if "window_start" not in errors and "window_end" not in errors and start >= end:
-        errors["window_end"] = "must be after window_start"
+        errors["window_end"] = _("must be after the start time")
     if errors:
         raise DomainSettingsError(errors)
     mailbox = ("imap_host", "imap_port", "imap_user", "imap_folder")
@@ -134,7 +136,7 @@ def parse_settings(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, s
     errors: dict[str, str] = {}
     for field, raw in changes.items():
         if field not in EDITABLE_FIELDS:
-            errors[field] = "unknown field"
+            errors[field] = _("unknown field")
             continue
         try:
             values[field] = _parse(field, raw)
@@ -162,21 +164,21 @@ def _parse(field: str, raw: Any) -> Any:
         return _aliases(raw)
     if field == "smtp_tls":
         return _smtp_tls(raw)
-    raise ValueError("unknown field")
+    raise ValueError(_("unknown field"))
 
 
 def _text(field: str, raw: Any) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise ValueError("must be text")
+        raise ValueError(_("must be text"))
     value = raw.strip()
     if len(value) > 1000 or "\n" in value or "\r" in value:
-        raise ValueError("must be one line of at most 1000 characters")
+        raise ValueError(_("must be one line of at most %(max)s characters", max=thousands(1000)))
     if field in ("smtp_host", "imap_host") and value and not _HOST_RE.match(value):
-        raise ValueError("must be a host name or IP address")
+        raise ValueError(_("must be a host name or IP address"))
     if field == "imap_folder" and not value:
-        raise ValueError("must not be empty")
+        raise ValueError(_("must not be empty"))
     if field == "label":
         return value
     return value or None
@@ -184,24 +186,26 @@ def _text(field: str, raw: Any) -> str | None:
 
 def _int(raw: Any, low: int, high: int) -> int:
     if isinstance(raw, bool):
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise ValueError("must be a whole number") from None
+        raise ValueError(_("must be a whole number")) from None
     if isinstance(raw, float) and raw != value:
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     if not low <= value <= high:
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(
+            _("must be between %(low)s and %(high)s", low=thousands(low), high=thousands(high))
+        )
     return value
 
 
 def _time(raw: Any) -> time:
     if not isinstance(raw, str) or not re.fullmatch(r"\d{2}:\d{2}", raw.strip()):
-        raise ValueError('must be a time as "HH:MM"')
+        raise ValueError(_('must be a time as "HH:MM"'))
     hours, minutes = (int(part) for part in raw.strip().split(":"))
     if hours > 23 or minutes > 59:
-        raise ValueError('must be a time as "HH:MM"')
+        raise ValueError(_('must be a time as "HH:MM"'))
     return time(hours, minutes)
 
 
@@ -209,18 +213,18 @@ def _working_days(raw: Any) -> list[int]:
     if isinstance(raw, str):
         raw = [part for part in re.split(r"[,\s]+", raw.strip()) if part]
     if not isinstance(raw, list) or not raw:
-        raise ValueError("must be a non-empty list of weekdays 1..7 (Monday 1)")
+        raise ValueError(_("must be a non-empty list of weekdays 1..7 (Monday 1)"))
     days = sorted({_int(day, 1, 7) for day in raw})
     return days
 
 
 def _timezone(raw: Any) -> str:
     if not isinstance(raw, str) or raw.strip() not in _zones():
-        raise ValueError("must be an IANA time zone such as Europe/Amsterdam")
+        raise ValueError(_("must be an IANA time zone such as Europe/Amsterdam"))
     try:
         ZoneInfo(raw.strip())
     except ZoneInfoNotFoundError:
-        raise ValueError("must be an IANA time zone such as Europe/Amsterdam") from None
+        raise ValueError(_("must be an IANA time zone such as Europe/Amsterdam")) from None
     return raw.strip()
 
 
@@ -235,19 +239,21 @@ def _zones() -> set[str]:
 
 def _aliases(raw: Any) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
-        raise ValueError("must be a non-empty list of {alias, display_name}")
+        raise ValueError(_("must be a non-empty list of {alias, display_name}"))
     aliases: list[dict[str, str]] = []
     for item in raw:
         if not isinstance(item, dict):
-            raise ValueError("each alias must be {alias, display_name}")
+            raise ValueError(_("each alias must be {alias, display_name}"))
         alias = str(item.get("alias", "")).strip().lower()
         display_name = str(item.get("display_name", "")).strip()
         if not _ALIAS_RE.match(alias):
-            raise ValueError(f"alias {alias!r} is not a valid mailbox name")
+            raise ValueError(_("alias %(alias)s is not a valid mailbox name", alias=repr(alias)))
         if not display_name or len(display_name) > 100 or any(c in display_name for c in '\r\n<>"'):
-            raise ValueError(f"display name of {alias!r} must be 1-100 plain characters")
+            raise ValueError(
+                _("display name of %(alias)s must be 1-100 plain characters", alias=repr(alias))
+            )
         if any(a["alias"] == alias for a in aliases):
-            raise ValueError(f"alias {alias!r} appears twice")
+            raise ValueError(_("alias %(alias)s appears twice", alias=repr(alias)))
         aliases.append({"alias": alias, "display_name": display_name})
     return aliases
 
@@ -258,7 +264,9 @@ def _smtp_tls(raw: Any) -> str:
         return SmtpTls.STARTTLS if raw else SmtpTls.NONE
     if isinstance(raw, str) and raw.strip().lower() in SMTP_TLS_MODES:
         return raw.strip().lower()
-    raise ValueError(f"must be one of {', '.join(SMTP_TLS_MODES)} (or true / false)")
+    raise ValueError(
+        _("must be one of %(choices)s (or true / false)", choices=", ".join(SMTP_TLS_MODES))
+    )
 
 
 def domain_to_dict(domain: SendingDomain) -> dict[str, Any]:

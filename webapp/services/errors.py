@@ -6,6 +6,8 @@ Services raise these (or an area's subclass of them); `webapp.errors` turns them
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 
 def describe(fields: dict[str, str]) -> str:
     """`field: reason; other: reason`, for logs, the command line and flash messages."""
@@ -32,9 +34,9 @@ class InvalidInput(ServiceError, ValueError):
     default_code = "invalid"
 
     def __init__(
-        self, fields: dict[str, str], message: str = "invalid input", *, code: str | None = None
+        self, fields: dict[str, str], message: str | None = None, *, code: str | None = None
     ) -> None:
-        super().__init__(message, code=code, fields=fields)
+        super().__init__(message or _("invalid input"), code=code, fields=fields)
 
     def __str__(self) -> str:
         # The headline alone ("invalid campaign") says nothing; the fields say what to fix.

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+
+from webapp.formats import thousands
+
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off", ""})
 # ASCII digits only: int() also reads "٣" and str.isdigit() also passes "²".
@@ -21,35 +25,39 @@ def parse_bool(raw: Any) -> bool:
         return True
     if isinstance(raw, str) and raw.strip().lower() in FALSE_WORDS:
         return False
-    raise ValueError("must be true or false")
+    raise ValueError(_("must be true or false"))
 
 
 def text_problem(value: str) -> str | None:
     """Why a piece of text cannot be stored (a NUL byte, a lone surrogate), or None."""
     if "\x00" in value:
-        return "must not contain NUL bytes"
+        return str(_("must not contain NUL bytes"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "must be valid Unicode text"
+        return str(_("must be valid Unicode text"))
     return None
 
 
 def parse_int(raw: Any, low: int, high: int) -> int:
     """A whole number between `low` and `high` from JSON, a form or a query string."""
     if isinstance(raw, bool):
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, str) and WHOLE_NUMBER.fullmatch(raw.strip()):
         value = int(raw.strip())
     elif isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(_between(low, high))
     else:
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     if not low <= value <= high:
-        raise ValueError(f"must be between {low} and {high}")
+        raise ValueError(_between(low, high))
     return value
+
+
+def _between(low: int, high: int) -> str:
+    return str(_("must be between %(low)s and %(high)s", low=thousands(low), high=thousands(high)))
 
 
 def clamp_int(raw: Any, default: int, low: int, high: int) -> int:

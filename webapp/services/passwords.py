@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from flask_babel import gettext as _
+
+from webapp.formats import thousands
 from webapp.services.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
@@ -21,17 +24,17 @@ def common_passwords() -> frozenset[str]:
 def password_problem(password: str, email: str = "") -> str | None:
     """Why this password may not be used, in words, or None when it may."""
     if not password.strip():
-        return "must not be blank"
+        return str(_("must not be blank"))
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+        return str(_("must be at least %(count)s characters", count=thousands(MIN_PASSWORD_LENGTH)))
     folded = password.strip().lower()
     email = email.strip().lower()
     if email and folded in {email, email.partition("@")[0]}:
-        return "must not be the email address"
+        return str(_("must not be the email address"))
     if len(set(folded)) == 1:
-        return "must not be one character repeated"
+        return str(_("must not be one character repeated"))
     if folded in common_passwords():
-        return "is a well-known password; choose another"
+        return str(_("is a well-known password; choose another"))
     return None
 
 
@@ -39,4 +42,4 @@ def check_password(password: str, email: str = "") -> None:
     """Raise InvalidInput naming `password` unless the password keeps the rules."""
     problem = password_problem(password, email)
     if problem is not None:
-        raise InvalidInput({"password": problem}, f"The password {problem}.")
+        raise InvalidInput({"password": problem}, _("This password cannot be used."))

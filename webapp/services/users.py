@@ -7,10 +7,12 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.i18n import LANGUAGES
 from webapp.models import ApiToken, User
 from webapp.models.users import ROLES, new_session_token
@@ -50,12 +52,12 @@ def create_user(email: str, password: str, role: str, name: str = "") -> User:
     """Add a user with a hashed password; the caller commits."""
     email = normalise_email(email)
     if "@" not in email:
-        raise UserError("email", "not an email address")
+        raise UserError("email", _("not an email address"))
     if role not in ROLES:
-        raise UserError("role", f"must be one of {', '.join(ROLES)}")
+        raise UserError("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
     password_hash = _checked_password(password, email)
     if get_user_by_email(email) is not None:
-        raise UserError("email", "a user with this address exists")
+        raise UserError("email", _("a user with this address exists"))
     user = User(email=email, name=name, role=role, password_hash=password_hash)
     db.session.add(user)
     db.session.flush()
@@ -72,7 +74,7 @@ def get_user(user_id: str) -> User:
     """The user with this id, or NotFound."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     return user
 
 
@@ -120,10 +122,10 @@ def update_user(
     """Change a user's role or active flag; deactivation ends their logins and tokens."""
     if acting is not None and acting.id == user.id:
         # An admin locking themselves out (or demoting the last admin) needs another admin.
-        raise Conflict("you cannot change your own role or deactivate yourself")
+        raise Conflict(_("you cannot change your own role or deactivate yourself"))
     if role is not None:
         if role not in ROLES:
-            raise UserError("role", f"must be one of {', '.join(ROLES)}")
+            raise UserError("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
         user.role = role
     if active is not None and active != user.active:
         user.active = active
@@ -147,7 +149,7 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create an API token: the row and the token, shown once (only its hash is stored)."""
     name = name.strip()
     if len(name) > 200:
-        raise UserError("name", "must be at most 200 characters")
+        raise UserError("name", _("must be at most %(max)s characters", max=thousands(200)))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     api_token = ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name)
     db.session.add(api_token)
@@ -170,7 +172,7 @@ def get_token(token_id: str, owner: User | None = None) -> ApiToken:
     """The token with this id (only among `owner`'s when given), or NotFound."""
     api_token = db.session.get(ApiToken, token_id)
     if api_token is None or (owner is not None and api_token.user_id != owner.id):
-        raise NotFound("no such token")
+        raise NotFound(_("no such token"))
     return api_token
 
 
@@ -246,5 +248,7 @@ def token_to_dict(api_token: ApiToken) -> dict[str, object]:
 def set_locale(user: User, locale: str) -> None:
     """The user's interface language, one of webapp.i18n.LANGUAGES."""
     if locale not in LANGUAGES:
-        raise InvalidInput({"locale": f"must be one of {', '.join(LANGUAGES)}"})
+        raise InvalidInput(
+            {"locale": _("must be one of %(choices)s", choices=", ".join(LANGUAGES))}
+        )
     user.locale = locale

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import Lead, LeadStatus, Suppression, Template
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
@@ -36,7 +38,7 @@ class AudienceError(InvalidInput):
     """Invalid builder settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(fields, "invalid audience settings")
+        super().__init__(fields, _("invalid audience settings"))
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,11 @@ def parse_filters(raw: dict[str, Any]) -> AudienceFilters:
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        errors["list_names"] = "must be a list of list names"
+        errors["list_names"] = _("must be a list of list names")
         names = []
     list_names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not list_names and "list_names" not in errors:
-        errors["list_names"] = "choose at least one list"
+        errors["list_names"] = _("choose at least one list")
     flags = {"only_complete": True, "exclude_suppressed": True, "one_per_domain": False}
     for name in flags:
         if name in raw:
@@ -104,7 +106,7 @@ def parse_filters(raw: dict[str, Any]) -> AudienceFilters:
             errors["exclude_recent_days"] = str(error)
     template_id = raw.get("template_id") or None
     if template_id is not None and not isinstance(template_id, str):
-        errors["template_id"] = "must be a template id"
+        errors["template_id"] = _("must be a template id")
     if errors:
         raise AudienceError(errors)
     return AudienceFilters(list_names=list_names, exclude_recent_days=days,
@@ -116,18 +118,22 @@ def _recent_days(raw: Any) -> int | None:
     if raw is None or raw is False or raw == "" or raw == 0:
         return None
     if isinstance(raw, bool):
-        raise ValueError(f"must be a number of days (1-{MAX_RECENT_DAYS}) or null")
+        raise ValueError(_recent_days_range())
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"must be a number of days (1-{MAX_RECENT_DAYS}) or null") from None
+        raise ValueError(_recent_days_range()) from None
     if isinstance(raw, float) and raw != days:
-        raise ValueError("must be a whole number of days")
+        raise ValueError(_("must be a whole number of days"))
     if days == 0:
         return None
     if not 1 <= days <= MAX_RECENT_DAYS:
-        raise ValueError(f"must be between 1 and {MAX_RECENT_DAYS} days")
+        raise ValueError(_("must be between 1 and %(max)s days", max=thousands(MAX_RECENT_DAYS)))
     return days
+
+
+def _recent_days_range() -> str:
+    return str(_("must be a number of days (1-%(max)s) or null", max=thousands(MAX_RECENT_DAYS)))
 
 
 def required_variables(template: Template | None) -> list[str]:
@@ -269,7 +275,7 @@ def preview_audience(
     """The funnel and a sample of the selected leads, in at most two statements."""
     template = load_template(filters.template_id)
     if filters.template_id and template is None:
-        raise AudienceError({"template_id": "no such template"})
+        raise AudienceError({"template_id": _("no such template")})
     variables = required_variables(template)
     ranked = _ranked(filters, variables, now)
     p1, p2, p3 = ranked.c.p1, ranked.c.p2, ranked.c.p3
@@ -328,7 +334,7 @@ def selected_lead_ids(filters: AudienceFilters, now: datetime) -> list[str]:
     """The ids of the selected leads, ordered by created_at then id (the snapshot's order)."""
     template = load_template(filters.template_id)
     if filters.template_id and template is None:
-        raise AudienceError({"template_id": "no such template"})
+        raise AudienceError({"template_id": _("no such template")})
     ranked = _ranked(filters, required_variables(template), now)
     query = (
         sa.select(ranked.c.id)

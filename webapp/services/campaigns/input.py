@@ -6,8 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import SendingDomain, Template
 from webapp.services.campaigns.audience import AudienceError, parse_filters
 from webapp.services.errors import InvalidInput
@@ -26,7 +29,7 @@ class CampaignInputError(InvalidInput):
     """Invalid campaign settings; `fields` maps each field to the reason."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(fields, "invalid campaign")
+        super().__init__(fields, _("invalid campaign"))
 
 
 def parse_campaign_input(
@@ -37,28 +40,28 @@ def parse_campaign_input(
     errors: dict[str, str] = {}
     for key in raw:
         if key not in EDITABLE:
-            errors[key] = "unknown field"
+            errors[key] = _("unknown field")
     if "name" in raw or not partial:
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
-            errors["name"] = "give the campaign a name"
+            errors["name"] = _("give the campaign a name")
         elif len(name.strip()) > 200:
-            errors["name"] = "at most 200 characters"
+            errors["name"] = _("at most %(max)s characters", max=thousands(200))
         else:
             values["name"] = name.strip()
     if "template_id" in raw or not partial:
         template = _template(raw.get("template_id"))
         if template is None:
-            errors["template_id"] = "choose a template"
+            errors["template_id"] = _("choose a template")
         elif not template.steps:
-            errors["template_id"] = "this template has no steps yet"
+            errors["template_id"] = _("this template has no steps yet")
         else:
             values["template_id"] = template.id
     if "audience" in raw or not partial:
         audience = raw.get("audience")
         try:
             if not isinstance(audience, dict):
-                raise AudienceError({"list_names": "choose at least one list"})
+                raise AudienceError({"list_names": _("choose at least one list")})
             values["audience"] = parse_filters(audience)
         except AudienceError as error:
             errors.update({f"audience.{k}": v for k, v in error.fields.items()})
@@ -101,35 +104,41 @@ def _start_at(raw: Any, now: datetime) -> datetime | None:
         try:
             value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(
-                "must be a date and time in ISO 8601, e.g. 2026-03-02T09:00+01:00"
-            ) from None
+            raise ValueError(_not_a_moment()) from None
     else:
-        raise ValueError("must be a date and time in ISO 8601, e.g. 2026-03-02T09:00+01:00")
+        raise ValueError(_not_a_moment())
     if value.tzinfo is None:
-        raise ValueError("needs a UTC offset, e.g. 2026-03-02T09:00+01:00")
+        raise ValueError(_("needs a UTC offset, e.g. 2026-03-02T09:00+01:00"))
     try:
         too_early = value < now - START_GRACE
         too_late = value > now + MAX_START_AHEAD
     except OverflowError:  # year 1 or 9999 with an offset: outside any sensible range
         too_early, too_late = value.year < now.year, value.year > now.year
     if too_early:
-        raise ValueError("must not be in the past")
+        raise ValueError(_("must not be in the past"))
     if too_late:
-        raise ValueError(f"must be within {MAX_START_AHEAD.days} days from now")
+        raise ValueError(
+            _("must be within %(days)s days from now", days=thousands(MAX_START_AHEAD.days))
+        )
     return value
+
+
+def _not_a_moment() -> str:
+    return str(_("must be a date and time in ISO 8601, e.g. 2026-03-02T09:00+01:00"))
 
 
 def _followup_days(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ValueError("must be a whole number of working days")
+        raise ValueError(_("must be a whole number of working days"))
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        raise ValueError("must be a whole number of working days") from None
+        raise ValueError(_("must be a whole number of working days")) from None
     # 0 means the next free slot after the earlier mail (the planner allows it).
     if not 0 <= days <= MAX_FOLLOWUP_DAYS:
-        raise ValueError(f"must be between 0 and {MAX_FOLLOWUP_DAYS} working days")
+        raise ValueError(
+            _("must be between 0 and %(max)s working days", max=thousands(MAX_FOLLOWUP_DAYS))
+        )
     return days
 
 
@@ -138,7 +147,7 @@ def _domains(raw: Any) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
-        raise ValueError("must be a list of sending domain names")
+        raise ValueError(_("must be a list of sending domain names"))
     names = list(dict.fromkeys(n.strip().lower() for n in raw if n.strip()))
     known = set(
         db.session.execute(
@@ -147,5 +156,12 @@ def _domains(raw: Any) -> list[str]:
     )
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"no sending domain {', '.join(unknown)}")
+        raise ValueError(
+            ngettext(
+                "no sending domain %(names)s",
+                "no sending domains %(names)s",
+                len(unknown),
+                names=", ".join(unknown),
+            )
+        )
     return names

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from webapp.database import affected_rows, utcnow
@@ -57,13 +59,51 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     ),
     "complete": (frozenset({CampaignStatus.RUNNING}), CampaignStatus.COMPLETED),
 }
-RULES = {
-    "start": "only a draft can be started",
-    "pause": "only a running campaign can be paused",
-    "resume": "only a paused campaign can be resumed",
-    "stop": "a completed or stopped campaign cannot be stopped",
-    "complete": "only a running campaign can complete",
+# Why an action is refused, per action: whole sentences, so each language orders its words.
+REFUSALS = {
+    "start": _l("Cannot start this campaign: it is %(status)s; only a draft can be started."),
+    "pause": _l(
+        "Cannot pause this campaign: it is %(status)s; only a running campaign can be paused."
+    ),
+    "resume": _l(
+        "Cannot resume this campaign: it is %(status)s; only a paused campaign can be resumed."
+    ),
+    "stop": _l(
+        "Cannot stop this campaign: it is %(status)s; a completed or stopped campaign cannot be"
+        " stopped."
+    ),
+    "complete": _l(
+        "Cannot complete this campaign: it is %(status)s; only a running campaign can complete."
+    ),
 }
+# A plan that cannot be made, per action that plans.
+PLAN_REFUSALS = {
+    "start": _l("Cannot start this campaign: %(error)s"),
+    "resume": _l("Cannot resume this campaign: %(error)s"),
+}
+# A status as a refusal names it.
+STATUS_WORDS: dict[str, Any] = {
+    CampaignStatus.DRAFT: _l("draft"),
+    CampaignStatus.RUNNING: _l("running"),
+    CampaignStatus.PAUSED: _l("paused"),
+    CampaignStatus.STOPPED: _l("stopped"),
+    CampaignStatus.COMPLETED: _l("completed"),
+}
+# Why a finished campaign cannot change, and what a started one still takes.
+FINISHED: dict[str, Any] = {
+    CampaignStatus.COMPLETED: _l("A completed campaign can no longer change."),
+    CampaignStatus.STOPPED: _l("A stopped campaign can no longer change."),
+}
+STARTED: dict[str, Any] = {
+    CampaignStatus.RUNNING: _l("A running campaign only takes changes to its name and follow-ups."),
+    CampaignStatus.PAUSED: _l("A paused campaign only takes changes to its name and follow-ups."),
+}
+
+
+def status_word(status: str) -> str:
+    """A campaign status in the reader's language (the raw value when it has no label)."""
+    word = STATUS_WORDS.get(status)
+    return str(word) if word is not None else status
 
 
 class CampaignConflict(Conflict):
@@ -77,7 +117,7 @@ class TransitionError(CampaignConflict):
     """A lifecycle action the campaign's status does not allow."""
 
     def __init__(self, action: str, status: str) -> None:
-        super().__init__(f"Cannot {action} this campaign: it is {status}; {RULES[action]}.")
+        super().__init__(str(REFUSALS[action]) % {"status": status_word(status)})
         self.action = action
         self.status = status
 
@@ -123,7 +163,7 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     filters = replace(filters, template_id=values["template_id"])
     audience = snapshot_audience(filters, now)
     if not audience.lead_ids:
-        raise CampaignInputError({"audience": "these filters select no leads"})
+        raise CampaignInputError({"audience": _("these filters select no leads")})
     chosen = values.pop("domains", [])
     campaign = Campaign(**values, domains=chosen, created_by_id=user_id)
     campaign.audience = audience
@@ -145,13 +185,19 @@ def update_campaign(
 ) -> Campaign:
     """Edit a draft (everything) or a started campaign (name and follow-up settings)."""
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.STOPPED):
-        raise CampaignConflict(f"A {campaign.status} campaign can no longer change.")
+        raise CampaignConflict(str(FINISHED[campaign.status]))
     if campaign.status != CampaignStatus.DRAFT:
         frozen = sorted(set(raw) - LIVE_EDITABLE)
         if frozen:
             raise CampaignConflict(
-                f"A {campaign.status} campaign only takes changes to its name and follow-ups.",
-                dict.fromkeys(frozen, f"cannot change once the campaign is {campaign.status}"),
+                str(STARTED[campaign.status]),
+                dict.fromkeys(
+                    frozen,
+                    _(
+                        "cannot change once the campaign is %(status)s",
+                        status=status_word(campaign.status),
+                    ),
+                ),
             )
     values, errors = parse_campaign_input(raw, now, partial=True)
     if errors:
@@ -168,7 +214,7 @@ def update_campaign(
         filters = replace(filters, template_id=campaign.template_id)
         audience = snapshot_audience(filters, now)
         if not audience.lead_ids:
-            raise CampaignInputError({"audience": "these filters select no leads"})
+            raise CampaignInputError({"audience": _("these filters select no leads")})
         campaign.audience = audience
     if not campaign.domains and (campaign.domain is None or campaign.status == "draft"):
         # A draft's automatic domain follows its audience, start and follow-ups.
@@ -296,7 +342,7 @@ def apply_action(campaign: Campaign, action: str, user_id: str | None, now: date
         elif action == "resume":
             affected = replan_queued(campaign, now)
     except PlanError as error:
-        raise CampaignConflict(f"Cannot {action} this campaign: {error}") from None
+        raise CampaignConflict(str(PLAN_REFUSALS[action]) % {"error": error}) from None
     if action == "stop":
         affected = _cancel(campaign, CancelReason.CAMPAIGN_STOPPED)
     record_action(

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.models import Campaign, EventType, Lead, Message, MessageEvent
 
 TABS = {
-    "replies": ("Replies", (EventType.REPLIED,)),
-    "bounces": ("Bounces", (EventType.BOUNCED, EventType.SOFT_BOUNCE)),
-    "auto_replies": ("Auto-replies", (EventType.AUTO_REPLIED,)),
+    "replies": (_l("Replies"), (EventType.REPLIED,)),
+    "bounces": (_l("Bounces"), (EventType.BOUNCED, EventType.SOFT_BOUNCE)),
+    "auto_replies": (_l("Auto-replies"), (EventType.AUTO_REPLIED,)),
 }
 DEFAULT_TAB = "replies"
 LIMIT = 300

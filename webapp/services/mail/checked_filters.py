@@ -11,6 +11,8 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, nodes, pass_environment, pass_eval_context
 from jinja2.filters import do_center, do_indent, do_join, do_replace, do_wordwrap, make_attrgetter
 
@@ -40,10 +42,13 @@ def limited(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     select, unique, ...) counts its items as they are handed out.
     """
 
+    # Read only when a result is refused, in the reader's language then.
+    what = _l("the filter %(name)s", name=repr(name))
+
     @functools.wraps(func)  # keeps jinja_pass_arg
     def filter_(*args: Any, **kwargs: Any) -> Any:
         current_budget().check()
-        return sized(func(*args, **kwargs), f"the filter {name!r}")
+        return sized(func(*args, **kwargs), what)
 
     return filter_
 
@@ -59,7 +64,11 @@ def safe_range(*args: int) -> range:
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
         raise LimitExceeded(
-            f"range() of {thousands(len(numbers))} numbers; the limit is {thousands(MAX_RANGE)}"
+            _(
+                "range() of %(count)s numbers; the limit is %(max)s",
+                count=thousands(len(numbers)),
+                max=thousands(MAX_RANGE),
+            )
         )
     return numbers
 
@@ -91,7 +100,9 @@ def _checked_wordwrap(
 ) -> str:
     # textwrap is slow per line it makes: bound the lines, not just the characters.
     if len(str(s)) / max(int(width), 1) > MAX_LIST_ITEMS:
-        raise LimitExceeded(f"wordwrap would make more than {thousands(MAX_LIST_ITEMS)} lines")
+        raise LimitExceeded(
+            _("wordwrap would make more than %(max)s lines", max=thousands(MAX_LIST_ITEMS))
+        )
     return do_wordwrap(environment, s, width, *args, **kwargs)
 
 
@@ -116,7 +127,11 @@ def word_by_word(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         text = args[1] if getattr(func, "jinja_pass_arg", None) else args[0]
         if len(str(text)) > MAX_WORDS_FILTER_CHARS:
             raise LimitExceeded(
-                f"{name} takes at most {thousands(MAX_WORDS_FILTER_CHARS)} characters"
+                _(
+                    "%(name)s takes at most %(max)s characters",
+                    name=name,
+                    max=thousands(MAX_WORDS_FILTER_CHARS),
+                )
             )
         return func(*args, **kwargs)
 

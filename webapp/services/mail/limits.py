@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, NamedTuple
 
-from webapp.formats import thousands
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.formats import decimal, thousands
 
 MAX_SOURCE_CHARS = 64 * 1024  # one part of one step, as written
 MAX_STRING_CHARS = 256 * 1024  # characters in any value a template builds, and each part
@@ -53,12 +56,16 @@ class Budget:
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
-            raise LimitExceeded(f"took longer than {RENDER_SECONDS:g} s to render")
+            raise LimitExceeded(
+                _("took longer than %(seconds)s s to render", seconds=decimal(RENDER_SECONDS))
+            )
 
     def tick(self) -> None:
         self.iterations -= 1
         if self.iterations < 0:
-            raise LimitExceeded(f"loops ran more than {thousands(MAX_ITERATIONS)} times")
+            raise LimitExceeded(
+                _("loops ran more than %(max)s times", max=thousands(MAX_ITERATIONS))
+            )
         if self.iterations % _CHECK_EVERY == 0:
             self.check()
 
@@ -143,15 +150,44 @@ _MAKERS: dict[type, type[SizedList] | type[SizedTuple] | type[SizedDict]] = {
 }
 
 
+# What built a value, as a refusal names it; the code passes the English key (or a lazy
+# text of its own), and only a refusal reads the translation. Filter names stay as written.
+BUILDERS = {
+    "a value": _l("a value"),
+    "a list": _l("a list"),
+    "a dict": _l("a dict"),
+    "a look-up": _l("a look-up"),
+    "a call": _l("a call"),
+    "a block of output": _l("a block of output"),
+    "joining strings": _l("joining strings"),
+    "joining strings with ~": _l("joining strings with ~"),
+    "joining lists": _l("joining lists"),
+    "repeating a string": _l("repeating a string"),
+    "repeating a list": _l("repeating a list"),
+}
+
+
 def check(size: Size, what: str) -> None:
     """Refuse a value of this size, naming what would have built it."""
+    if size.chars <= MAX_STRING_CHARS and size.items <= MAX_LIST_ITEMS:
+        return
+    builder = str(BUILDERS.get(what, what))
     if size.chars > MAX_STRING_CHARS:
-        raise LimitExceeded(f"{what} would make more than {thousands(MAX_STRING_CHARS)} characters")
-    if size.items > MAX_LIST_ITEMS:
         raise LimitExceeded(
-            f"{what} would make a list of more than {thousands(MAX_LIST_ITEMS)} items"
-            " (items in nested lists counted too)"
+            _(
+                "%(what)s would make more than %(max)s characters",
+                what=builder,
+                max=thousands(MAX_STRING_CHARS),
+            )
         )
+    raise LimitExceeded(
+        _(
+            "%(what)s would make a list of more than %(max)s items (items in nested lists"
+            " counted too)",
+            what=builder,
+            max=thousands(MAX_LIST_ITEMS),
+        )
+    )
 
 
 def size_of(value: Any, what: str = "a value") -> Size:

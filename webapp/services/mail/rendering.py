@@ -16,6 +16,8 @@ from functools import lru_cache
 from types import TracebackType
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import Template as JinjaTemplate
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
@@ -40,7 +42,7 @@ from webapp.services.mail.sandbox import (
 )
 
 LEAD_COLUMNS = ("email", "company", "url", "domain")
-PART_LABELS = {"subject": "Subject", "body_html": "HTML body", "body_text": "Text body"}
+PART_LABELS = {"subject": _l("Subject"), "body_html": _l("HTML body"), "body_text": _l("Text body")}
 PREVIEW_SENDER = "Christian"
 PREVIEW_UNSUBSCRIBE_URL = "https://example.invalid/u/voorbeeld"
 UNSUBSCRIBE_HTML = (
@@ -85,10 +87,15 @@ class RenderError(ValueError):
         self.line = line
         self.part = part
         self.kind = RenderProblem.MISSING if self.missing else kind
-        where = ", ".join(
-            bit for bit in (PART_LABELS.get(part or "", ""), f"line {line}" if line else "") if bit
+        # `located`: the message with its line (a form field already says which part);
+        # `message`: with the part too ("HTML body, line 3: ...").
+        self.located: str = (
+            str(_("line %(line)s: %(message)s", line=line, message=message)) if line else message
         )
-        self.message = f"{where}: {message}" if where else message
+        label = PART_LABELS.get(part or "")
+        self.message: str = self.located
+        if label is not None:
+            self.message = f"{label}, {self.located}" if line else f"{label}: {message}"
         super().__init__(self.message)
 
 
@@ -317,7 +324,10 @@ def compile_part(source: str, part: str) -> JinjaTemplate:
         return _compile(source, part == "body_html")
     except TemplateSyntaxError as error:
         raise RenderError(
-            error.message or "syntax error", line=error.lineno, part=part, kind=RenderProblem.SYNTAX
+            error.message or _("syntax error"),
+            line=error.lineno,
+            part=part,
+            kind=RenderProblem.SYNTAX,
         ) from None
     except TemplateError as error:
         raise RenderError(str(error), part=part, kind=RenderProblem.SYNTAX) from None
@@ -347,31 +357,48 @@ def _render_part(template: JinjaTemplate, context: dict[str, Any], part: str) ->
         for chunk in template.generate(context):
             size += len(chunk)
             if size > MAX_STRING_CHARS:
-                raise LimitExceeded(
-                    f"the output passes the limit of {thousands(MAX_STRING_CHARS)} characters"
-                )
+                raise LimitExceeded(_output_too_long())
             chunks.append(chunk)
     except MissingVariable:
         raise
     except LimitExceeded as error:
         line = _template_line(error.__traceback__)
         raise RenderError(
-            f"too much work: {error}", line=line, part=part, kind=RenderProblem.LIMIT
+            _("too much work: %(detail)s", detail=error),
+            line=line,
+            part=part,
+            kind=RenderProblem.LIMIT,
         ) from None
     except SecurityError as error:
         line = _template_line(error.__traceback__)
         raise RenderError(
-            f"not allowed: {error}", line=line, part=part, kind=RenderProblem.UNSAFE
+            _("not allowed: %(detail)s", detail=error),
+            line=line,
+            part=part,
+            kind=RenderProblem.UNSAFE,
         ) from None
     except RecursionError:
         raise RenderError(
-            "too much work: macros call themselves too deeply", part=part, kind=RenderProblem.LIMIT
+            _("too much work: %(detail)s", detail=_("macros call themselves too deeply")),
+            part=part,
+            kind=RenderProblem.LIMIT,
         ) from None
     except Exception as error:  # a template's own mistake: 1 / 0, "a" + 1, ...
         line = _template_line(error.__traceback__)
         message = str(error)[:200] or type(error).__name__
-        raise RenderError(f"cannot render: {message}", line=line, part=part) from None
+        raise RenderError(
+            _("cannot render: %(detail)s", detail=message), line=line, part=part
+        ) from None
     return "".join(chunks)
+
+
+def _output_too_long() -> str:
+    return str(
+        _(
+            "the output passes the limit of %(max)s characters",
+            max=thousands(MAX_STRING_CHARS),
+        )
+    )
 
 
 def render_sources(
@@ -390,8 +417,10 @@ def render_sources(
         )
         if source.strip()
     ]
-    if not any(part != "subject" for part, _ in parts):
-        raise RenderError(f"mail {step.mail_number} has no body", kind=RenderProblem.CONTENT)
+    if not any(part != "subject" for part, _source in parts):
+        raise RenderError(
+            _("mail %(number)s has no body", number=step.mail_number), kind=RenderProblem.CONTENT
+        )
     compiled = [(part, compile_part(source, part)) for part, source in parts]
     rendered = _render_all(compiled, context)
     return _finish(
@@ -417,7 +446,7 @@ def _render_all(
     missing: list[str] = []
     rendered: dict[str, str] = {}
     with render_budget():
-        for _ in range(_MAX_DISCOVERY):
+        for _attempt in range(_MAX_DISCOVERY):
             try:
                 rendered = {part: _render_part(t, context, part) for part, t in compiled}
                 break
@@ -431,7 +460,9 @@ def _render_all(
                 raise
     if missing:
         names = ", ".join(sorted(set(missing)))
-        raise RenderError(f"missing or empty for this lead: {names}", missing=missing)
+        raise RenderError(
+            _("missing or empty for this lead: %(names)s", names=names), missing=missing
+        )
     return rendered
 
 
@@ -442,7 +473,9 @@ def _finish(
     subject = clean_subject(rendered.get("subject", "")) or clean_subject(subject_fallback or "")
     if not subject:
         raise RenderError(
-            f"mail {number} has no subject", part="subject", kind=RenderProblem.CONTENT
+            _("mail %(number)s has no subject", number=number),
+            part="subject",
+            kind=RenderProblem.CONTENT,
         )
     html = rendered.get("body_html", "").strip()
     text = rendered.get("body_text", "").strip()
@@ -457,8 +490,7 @@ def _finish(
     for part, value in (("body_html", html), ("body_text", text)):
         if len(value) > MAX_STRING_CHARS:
             raise RenderError(
-                "too much work: the output passes the limit of "
-                f"{thousands(MAX_STRING_CHARS)} characters",
+                _("too much work: %(detail)s", detail=_output_too_long()),
                 part=part,
                 kind=RenderProblem.LIMIT,
             )
@@ -469,7 +501,7 @@ def clean_subject(subject: str) -> str:
     """A subject as one clean line; line breaks are refused, never folded away."""
     if _LINE_BREAKS.search(subject):
         raise RenderError(
-            "a subject must be one line (it contains a line break)",
+            _("a subject must be one line (it contains a line break)"),
             part="subject",
             kind=RenderProblem.SUBJECT,
         )
@@ -505,7 +537,10 @@ def preview_steps(
     by_number = {step.mail_number: step for step in steps}
     step = by_number.get(mail_number)
     if step is None:
-        raise RenderError(f"the template has no mail {mail_number}", kind=RenderProblem.CONTENT)
+        raise RenderError(
+            _("the template has no mail %(number)s", number=mail_number),
+            kind=RenderProblem.CONTENT,
+        )
     context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
     context.setdefault("tracking", None)
     with render_budget():  # the fallback subject and the parts share one time limit

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
 from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
@@ -98,7 +99,9 @@ class MailUndefined(StrictUndefined):
         from jinja2.utils import missing
 
         if self._undefined_obj is missing and self._undefined_hint is None:
-            raise MissingVariable(f"{self._undefined_name} is missing", str(self._undefined_name))
+            raise MissingVariable(
+                _("%(name)s is missing", name=self._undefined_name), str(self._undefined_name)
+            )
         return super()._fail_with_undefined_error(*args, **kwargs)
 
     __iter__ = __str__ = __len__ = _fail_with_undefined_error
@@ -221,17 +224,24 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         current_budget().check()
         if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
             if max(abs(left).bit_length(), 1) * right > MAX_POWER_BITS:
-                raise LimitExceeded(f"{left} ** {right} is too large a number")
+                raise LimitExceeded(
+                    _("%(left)s ** %(right)s is too large a number", left=left, right=right)
+                )
         elif operator == "*":
             numbers = isinstance(left, int) and isinstance(right, int)
             if numbers and left.bit_length() + right.bit_length() > MAX_POWER_BITS:
-                raise LimitExceeded("multiplying makes too large a number")
+                raise LimitExceeded(_("multiplying makes too large a number"))
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int):
                     kind = "a string" if isinstance(seq, str) else "a list"
                     return repeated(seq, times, f"repeating {kind}")
         elif operator == "%" and isinstance(left, str):
-            raise SecurityError("formatting strings with % is not allowed in mail templates")
+            raise SecurityError(
+                _(
+                    "formatting strings with %(operator)s is not allowed in mail templates",
+                    operator="%",
+                )
+            )
         elif operator == "+" and isinstance(left, str) and isinstance(right, str):
             return joined(left, right, "joining strings")
         elif operator == "+" and isinstance(left, list | tuple) and isinstance(right, list | tuple):
@@ -242,32 +252,41 @@ class MailSandbox(ImmutableSandboxedEnvironment):
         """Parse and check a part's text; loops are wrapped in the iteration guard."""
         if len(source) > MAX_SOURCE_CHARS:
             raise TemplateRefused(
-                f"the text is {thousands(len(source))} characters; "
-                f"the limit is {thousands(MAX_SOURCE_CHARS)}",
+                _(
+                    "the text is %(count)s characters; the limit is %(max)s",
+                    count=thousands(len(source)),
+                    max=thousands(MAX_SOURCE_CHARS),
+                ),
                 1,
             )
         tree = self.parse(source)
         for tag, word in FORBIDDEN_TAGS.items():
             for node in tree.find_all(tag):
                 raise TemplateRefused(
-                    f"{{% {word} %}} is not allowed in mail templates", node.lineno
+                    _("%(tag)s is not allowed in mail templates", tag="{% " + word + " %}"),
+                    node.lineno,
                 )
         for name in tree.find_all(nodes.Name):
             if name.ctx == "load" and name.name in UNAVAILABLE_NAMES:
                 raise TemplateRefused(
-                    f"{name.name} is not available in mail templates", name.lineno
+                    _("%(name)s is not available in mail templates", name=name.name),
+                    name.lineno,
                 )
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
             assert isinstance(node, nodes.Getattr | nodes.Getitem)
             attr = node.attr if isinstance(node, nodes.Getattr) else _constant(node.arg)
             if isinstance(attr, str) and attr.startswith("_"):
                 raise TemplateRefused(
-                    f"attributes starting with _ are not allowed ({attr})", node.lineno
+                    _("attributes starting with _ are not allowed (%(name)s)", name=attr),
+                    node.lineno,
                 )
         for node in tree.find_all((nodes.Filter, nodes.Test)):
             if isinstance(node, nodes.Filter) and node.name not in self.filters:
-                how = "is not allowed" if node.name in DEFAULT_FILTERS else "does not exist"
-                raise TemplateRefused(f"the filter {node.name!r} {how}", node.lineno)
+                if node.name in DEFAULT_FILTERS:
+                    refusal = _("the filter %(name)s is not allowed", name=repr(node.name))
+                else:
+                    refusal = _("the filter %(name)s does not exist", name=repr(node.name))
+                raise TemplateRefused(refusal, node.lineno)
         for loop in tree.find_all(nodes.For):
             loop.iter = nodes.Filter(loop.iter, _GUARD, [], [], None, None, lineno=loop.lineno)
         return tree

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -16,7 +18,6 @@ from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
     LEAD_COLUMNS,
-    PART_LABELS,
     PREVIEW_SENDER,
     PREVIEW_UNSUBSCRIBE_URL,
     RenderError,
@@ -42,7 +43,7 @@ class TemplateInvalid(InvalidInput):
     """A template that cannot be saved; `fields` says what is wrong where."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(fields, "the template has errors")
+        super().__init__(fields, _("the template has errors"))
 
 
 @dataclass
@@ -96,28 +97,28 @@ def template_to_dict(template: Template) -> dict[str, Any]:
 def parse_steps(raw: Any) -> tuple[list[StepDraft], dict[str, str]]:
     """Steps from a JSON list (mail_number optional: the position); errors by field."""
     if not isinstance(raw, list) or not raw:
-        return [], {"steps": "give one to four steps"}
+        return [], {"steps": _("give one to four steps")}
     if len(raw) > MAX_STEPS:
-        return [], {"steps": f"a template has at most {MAX_STEPS} steps"}
+        return [], {"steps": _("a template has at most %(max)s steps", max=MAX_STEPS)}
     errors: dict[str, str] = {}
     steps: list[StepDraft] = []
     for position, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
-            errors[f"steps.{position}"] = "each step is an object"
+            errors[f"steps.{position}"] = _("each step is an object")
             continue
         number = item.get("mail_number", position)
         if isinstance(number, bool) or not isinstance(number, int):
-            errors[f"steps.{position}.mail_number"] = "a whole number from 1 to 4"
+            errors[f"steps.{position}.mail_number"] = _("a whole number from 1 to 4")
             continue
         texts = {part: item.get(part) or "" for part in PARTS}
         for part, value in texts.items():
             if not isinstance(value, str):
-                errors[step_field(number, part)] = "must be text"
+                errors[step_field(number, part)] = _("must be text")
         if not errors:
             steps.append(StepDraft(number, **texts))
     numbers = sorted(step.mail_number for step in steps)
     if not errors and numbers != list(range(1, len(steps) + 1)):
-        errors["steps"] = "mail numbers run 1, 2, ... without gaps or repeats"
+        errors["steps"] = _("mail numbers run 1, 2, ... without gaps or repeats")
     return sorted(steps, key=lambda step: step.mail_number), errors
 
 
@@ -131,11 +132,11 @@ def check_template(
     """
     check = TemplateCheck()
     if not name.strip():
-        check.errors["name"] = "give the template a name"
+        check.errors["name"] = _("give the template a name")
     elif len(name) > MAX_NAME:
-        check.errors["name"] = f"at most {MAX_NAME} characters"
+        check.errors["name"] = _("at most %(max)s characters", max=thousands(MAX_NAME))
     if not steps:
-        check.errors.setdefault("steps", "a template has at least one step")
+        check.errors.setdefault("steps", _("a template has at least one step"))
     for step in steps:
         check.errors.update(_check_step(step))
     sources = [getattr(step, part) for step in steps for part in PARTS]
@@ -159,11 +160,11 @@ def _check_step(step: StepDraft) -> dict[str, str]:
             errors[step_field(step.mail_number, part)] = _located(error)
     subject_field = step_field(step.mail_number, "subject")
     if step.mail_number == 1 and not step.subject.strip():
-        errors.setdefault(subject_field, "the first mail needs a subject")
+        errors.setdefault(subject_field, _("the first mail needs a subject"))
     if "\n" in step.subject.strip() or "\r" in step.subject:
-        errors.setdefault(subject_field, "a subject is one line")
+        errors.setdefault(subject_field, _("a subject is one line"))
     if not step.body_html.strip() and not step.body_text.strip():
-        errors[step_field(step.mail_number, "body_html")] = "write an HTML or a text body"
+        errors[step_field(step.mail_number, "body_html")] = _("write an HTML or a text body")
     if errors:
         return errors
     # A trial render on stand-in values finds what only shows when running: attribute
@@ -185,11 +186,7 @@ def _check_step(step: StepDraft) -> dict[str, str]:
 
 def _located(error: RenderError) -> str:
     """The error message without the part label (the field already says which part)."""
-    label = PART_LABELS.get(error.part or "", "")
-    message = error.message
-    if label and message.startswith(label):
-        message = message[len(label) :].lstrip(", ")
-    return message
+    return error.located
 
 
 def campaign_list_names(template_id: str) -> list[str]:
@@ -236,20 +233,53 @@ def variable_warnings(names: Iterable[str], list_names: Sequence[str] = ()) -> l
     total, lacking = lacking_counts(names, list_names)
     if total == 0:
         return []
-    lists = ", ".join(list_names)
+    values = {"lists": ", ".join(list_names), "total": thousands(total)}
     warnings = []
     for name, count in lacking.items():
-        if count == total:
-            where = f" in {lists}" if list_names else ""
-            warnings.append(f"No lead{where} has {name} (all {thousands(total)} lack it).")
-        elif count:
-            leads = (
-                f"the {thousands(total)} leads in {lists}"
-                if list_names
-                else f"all {thousands(total)} leads"
-            )
+        if count == total and list_names:
             warnings.append(
-                f"{thousands(count)} of {leads} lack {name}; they cannot get this template."
+                ngettext(
+                    "No lead in %(lists)s has %(name)s (the only one lacks it).",
+                    "No lead in %(lists)s has %(name)s (all %(total)s lack it).",
+                    total,
+                    name=name,
+                    **values,
+                )
+            )
+        elif count == total:
+            warnings.append(
+                ngettext(
+                    "No lead has %(name)s (the only one lacks it).",
+                    "No lead has %(name)s (all %(total)s lack it).",
+                    total,
+                    name=name,
+                    **values,
+                )
+            )
+        elif count and list_names:
+            warnings.append(
+                ngettext(
+                    "%(count)s of the %(total)s leads in %(lists)s lacks %(name)s; it cannot get"
+                    " this template.",
+                    "%(count)s of the %(total)s leads in %(lists)s lack %(name)s; they cannot get"
+                    " this template.",
+                    count,
+                    count=thousands(count),
+                    name=name,
+                    **values,
+                )
+            )
+        elif count:
+            warnings.append(
+                ngettext(
+                    "%(count)s of all %(total)s leads lacks %(name)s; it cannot get this template.",
+                    "%(count)s of all %(total)s leads lack %(name)s; they cannot get this"
+                    " template.",
+                    count,
+                    count=thousands(count),
+                    name=name,
+                    **values,
+                )
             )
     return warnings
 

@@ -17,6 +17,8 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+
 from webapp.services.planning.slots import DomainCalendar, DomainSpec, PlanError, SlotCursor
 
 __all__ = [
@@ -135,7 +137,7 @@ def plan(
             first_mail = lead.after is None
             _push(domain, _Pending(max(due, start), (int(first_mail), index), index, 0))
     if new_leads and not order:
-        raise PlanError("no active sending domain to plan on")
+        raise PlanError(_("no active sending domain to plan on"))
     new_leads.reverse()  # pop() takes them in audience order
 
     result: list[PlannedMessage] = []

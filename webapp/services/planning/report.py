@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.extensions import db
 from webapp.formats import thousands
@@ -108,28 +110,35 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
         found.append(
             {
                 "code": WarningCode.NOT_PLANNED,
-                "message": f"Nothing can be planned: {prepared.error}.",
+                "message": _("Nothing can be planned: %(error)s.", error=prepared.error),
             }
         )
     for name in prepared.unknown_domains:
         found.append(
             {
                 "code": WarningCode.UNKNOWN_DOMAIN,
-                "message": f"No sending domain {name}.",
+                "message": _("No sending domain %(name)s.", name=name),
                 "domain": name,
             }
         )
     if not prepared.request.domains and not prepared.domains:
         found.append(
-            {"code": WarningCode.NO_DOMAIN, "message": "No active sending domain to assign."}
+            {"code": WarningCode.NO_DOMAIN, "message": _("No active sending domain to assign.")}
         )
     for domain in prepared.domains:
         if domain.paused:
-            reason = f" ({domain.paused_reason})" if domain.paused_reason else ""
+            if domain.paused_reason:
+                message = _(
+                    "%(domain)s is paused (%(reason)s): nothing is planned on it.",
+                    domain=domain.name,
+                    reason=domain.paused_reason,
+                )
+            else:
+                message = _("%(domain)s is paused: nothing is planned on it.", domain=domain.name)
             found.append(
                 {
                     "code": WarningCode.DOMAIN_PAUSED,
-                    "message": f"{domain.name} is paused{reason}: nothing is planned on it.",
+                    "message": message,
                     "domain": domain.name,
                 }
             )
@@ -137,8 +146,14 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
         found.append(
             {
                 "code": WarningCode.LEADS_SKIPPED,
-                "message": f"{thousands(prepared.skipped_leads)} leads of the audience are "
-                "deleted, stopped or gone, and are not planned.",
+                "message": ngettext(
+                    "%(count)s lead of the audience is deleted, stopped or gone, and is not"
+                    " planned.",
+                    "%(count)s leads of the audience are deleted, stopped or gone, and are not"
+                    " planned.",
+                    prepared.skipped_leads,
+                    count=thousands(prepared.skipped_leads),
+                ),
                 "count": prepared.skipped_leads,
             }
         )
@@ -161,15 +176,38 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
             found.append(
                 {
                     "code": WarningCode.SLOTS_TAKEN,
-                    "message": f"{thousands(count)} slots on {name} are taken by "
-                    f"{thousands(len(campaigns))} other "
-                    f"campaign{'s' if len(campaigns) != 1 else ''} during this plan.",
+                    "message": _taken_message(count, name, len(campaigns)),
                     "domain": name,
                     "count": count,
                     "campaigns": len(campaigns),
                 }
             )
     return found
+
+
+def _taken_message(count: int, domain: str, campaigns: int) -> str:
+    """'12 slots on x are taken by 2 other campaigns': whole sentences for either count's
+    plural (Dutch and English tell one from many alike)."""
+    values = {"count": thousands(count), "domain": domain, "campaigns": thousands(campaigns)}
+    if campaigns == 1:
+        return str(
+            ngettext(
+                "%(count)s slot on %(domain)s is taken by 1 other campaign during this plan.",
+                "%(count)s slots on %(domain)s are taken by 1 other campaign during this plan.",
+                count,
+                **values,
+            )
+        )
+    return str(
+        ngettext(
+            "%(count)s slot on %(domain)s is taken by %(campaigns)s other campaigns during this"
+            " plan.",
+            "%(count)s slots on %(domain)s are taken by %(campaigns)s other campaigns during"
+            " this plan.",
+            count,
+            **values,
+        )
+    )
 
 
 def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
@@ -195,8 +233,13 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
         found.append(
             {
                 "code": WarningCode.MISSING_VARIABLES,
-                "message": f"{thousands(leads_missing)} leads miss variables the template "
-                f"uses: {detail}.",
+                "message": ngettext(
+                    "%(count)s lead misses variables the template uses: %(detail)s.",
+                    "%(count)s leads miss variables the template uses: %(detail)s.",
+                    leads_missing,
+                    count=thousands(leads_missing),
+                    detail=detail,
+                ),
                 "count": leads_missing,
                 "variables": dict(sorted(missing.items())),
             }
@@ -214,8 +257,10 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
         return [
             {
                 "code": WarningCode.REPORTS_FOLDER_MISSING,
-                "message": f"The reports folder {folder} does not exist: follow-ups go without "
-                "a report.",
+                "message": _(
+                    "The reports folder %(folder)s does not exist: follow-ups go without a report.",
+                    folder=folder,
+                ),
             }
         ]
     present = {name.lower() for name in os.listdir(folder)}
@@ -225,7 +270,13 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
     return [
         {
             "code": WarningCode.MISSING_REPORTS,
-            "message": f"{thousands(absent)} leads have no report (<domain>.pdf) in {folder}.",
+            "message": ngettext(
+                "%(count)s lead has no report (<domain>.pdf) in %(folder)s.",
+                "%(count)s leads have no report (<domain>.pdf) in %(folder)s.",
+                absent,
+                count=thousands(absent),
+                folder=folder,
+            ),
             "count": absent,
         }
     ]

@@ -13,6 +13,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from flask_babel import gettext as _
+
+from webapp.formats import thousands
 
 # A plan that needs more calendar days than this cannot be placed (no working days,
 # a window that never exists...). Ten years is far beyond any real campaign.
@@ -78,7 +81,13 @@ class DomainCalendar:
             candidate = day + timedelta(days=offset)
             if self.is_working_day(candidate):
                 return candidate
-        raise PlanError(f"{self.spec.name} has no working day within {HORIZON_DAYS} days")
+        raise PlanError(
+            _(
+                "%(domain)s has no working day within %(days)s days",
+                domain=self.spec.name,
+                days=thousands(HORIZON_DAYS),
+            )
+        )
 
     def add_working_days(self, day: date, count: int) -> date:
         """The working day `count` working days after `day` (`day` itself need not work)."""
@@ -182,7 +191,9 @@ class SlotCursor:
     def _load(self, day: date) -> None:
         self._day = self.calendar.next_working_day(day)
         if self._day > self._limit:
-            raise PlanError(f"no free slot on {self.calendar.spec.name} within the horizon")
+            raise PlanError(
+                _("no free slot on %(domain)s within the horizon", domain=self.calendar.spec.name)
+            )
         self._slots = self.calendar.slots(self._day)
         self._index = 0
 

@@ -7,8 +7,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.formats import percent, thousands
 from webapp.models import Message, MessageStatus, SendingDomain
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.planning import replan_domain_campaigns
@@ -46,13 +48,21 @@ def check_domain_health(domain: SendingDomain, now: datetime) -> bool:
     failed = outcomes.count(MessageStatus.FAILED) / len(outcomes)
     reason = None
     if bounced > config["DOMAIN_BOUNCE_THRESHOLD"]:
-        reason = f"{bounced:.0%} hard bounces in the last {len(outcomes)} sends"
+        reason = _(
+            "%(share)s hard bounces in the last %(count)s sends",
+            share=percent(bounced * 100, places=0),
+            count=thousands(len(outcomes)),
+        )
     elif failed > config["DOMAIN_FAILURE_THRESHOLD"]:
-        reason = f"{failed:.0%} failed sends in the last {len(outcomes)} sends"
+        reason = _(
+            "%(share)s failed sends in the last %(count)s sends",
+            share=percent(failed * 100, places=0),
+            count=thousands(len(outcomes)),
+        )
     if reason is None:
         return False
     domain.paused = True
-    domain.paused_reason = f"paused automatically: {reason}"
+    domain.paused_reason = _("paused automatically: %(reason)s", reason=reason)
     record_action(AuditAction.DOMAIN_PAUSED, "sending_domain", domain.id, None, {"reason": reason})
     log.warning("domain %s paused: %s", domain.name, reason)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.database import affected_rows
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import (
     Campaign,
     CampaignStatus,
@@ -40,14 +44,42 @@ class MessageConflict(Conflict):
     """The message's state does not allow the action (409 in the API)."""
 
 
+# A message status as a refusal names it.
+STATUS_WORDS: dict[str, Any] = {
+    MessageStatus.QUEUED: _l("queued"),
+    MessageStatus.SENDING: _l("sending"),
+    MessageStatus.SENT: _l("sent"),
+    MessageStatus.OPENED: _l("opened"),
+    MessageStatus.FAILED: _l("failed"),
+    MessageStatus.BOUNCED: _l("bounced"),
+    MessageStatus.CANCELED: _l("canceled"),
+    MessageStatus.UNCERTAIN: _l("uncertain"),
+}
+NOT_RESENDABLE = _l(
+    "Only a failed message with fewer than %(max)s attempts can be resent"
+    " (this one is %(status)s, attempts: %(attempts)s)."
+)
+NOT_UNCERTAIN = _l(
+    "Only an uncertain message can be decided (this one is %(status)s, attempts: %(attempts)s)."
+)
+STOPPED_NOT_RESENT = _l(
+    "This mail cannot be resent: its campaign was stopped, and a stopped campaign sends"
+    " nothing more."
+)
+STOPPED_NOT_SENT_AGAIN = _l(
+    "This mail cannot be sent again: its campaign was stopped, and a stopped campaign sends"
+    " nothing more."
+)
+
+
 def resend_message(message: Message, user_id: str | None, now: datetime) -> Message:
     """Put a `failed` message with retry_count < 3 back in the queue (docs/rules.md, "Sending")."""
-    campaign = _campaign_that_sends(message, "resent")
+    campaign = _campaign_that_sends(message, STOPPED_NOT_RESENT)
     _take(
         message,
         MessageStatus.FAILED,
         now,
-        f"Only a failed message with fewer than {MAX_ATTEMPTS} attempts can be resent",
+        NOT_RESENDABLE,
         Message.retry_count < MAX_ATTEMPTS,
     )
     # Its follow-ups were canceled when it failed; they come back with it.
@@ -79,8 +111,8 @@ def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: d
     other (made at the same moment, on the same stale page) finds it no longer uncertain.
     """
     if outcome not in DECISIONS:
-        raise ValueError(f"outcome must be one of {', '.join(DECISIONS)}")
-    refused = "Only an uncertain message can be decided"
+        raise ValueError(_("outcome must be one of %(choices)s", choices=", ".join(DECISIONS)))
+    refused = NOT_UNCERTAIN
     if outcome == Decision.SENT:
         _take(message, MessageStatus.UNCERTAIN, now, refused, to=MessageStatus.SENT)
         lead_row = db.session.get(Lead, message.lead_id)
@@ -97,7 +129,7 @@ def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: d
             )
         )
     else:
-        campaign = _campaign_that_sends(message, "sent again")
+        campaign = _campaign_that_sends(message, STOPPED_NOT_SENT_AGAIN)
         _take(message, MessageStatus.UNCERTAIN, now, refused)
         db.session.add(
             MessageEvent(message_id=message.id, event_type=EventType.RESENT, meta={"by": user_id})
@@ -107,15 +139,12 @@ def decide_uncertain(message: Message, outcome: str, user_id: str | None, now: d
     return message
 
 
-def _campaign_that_sends(message: Message, done: str) -> Campaign:
+def _campaign_that_sends(message: Message, refusal: Any) -> Campaign:
     """The message's campaign, if mail of it may still go out: not when it was stopped."""
     campaign = db.session.get(Campaign, message.campaign_id)
     assert campaign is not None  # messages cascade with their campaign
     if campaign.status == CampaignStatus.STOPPED:
-        raise MessageConflict(
-            f"This mail cannot be {done}: its campaign was stopped, and a stopped campaign "
-            "sends nothing more."
-        )
+        raise MessageConflict(str(refusal))
     return campaign
 
 
@@ -123,7 +152,7 @@ def _take(
     message: Message,
     expected: MessageStatus,
     now: datetime,
-    refused: str,
+    refused: Any,
     *conditions: sa.ColumnElement[bool],
     to: MessageStatus = MessageStatus.QUEUED,
 ) -> None:
@@ -152,8 +181,14 @@ def _take(
     )
     db.session.refresh(message)
     if affected_rows(taken) != 1:
+        word = STATUS_WORDS.get(message.status, message.status)
         raise MessageConflict(
-            f"{refused} (this one is {message.status}, {message.retry_count} attempts)."
+            str(refused)
+            % {
+                "max": thousands(MAX_ATTEMPTS),
+                "status": str(word),
+                "attempts": thousands(message.retry_count),
+            }
         )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import Campaign
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
@@ -31,7 +33,7 @@ from webapp.web.api.helpers import json_body
 def _campaign_or_404(campaign_id: str) -> Campaign:
     campaign = get_campaign(campaign_id)
     if campaign is None:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, _("no campaign %(id)s", id=repr(campaign_id)))
     return campaign
 
 
@@ -39,7 +41,11 @@ def _campaign_or_404(campaign_id: str) -> Campaign:
 def campaigns_index() -> Any:
     status = request.args.get("status") or None
     if status is not None and status not in CAMPAIGN_STATUSES:
-        raise ApiError(422, "invalid filter", {"status": f"one of {', '.join(CAMPAIGN_STATUSES)}"})
+        raise ApiError(
+            422,
+            _("invalid filter"),
+            {"status": _("one of %(choices)s", choices=", ".join(CAMPAIGN_STATUSES))},
+        )
     campaigns = list_campaigns(status)
     progress = progress_by_campaign([c.id for c in campaigns])
     return [campaign_to_dict(c, progress[c.id]) for c in campaigns]
@@ -98,11 +104,11 @@ def campaigns_messages(campaign_id: str) -> Any:
     errors: dict[str, str] = {}
     status = request.args.get("status") or None
     if status is not None and status not in MESSAGE_STATUSES:
-        errors["status"] = f"one of {', '.join(MESSAGE_STATUSES)}"
+        errors["status"] = _("one of %(choices)s", choices=", ".join(MESSAGE_STATUSES))
     mail_number = _int_arg("mail_number", 1, 4, errors)
     page = _int_arg("page", 1, MAX_PAGE, errors) or 1
     if errors:
-        raise ApiError(422, "invalid filter", errors)
+        raise ApiError(422, _("invalid filter"), errors)
     items, total = list_messages(
         campaign.id, status, mail_number, request.args.get("domain") or None, page
     )
@@ -116,5 +122,7 @@ def _int_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | No
     try:
         return parse_int(raw, low, high)
     except ValueError:
-        errors[name] = f"a whole number from {low} to {high}"
+        errors[name] = _(
+            "a whole number from %(low)s to %(high)s", low=thousands(low), high=thousands(high)
+        )
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import ApiError
@@ -28,7 +29,7 @@ def domains_index() -> Any:
 def domains_show(name: str) -> Any:
     domain = get_domain(name)
     if domain is None:
-        raise ApiError(404, f"no sending domain {name!r}")
+        raise ApiError(404, _("no sending domain %(name)s", name=repr(name)))
     return domain_to_dict(domain)
 
 
@@ -37,7 +38,7 @@ def domains_show(name: str) -> Any:
 def domains_update(name: str) -> Any:
     domain = get_domain(name)
     if domain is None:
-        raise ApiError(404, f"no sending domain {name!r}")
+        raise ApiError(404, _("no sending domain %(name)s", name=repr(name)))
     update_domain(domain, json_body(), current_user.id)
     db.session.commit()
     return domain_to_dict(domain)

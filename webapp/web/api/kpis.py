@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from webapp.errors import ApiError
 from webapp.services.campaigns import get_campaign, kpi_csv, messages_csv
 from webapp.services.kpis import campaign_kpis, campaign_timeline
@@ -13,7 +15,7 @@ from webapp.web.kpis.routes import csv_response
 
 def _exists(campaign_id: str) -> None:
     if get_campaign(campaign_id) is None:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, _("no campaign %(id)s", id=repr(campaign_id)))
 
 
 @bp.get("/campaigns/<campaign_id>/kpis")

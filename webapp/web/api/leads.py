@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import ApiError
@@ -35,7 +36,7 @@ from webapp.web.api.blueprint import bp
 def _lead(lead_id: str) -> Lead:
     lead = lead_service.get_lead(lead_id)
     if lead is None:
-        raise ApiError(404, f"no lead {lead_id!r}")
+        raise ApiError(404, _("no lead %(id)s", id=repr(lead_id)))
     return lead
 
 
@@ -45,16 +46,16 @@ def leads_import() -> Any:
     list_name = (request.form.get("list_name") or "").strip()
     fields = {}
     if upload is None or not upload.filename:
-        fields["file"] = "required (multipart form field `file`)"
+        fields["file"] = _("required (multipart form field `file`)")
     if not list_name:
-        fields["list_name"] = "required"
+        fields["list_name"] = _("required")
     choices: dict[str, str | None] = {}
     try:
         choices = parse_choices(request.form.get("mapping"))
     except ImportMappingError as error:
         fields["mapping"] = str(error)
     if fields:
-        raise ApiError(422, "invalid import", fields)
+        raise ApiError(422, _("invalid import"), fields)
     assert upload is not None
     filename = upload.filename or "upload.csv"
     path = store_upload(upload.stream, filename)
@@ -99,7 +100,11 @@ def imports_show(job_id: str) -> Any:
 def leads_index() -> Any:
     args = request.args
     if args.get("status") and args["status"] not in LEAD_STATUSES:
-        raise ApiError(422, "invalid filter", {"status": f"one of {', '.join(LEAD_STATUSES)}"})
+        raise ApiError(
+            422,
+            _("invalid filter"),
+            {"status": _("one of %(choices)s", choices=", ".join(LEAD_STATUSES))},
+        )
     chosen = LeadFilter.from_args(args)
     page = lead_service.search_leads(
         chosen,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.database import utcnow
@@ -23,7 +24,7 @@ from webapp.web.api.helpers import json_body
 def _message(message_id: str) -> Message:
     message = db.session.get(Message, message_id)
     if message is None:
-        raise ApiError(404, f"no message {message_id!r}")
+        raise ApiError(404, _("no message %(id)s", id=repr(message_id)))
     return message
 
 
@@ -44,7 +45,7 @@ def messages_resend(message_id: str) -> Any:
 def messages_decide(message_id: str) -> Any:
     outcome = json_body().get("outcome")
     if outcome not in DECISIONS:
-        raise ApiError(422, "invalid decision", {"outcome": "must be 'sent' or 'resend'"})
+        raise ApiError(422, _("invalid decision"), {"outcome": _("must be 'sent' or 'resend'")})
     message = _message(message_id)
     decide_uncertain(message, outcome, current_user.id, utcnow())
     db.session.commit()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.services.planning import campaign_dry_run, domain_availability
@@ -14,7 +16,7 @@ from webapp.web.api.blueprint import bp
 def planning_dry_run(campaign_id: str) -> Any:
     report = campaign_dry_run(campaign_id, utcnow())
     if report is None:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, _("no campaign %(id)s", id=repr(campaign_id)))
     return report
 
 

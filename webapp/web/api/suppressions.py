@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import ApiError
@@ -56,7 +57,7 @@ def suppressions_create() -> Any:
 def suppressions_delete(suppression_id: str) -> Any:
     suppression = db.session.get(Suppression, suppression_id)
     if suppression is None:
-        raise ApiError(404, f"no suppression {suppression_id!r}")
+        raise ApiError(404, _("no suppression %(id)s", id=repr(suppression_id)))
     data = suppression_to_dict(suppression)
     remove_suppression(suppression, current_user.id)
     db.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import ApiError
@@ -58,15 +59,15 @@ def templates_preview(template_id: str) -> Any:
     lead_id, mail_number = body.get("lead_id"), body.get("mail_number", 1)
     lead = db.session.get(Lead, lead_id) if isinstance(lead_id, str) else None
     if lead is None or lead.deleted_at is not None:
-        raise ApiError(422, "no such lead", {"lead_id": "no lead with this id"})
+        raise ApiError(422, _("no such lead"), {"lead_id": _("no lead with this id")})
     if isinstance(mail_number, bool) or mail_number not in range(1, 5):
-        raise ApiError(422, "no such mail", {"mail_number": "a whole number from 1 to 4"})
+        raise ApiError(422, _("no such mail"), {"mail_number": _("a whole number from 1 to 4")})
     try:
         mail = render_preview(template, lead, mail_number)
     except RenderError as error:
         current_app.logger.info("preview of template %s refused: %s", template.id, error)
         if error.missing:
-            fields = dict.fromkeys(error.missing, "missing or empty for this lead")
+            fields = dict.fromkeys(error.missing, _("missing or empty for this lead"))
         else:
             fields = {"template": error.message}
         raise ApiError(422, error.message, fields) from None
@@ -76,7 +77,7 @@ def templates_preview(template_id: str) -> Any:
 def _template_or_404(template_id: str) -> Template:
     template = get_template(template_id)
     if template is None:
-        raise ApiError(404, "no such template")
+        raise ApiError(404, _("no such template"))
     return template
 
 
@@ -84,8 +85,8 @@ def _template_input(body: dict[str, Any]) -> tuple[str, list[Any]]:
     name = body.get("name")
     steps, errors = parse_steps(body.get("steps"))
     if not isinstance(name, str):
-        errors["name"] = "give the template a name"
+        errors["name"] = _("give the template a name")
         name = ""
     if errors:
-        raise ApiError(422, "the template has errors", errors)
+        raise ApiError(422, _("the template has errors"), errors)
     return name, steps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import ApiError
@@ -39,16 +40,16 @@ def users_update(user_id: str) -> Any:
     body = json_body()
     unknown = sorted(set(body) - USER_FIELDS)
     if unknown:
-        raise ApiError(422, "unknown fields", dict.fromkeys(unknown, "not a user field"))
+        raise ApiError(422, _("unknown fields"), dict.fromkeys(unknown, _("not a user field")))
     active = None
     if "active" in body:
         try:
             active = parse_bool(body["active"])
         except ValueError as error:
-            raise ApiError(422, "invalid user", {"active": str(error)}) from None
+            raise ApiError(422, _("invalid user"), {"active": str(error)}) from None
     role = body.get("role")
     if role is not None and not isinstance(role, str):
-        raise ApiError(422, "invalid user", {"role": "must be a string"})
+        raise ApiError(422, _("invalid user"), {"role": _("must be a string")})
     user = update_user(
         get_user(user_id), acting=current_user._get_current_object(), role=role, active=active
     )
@@ -66,7 +67,7 @@ def create_token_view() -> Any:
     body = json_body()
     name = body.get("name", "")
     if not isinstance(name, str) or not name.strip():
-        raise ApiError(422, "invalid token", {"name": "say what the token is for"})
+        raise ApiError(422, _("invalid token"), {"name": _("say what the token is for")})
     api_token, token = create_token(current_user._get_current_object(), name)
     db.session.commit()
     return {**token_to_dict(api_token), "token": token}, 201
