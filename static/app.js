@@ -26,3 +26,29 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     event.preventDefault();
   }
 });
+
+// The navigation's menu button (shown on narrow screens): opens and folds the navigation.
+// Escape folds it again and puts the focus back on the button.
+function setMenuOpen(button, open) {
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#nav-menu-button");
+  if (button) {
+    setMenuOpen(button, button.getAttribute("aria-expanded") !== "true");
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const button = document.getElementById("nav-menu-button");
+  if (event.key !== "Escape" || !button || button.getAttribute("aria-expanded") !== "true") {
+    return;
+  }
+  const menu = document.getElementById(button.getAttribute("aria-controls"));
+  const focusInMenu = menu && menu.contains(document.activeElement);
+  setMenuOpen(button, false);
+  if (focusInMenu || document.activeElement === button) {
+    button.focus();
+  }
+});
