@@ -52,3 +52,18 @@ document.addEventListener("keydown", (event) => {
     button.focus();
   }
 });
+
+// The calendar opens on today: its days scroll so that today's column stands right after the
+// domain column, which stays in place (app.css). Also when htmx brings this week back.
+function scrollCalendarToToday(root) {
+  const calendar = root.id === "campaign-calendar" ? root : root.querySelector("#campaign-calendar");
+  const today = calendar && calendar.querySelector("thead th.calendar-today");
+  const domains = calendar && calendar.querySelector("thead th:first-child");
+  if (!today || !domains) {
+    return;
+  }
+  calendar.scrollLeft += Math.floor(today.getBoundingClientRect().left - domains.getBoundingClientRect().right);
+}
+
+document.addEventListener("DOMContentLoaded", () => scrollCalendarToToday(document.body));
+document.addEventListener("htmx:load", (event) => scrollCalendarToToday(event.detail.elt));
