@@ -5,6 +5,7 @@ domain column in view."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests.conftest import PASSWORD
+from tests.factories import make_event, make_lead, make_message
 from webapp.database import utcnow
 from webapp.demo.world import seed_demo_world
 from webapp.extensions import db
@@ -44,13 +46,23 @@ LOGIN_LABELS = {
 @pytest.fixture
 def demo_world(app: Flask, make_user: Callable[..., Any]) -> dict[str, Any]:
     """The demo's leads, templates, campaigns and history, and an admin who sees every control."""
-    seed_demo_world(utcnow())
+    now = utcnow()
+    seed_demo_world(now)
     user = make_user("admin")
-    campaign_id = db.session.execute(
-        sa.select(Campaign.id).where(Campaign.name == CAMPAIGN_WITH_DATA)
+    campaign = db.session.execute(
+        sa.select(Campaign).where(Campaign.name == CAMPAIGN_WITH_DATA)
     ).scalar_one()
+    # The latest event is a long address without a place to break a line, as Dutch company
+    # names make them: it lands in the overview's narrow column, beside today's sends.
+    lead = make_lead(
+        email="directiesecretariaat@installatietechniek-en-duurzame-energieoplossingen.nl"
+    )
+    message = make_message(
+        campaign, lead, status="opened", sent_at=now - timedelta(hours=1), open_at=now
+    )
+    make_event(message, "opened", created_at=utcnow())  # after the demo's own, seeded since
     db.session.commit()
-    return {"email": user.email, "campaign_id": campaign_id}
+    return {"email": user.email, "campaign_id": campaign.id}
 
 
 @pytest.fixture
