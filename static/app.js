@@ -26,3 +26,44 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     event.preventDefault();
   }
 });
+
+// The navigation's menu button (shown on narrow screens): opens and folds the navigation.
+// Escape folds it again and puts the focus back on the button.
+function setMenuOpen(button, open) {
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#nav-menu-button");
+  if (button) {
+    setMenuOpen(button, button.getAttribute("aria-expanded") !== "true");
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const button = document.getElementById("nav-menu-button");
+  if (event.key !== "Escape" || !button || button.getAttribute("aria-expanded") !== "true") {
+    return;
+  }
+  const menu = document.getElementById(button.getAttribute("aria-controls"));
+  const focusInMenu = menu && menu.contains(document.activeElement);
+  setMenuOpen(button, false);
+  if (focusInMenu || document.activeElement === button) {
+    button.focus();
+  }
+});
+
+// The calendar opens on today: its days scroll so that today's column stands right after the
+// domain column, which stays in place (app.css). Also when htmx brings this week back.
+function scrollCalendarToToday(root) {
+  const calendar = root.id === "campaign-calendar" ? root : root.querySelector("#campaign-calendar");
+  const today = calendar && calendar.querySelector("thead th.calendar-today");
+  const domains = calendar && calendar.querySelector("thead th:first-child");
+  if (!today || !domains) {
+    return;
+  }
+  calendar.scrollLeft += Math.floor(today.getBoundingClientRect().left - domains.getBoundingClientRect().right);
+}
+
+document.addEventListener("DOMContentLoaded", () => scrollCalendarToToday(document.body));
+document.addEventListener("htmx:load", (event) => scrollCalendarToToday(event.detail.elt));

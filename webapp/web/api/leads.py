@@ -89,7 +89,7 @@ def _import_in_background(
 def imports_show(job_id: str) -> Any:
     job = db.session.get(ImportJob, job_id)
     if job is None:
-        raise ApiError(404, f"no import {job_id!r}")
+        raise ApiError(404, _("no import %(id)s", id=repr(job_id)))
     if job.status == ImportStatus.RUNNING and settle_stalled_import_jobs():
         db.session.commit()  # a poller of a stopped import hears that it stopped
         db.session.refresh(job)
