@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import EventType, Lead, Message, MessageEvent, MessageStatus
 from webapp.services.kpis import FIGURES, RATES, kpi_table
-from webapp.services.leads import spreadsheet_safe_csv
+from webapp.services.leads import ENGLISH_CSV, CsvStyle, spreadsheet_safe_csv
 
 MESSAGE_COLUMNS = (
     "message_id",
@@ -92,13 +92,13 @@ def message_rows(campaign_id: str) -> Iterator[list[Any]]:
         ]
 
 
-def messages_csv(campaign_id: str) -> Iterator[str]:
+def messages_csv(campaign_id: str, style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
     """The campaign's messages as CSV (docs/interfaces.md: GET /campaigns/{id}/export.csv)."""
-    return spreadsheet_safe_csv(message_rows(campaign_id), MESSAGE_COLUMNS)
+    return spreadsheet_safe_csv(message_rows(campaign_id), MESSAGE_COLUMNS, style)
 
 
-def kpi_csv(kpis: dict[str, Any]) -> Iterator[str]:
+def kpi_csv(kpis: dict[str, Any], style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
     """The KPI table as CSV: the campaign, each mail number, each sending domain."""
     columns = ("scope", "key", *FIGURES, *(name for name, _ in RATES))
     rows = ([row.get(c) for c in columns] for row in kpi_table(kpis))
-    return spreadsheet_safe_csv(rows, columns)
+    return spreadsheet_safe_csv(rows, columns, style)

@@ -17,6 +17,11 @@ from webapp.services.leads.editing import (
     update_lead,
 )
 from webapp.services.leads.export import (
+    CSV_STYLES,
+    DUTCH_CSV,
+    ENGLISH_CSV,
+    CsvStyle,
+    csv_style,
     in_chunks,
     lead_export,
     spreadsheet_safe_csv,
@@ -91,13 +96,17 @@ from webapp.services.leads.suppressions import (
 
 __all__ = [
     "COMPANY",
+    "CSV_STYLES",
     "DELIMITER_NAMES",
+    "DUTCH_CSV",
     "EMAIL",
     "ENCODINGS",
+    "ENGLISH_CSV",
     "FREE_MAIL_DOMAINS",
     "IGNORE",
     "URL",
     "VAR_PREFIX",
+    "CsvStyle",
     "DomainImpact",
     "FileFormat",
     "ImportFileError",
@@ -112,6 +121,7 @@ __all__ = [
     "check_import",
     "company_domain",
     "create_import_job",
+    "csv_style",
     "delete_list",
     "discard_stale_import_jobs",
     "domain_suppression_impact",

@@ -1,10 +1,16 @@
-"""CSV that spreadsheets open safely: UTF-8 with BOM, no formulas, times in APP_TIMEZONE."""
+"""CSV that spreadsheets open safely: UTF-8 with BOM, no formulas, times in APP_TIMEZONE.
+
+Each export comes in the style of the spreadsheet that opens it (`CsvStyle`): Dutch Excel
+splits columns on `;` and reads `3,5` as a number; English Excel wants `,` and `3.5`. The
+API's exports keep their documented form, the English one.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,25 +38,49 @@ LEAD_EXPORT_FIELDS = (
 )
 
 
-def neutralise_cell(value: Any) -> str:
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a spreadsheet program in one language reads CSV."""
+
+    delimiter: str
+    decimal: str
+    yes: str
+    no: str
+
+
+ENGLISH_CSV = CsvStyle(",", ".", "yes", "no")
+DUTCH_CSV = CsvStyle(";", ",", "ja", "nee")
+CSV_STYLES = {"en": ENGLISH_CSV, "nl": DUTCH_CSV}
+
+
+def csv_style(language: str) -> CsvStyle:
+    """The style Excel in that language opens as columns (English for any other)."""
+    return CSV_STYLES.get(language, ENGLISH_CSV)
+
+
+def neutralise_cell(value: Any, style: CsvStyle = ENGLISH_CSV) -> str:
     """The cell as text; a leading formula character is defused with a `'` (OWASP)."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return style.yes if value else style.no
     if isinstance(value, datetime):
         return export_time(value)
+    if isinstance(value, float):
+        return repr(value).replace(".", style.decimal)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def spreadsheet_safe_csv(rows: Iterable[Iterable[Any]], header: Iterable[str]) -> Iterator[str]:
+def spreadsheet_safe_csv(
+    rows: Iterable[Iterable[Any]], header: Iterable[str], style: CsvStyle = ENGLISH_CSV
+) -> Iterator[str]:
     """Stream CSV text: a BOM, the header, then one line per row, every cell neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=style.delimiter, lineterminator="\r\n")
 
     def line(cells: Iterable[Any]) -> str:
-        writer.writerow([neutralise_cell(cell) for cell in cells])
+        writer.writerow([neutralise_cell(cell, style) for cell in cells])
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -61,7 +91,7 @@ def spreadsheet_safe_csv(rows: Iterable[Iterable[Any]], header: Iterable[str]) -
         yield line(row)
 
 
-def lead_export(leads: Iterable[Lead]) -> Iterator[str]:
+def lead_export(leads: Iterable[Lead], style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
     """Leads as spreadsheet-safe CSV: the lead's fields, then one column per variable.
 
     The variable columns are those of the first 1,000 leads (read ahead once); later
@@ -87,7 +117,7 @@ def lead_export(leads: Iterable[Lead]) -> Iterator[str]:
                     values.get(name, "") for name in var_names
                 ]
 
-    yield from spreadsheet_safe_csv(rows(), [*LEAD_EXPORT_FIELDS, *var_names])
+    yield from spreadsheet_safe_csv(rows(), [*LEAD_EXPORT_FIELDS, *var_names], style)
 
 
 def in_chunks(lines: Iterable[str], size: int = CHUNK_BYTES) -> Iterator[bytes]:

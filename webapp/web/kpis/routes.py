@@ -8,6 +8,7 @@ from flask import Response, abort, render_template, stream_with_context
 
 from webapp.services.campaigns import get_campaign, kpi_csv, messages_csv
 from webapp.services.kpis import campaign_kpis, campaign_timeline, timeline_chart
+from webapp.web.downloads import csv_download, reader_csv_style
 from webapp.web.kpis.blueprint import bp
 
 TIMELINE_LINES = ("opened", "replied", "bounced")
@@ -50,10 +51,12 @@ def csv_response(lines: Any, filename: str) -> Response:
 @bp.get("/campaigns/<campaign_id>/messages.csv")
 def messages_export(campaign_id: str) -> Any:
     _campaign_or_404(campaign_id)
-    return csv_response(messages_csv(campaign_id), f"campaign-{campaign_id}-messages.csv")
+    lines = messages_csv(campaign_id, reader_csv_style())
+    return csv_download(lines, f"campaign-{campaign_id}-messages")
 
 
 @bp.get("/campaigns/<campaign_id>/kpis.csv")
 def kpis_export(campaign_id: str) -> Any:
     _campaign_or_404(campaign_id)
-    return csv_response(kpi_csv(campaign_kpis(campaign_id)), f"campaign-{campaign_id}-kpis.csv")
+    lines = kpi_csv(campaign_kpis(campaign_id), reader_csv_style())
+    return csv_download(lines, f"campaign-{campaign_id}-kpis")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -19,7 +17,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.htmx import render_page_or_fragment, wants_fragment
@@ -41,7 +38,6 @@ from webapp.services.leads import (
     create_import_job,
     discard_stale_import_jobs,
     editable_vars,
-    in_chunks,
     inspect_file,
     job_format,
     lead_export,
@@ -56,6 +52,7 @@ from webapp.services.leads import (
     suppress_lead,
     update_lead,
 )
+from webapp.web.downloads import csv_download, reader_csv_style
 from webapp.web.leads.blueprint import bp
 
 PER_PAGE = 50
@@ -145,13 +142,8 @@ def export() -> Any:
     # Streamed while the leads are read (a server-side cursor, a batch at a time): the first
     # bytes leave at once and memory stays flat whatever the list's size. The request's
     # context, and with it the session, lives until the last row is sent.
-    lines = lead_export(lead_service.iter_leads(chosen))
-    stamp = utcnow().strftime("%Y%m%d-%H%M")
-    return Response(
-        stream_with_context(in_chunks(lines)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="leads-{stamp}.csv"'},
-    )
+    lines = lead_export(lead_service.iter_leads(chosen), reader_csv_style())
+    return csv_download(lines, "leads")
 
 
 # -- one lead ---------------------------------------------------------------------------
