@@ -35,7 +35,8 @@ ATTRIBUTE_TEXT = re.compile(r"^[\w:-]+=\"")
 READ_CALLS = frozenset(
     {"flash", "InvalidInput", "Conflict", "NotFound", "ApiError", "MessageConflict",
      "CampaignConflict", "CampaignInputError", "DomainSettingsError", "UserError",
-     "PlanError", "ImportRefused"}
+     "PlanError", "ImportRefused", "ImportFileError", "ImportMappingError", "LeadActionError",
+     "SuppressionError", "SpreadsheetError"}
 )  # fmt: skip
 TRANSLATING = frozenset({"_", "gettext", "ngettext", "lazy_gettext", "_l", "pgettext"})
 

@@ -283,7 +283,7 @@ def test_an_import_that_stopped_mid_file_says_so_with_what_it_did_import(
     client = login_as("marketer")
     poll = client.get(f"/leads/import/{job.id}", headers={"HX-Request": "true"})
     assert poll.status_code == 286  # htmx stops polling
-    assert "stopped after 12.345 rows" in poll.text
+    assert "De import is gestopt na 12.345 rijen" in poll.text
     db.session.expire_all()
     assert job.status == "failed" and job.finished_at is not None
     assert job.stored_path is None and not (tmp_path / "upload.csv").exists()

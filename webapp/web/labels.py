@@ -1,14 +1,17 @@
 """Status values as people read them, in the reader's language.
 
 Pages show a status through these labels; data-* attributes and CSS classes keep the raw
-value. Registered as Jinja globals (`campaign_status_labels`, `message_status_labels`), so
-imported macros can use them too: `{{ campaign_status_labels.get(status, status) }}`.
+value. Registered as Jinja globals (`campaign_status_labels`, `message_status_labels`,
+`message_reason_labels`), so imported macros can use them too:
+`{{ campaign_status_labels.get(status, status) }}`.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+
+from webapp.models import CancelReason
 
 CAMPAIGN_STATUS_LABELS = {
     "draft": _l("draft"),
@@ -28,7 +31,28 @@ MESSAGE_STATUS_LABELS = {
     "uncertain": _l("uncertain"),
 }
 
+# Why a mail was canceled (or left undecided), as `last_error` stores it: the sending rules'
+# reasons and CancelReason. Any other text there (an SMTP reply, a render error) is shown
+# as it is.
+MESSAGE_REASON_LABELS = {
+    CancelReason.CAMPAIGN_STOPPED: _l("campaign stopped"),
+    "campaign completed": _l("campaign completed"),
+    CancelReason.FOLLOWUPS_OFF: _l("follow-ups switched off"),
+    CancelReason.EARLIER_MAIL_FAILED: _l("earlier mail failed"),
+    "earlier mail not sent": _l("earlier mail not sent"),
+    CancelReason.LEAD_REPLIED: _l("lead replied"),
+    CancelReason.COMPANY_REPLIED: _l("someone at the company replied"),
+    "lead deleted": _l("lead deleted"),
+    "lead stopped": _l("lead stopped"),
+    "lead suppressed": _l("lead suppressed"),
+    "lead bounced": _l("lead bounced"),
+    "suppressed": _l("suppressed"),
+    "emailed recently": _l("emailed recently"),
+    "no outcome within the send lease": _l("no answer from the mail server in time"),
+}
+
 
 def init_labels(app: Flask) -> None:
     app.jinja_env.globals["campaign_status_labels"] = CAMPAIGN_STATUS_LABELS
     app.jinja_env.globals["message_status_labels"] = MESSAGE_STATUS_LABELS
+    app.jinja_env.globals["message_reason_labels"] = MESSAGE_REASON_LABELS

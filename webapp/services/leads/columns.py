@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _ANGLE = re.compile(r"<([^<>]*)>\s*$")
@@ -29,16 +31,71 @@ def normalise_email(raw: str) -> tuple[str | None, str | None]:
         value = value[7:].split("?", 1)[0].strip()
     value = value.strip("\"' ")
     if not value:
-        return None, "no e-mail address"
+        return None, _("no e-mail address")
     simple = value.lower()
     if _is_plain_address(simple):
         return simple, None
     try:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        return None, f"invalid e-mail address {value!r}: {error}"
+        return None, _(
+            "invalid e-mail address %(address)s: %(reason)s",
+            address=repr(value),
+            reason=_validator_reason(str(error)),
+        )
     # ascii_email carries an IDN domain in its xn-- form.
     return (result.ascii_email or result.normalized).lower(), None
+
+
+def N_(text: str) -> str:
+    """A text for the catalog (`N_` is a name the extractor knows), translated later where
+    it is shown."""
+    return text
+
+
+# The validator's reasons an address in a lead file most often has, written as the
+# validator writes them and translated when shown; rarer ones stay in the validator's
+# English. Reasons that end by quoting the characters at fault (": 'ü'.") are matched by
+# their start.
+_VALIDATOR_REASONS = frozenset(
+    {
+        N_("An email address must have an @-sign."),
+        N_("There must be something before the @-sign."),
+        N_("There must be something after the @-sign."),
+        N_("An email address cannot have two periods in a row."),
+        N_("An email address cannot start with a period."),
+        N_("An email address cannot end with a period."),
+        N_("An email address cannot have a period immediately before the @-sign."),
+        N_("An email address cannot have a period immediately after the @-sign."),
+        N_("The part after the @-sign is not valid. It should have a period."),
+        N_("The part after the @-sign is not valid. It is not within a valid top-level domain."),
+        N_(
+            "The part after the @-sign is a special-use or reserved name that cannot be used "
+            "with email."
+        ),
+    }
+)
+_VALIDATOR_REASON_STARTS = {
+    "The part after the @-sign contains invalid characters: ": _l(
+        "The part after the @-sign contains invalid characters: %(characters)s"
+    ),
+    "The email address contains invalid characters before the @-sign: ": _l(
+        "The email address contains invalid characters before the @-sign: %(characters)s"
+    ),
+    "Internationalized characters before the @-sign are not supported: ": _l(
+        "Internationalized characters before the @-sign are not supported: %(characters)s"
+    ),
+}
+
+
+def _validator_reason(reason: str) -> str:
+    """The e-mail validator's reason, in the reader's language where it is a common one."""
+    if reason in _VALIDATOR_REASONS:
+        return str(_(reason))
+    for start, text in _VALIDATOR_REASON_STARTS.items():
+        if reason.startswith(start):
+            return str(text) % {"characters": reason.removeprefix(start)}
+    return reason
 
 
 _PLAIN_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")

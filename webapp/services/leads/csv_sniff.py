@@ -15,6 +15,8 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from flask_babel import gettext as _
+
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "pipe"}
@@ -112,7 +114,7 @@ def detect_format(path: str) -> FileFormat:
         sample = handle.read(SAMPLE_BYTES)
     encoding = detect_encoding(sample)
     text = _decode_sample(sample, encoding)
-    first_line, _, _rest = text.partition("\n")
+    first_line, _sep, _rest = text.partition("\n")
     match = _SEP_LINE.match(first_line.rstrip("\r"))
     if match:
         return FileFormat(encoding=encoding, delimiter=match.group(1), has_sep_line=True)
@@ -163,7 +165,7 @@ def _iter_csv_rows(raw: IO[bytes], fmt: FileFormat) -> Iterator[Row]:
             except StopIteration:
                 return
             except csv.Error as error:
-                yield start + offset, f"unreadable row: {error}"
+                yield start + offset, _("unreadable row: %(error)s", error=str(error))
                 start = reader.line_num + 1
                 continue
             if any(cell.strip() for cell in row):

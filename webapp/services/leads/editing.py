@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
@@ -72,16 +73,16 @@ def update_lead(lead: Lead, changes: LeadChanges, user_id: str | None = None) ->
     errors: dict[str, str] = {}
     email, problem = normalise_email(changes.email)
     if email is None:
-        errors[EMAIL] = problem or "not an e-mail address"
+        errors[EMAIL] = problem or _("not an e-mail address")
     elif email != lead.email and _address_taken(email, lead.id):
-        errors[EMAIL] = "another lead has this address"
+        errors[EMAIL] = _("another lead has this address")
     url, problem = _web_address(changes.url)
     if problem:
         errors[URL] = problem
     new_vars, var_errors = _variables(lead.vars or {}, changes.vars)
     errors.update(var_errors)
     if errors:
-        raise LeadActionError("Some fields need a look; nothing was saved.", errors)
+        raise LeadActionError(_("Some fields need a look; nothing was saved."), errors)
     assert email is not None
     company = clean_text(changes.company) or None
     for name, value in ((COMPANY, company), (URL, url)):
@@ -111,8 +112,8 @@ def update_lead(lead: Lead, changes: LeadChanges, user_id: str | None = None) ->
             db.session.flush()
     except IntegrityError:  # another request took the address a moment ago
         raise LeadActionError(
-            "Some fields need a look; nothing was saved.",
-            {EMAIL: "another lead has this address"},
+            _("Some fields need a look; nothing was saved."),
+            {EMAIL: _("another lead has this address")},
         ) from None
     details: dict[str, Any] = {"fields": changed}
     if email != previous_email:
@@ -138,9 +139,9 @@ def _web_address(raw: str) -> tuple[str | None, str | None]:
     except ValueError:
         scheme = ""
     if scheme not in WEB_SCHEMES or url_problem(url) is not None:
-        return None, NOT_A_WEB_ADDRESS
+        return None, str(NOT_A_WEB_ADDRESS)
     if company_domain(url, "") is None:
-        return None, "not a web address: the part after // is not a domain"
+        return None, _("not a web address: the part after // is not a domain")
     return url, None
 
 
@@ -153,9 +154,9 @@ def _variables(
     for raw_name, raw_value in given.items():
         name = var_key(raw_name)
         if not name:
-            errors[f"var:{raw_name}"] = "a variable needs a name of letters or digits"
+            errors[f"var:{raw_name}"] = _("a variable needs a name of letters or digits")
         elif name in (EMAIL, COMPANY, URL):
-            errors[f"var:{raw_name}"] = f"{name} is a field of the lead, above"
+            errors[f"var:{raw_name}"] = _("%(name)s is a field of the lead, above", name=name)
         elif clean_text(raw_value):
             values[name] = clean_text(raw_value)
         else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
+
 # Mailboxes of people, not companies: one_per_domain never collapses these.
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -87,7 +89,7 @@ def company_domain(url: str | None, email: str) -> str | None:
 # has a dot and a port number after the colon.
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):([0-9]*)", re.IGNORECASE)
 WEB_SCHEMES = frozenset({"http", "https"})
-NOT_A_WEB_ADDRESS = "a web address starting with http:// or https://"
+NOT_A_WEB_ADDRESS = _l("a web address starting with http:// or https://")
 
 
 def url_problem(url: str) -> str | None:
@@ -104,7 +106,7 @@ def url_problem(url: str) -> str | None:
         return None
     if "." in match[1] and match[2] and bare[match.end() :][:1] in ("", "/", "?", "#"):
         return None  # a host and a port, not a scheme
-    return NOT_A_WEB_ADDRESS
+    return str(NOT_A_WEB_ADDRESS)
 
 
 def is_free_mail(domain: str | None) -> bool:

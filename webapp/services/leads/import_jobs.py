@@ -15,6 +15,8 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.database import affected_rows, new_id, utcnow
 from webapp.extensions import db
@@ -79,7 +81,7 @@ def local_file(job: ImportJob) -> str:
         return job.stored_path
     upload = db.session.get(ImportUpload, job.id)
     if upload is None:
-        raise ImportFileError("The uploaded file is gone; upload it again.")
+        raise ImportFileError(_("The uploaded file is gone; upload it again."))
     suffix = os.path.splitext(job.stored_path or job.filename or "")[1].lower()
     path = os.path.join(import_dir(), f"{job.id}{suffix if suffix in UPLOAD_SUFFIXES else '.csv'}")
     with open(path, "wb") as target:
@@ -166,7 +168,8 @@ def run_import_job(job_id: str) -> None:
     except Exception:
         db.session.rollback()
         current_app.logger.exception("lead import %s failed", job_id)
-        job.status, job.error = ImportStatus.FAILED, "the import stopped on an unexpected error"
+        job.status = ImportStatus.FAILED
+        job.error = _("the import stopped on an unexpected error")
     else:
         job.status, job.summary = ImportStatus.DONE, summary.to_dict()
         job.processed_bytes = job.total_bytes
@@ -189,7 +192,7 @@ def discard_stale_import_jobs(older_than: timedelta = timedelta(days=1)) -> int:
     ).all()
     for job in stale:
         _forget_upload(job)
-        job.status, job.error = ImportStatus.FAILED, "never imported"
+        job.status, job.error = ImportStatus.FAILED, _("never imported")
         job.finished_at = utcnow()
     return len(stale) + settle_stalled_import_jobs()
 
@@ -211,10 +214,15 @@ def settle_stalled_import_jobs(now: datetime | None = None) -> int:
     for job in stalled:
         _forget_upload(job)
         job.status, job.finished_at = ImportStatus.FAILED, now
-        job.error = (
-            f"The import stopped after {thousands(job.processed_rows)} rows and did not "
-            "finish (the server was restarted). Those rows are in the list; import the file "
-            "again for the rest: rows already there are not added twice."
+        job.error = ngettext(
+            "The import stopped after %(rows)s row and did not finish (the server was "
+            "restarted). That row is in the list; import the file again for the rest: rows "
+            "already there are not added twice.",
+            "The import stopped after %(rows)s rows and did not finish (the server was "
+            "restarted). Those rows are in the list; import the file again for the rest: rows "
+            "already there are not added twice.",
+            job.processed_rows,
+            rows=thousands(job.processed_rows),
         )
     return len(stalled)
 

@@ -11,6 +11,9 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+from flask_babel import gettext as _
+
+from webapp.formats import thousands
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text, normalise_email
 from webapp.services.leads.csv_sniff import (
@@ -159,11 +162,11 @@ def _rows(
     rows = _readable(iter_xlsx_rows(path) if fmt.kind == "xlsx" else iter_rows(path, fmt, handle))
     first = next(rows, None)
     if first is None:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(_("the file is empty"))
     line, header = first
     if isinstance(header, str):
         rows.close()
-        raise ImportFileError(f"line {line}: {header}")
+        raise ImportFileError(_("line %(line)s: %(message)s", line=line, message=header))
     try:
         return line, _header(header), rows
     except ImportFileError:
@@ -189,8 +192,11 @@ def _header(cells: list[str]) -> list[str]:
         names.pop()
     if len(names) > MAX_COLUMNS:
         raise ImportFileError(
-            f"the file has more than {MAX_COLUMNS} columns, and at most {MAX_COLUMNS} can be "
-            "imported: delete the columns you do not need and upload it again"
+            _(
+                "the file has more than %(max)s columns, and at most %(max)s can be imported: "
+                "delete the columns you do not need and upload it again",
+                max=thousands(MAX_COLUMNS),
+            )
         )
     return names
 
@@ -214,9 +220,9 @@ def inspect_file(
     """Detect the format, read the header and the first rows; guess the mapping unless
     one is given that fits the header."""
     fmt = fmt or _detect_format(path)
-    _, header, rows = _rows(path, fmt)
+    _line, header, rows = _rows(path, fmt)
     sample: list[list[str]] = []
-    for _, row in rows:
+    for _number, row in rows:
         if not isinstance(row, str):
             sample.append([_preview_cell(cell) for cell in row[: len(header)]])
         if len(sample) >= PREVIEW_ROWS:
@@ -235,15 +241,22 @@ def parse_choices(text: str | None) -> dict[str, str | None]:
     try:
         data = json.loads(text)
     except ValueError as error:
-        raise ImportMappingError(f"the mapping is not valid JSON: {error}") from None
+        raise ImportMappingError(
+            _("the mapping is not valid JSON: %(error)s", error=str(error))
+        ) from None
     if not isinstance(data, dict):
         raise ImportMappingError(
-            "the mapping must be a JSON object of file column -> field or variable name, "
-            'e.g. {"Bedrijfsnaam": "company"}'
+            _(
+                "the mapping must be a JSON object of file column -> field or variable name, "
+                "e.g. %(example)s",
+                example='{"Bedrijfsnaam": "company"}',
+            )
         )
     for column, target in data.items():
         if target is not None and not isinstance(target, str):
-            raise ImportMappingError(f"the mapping of {column!r} must be a name or null")
+            raise ImportMappingError(
+                _("the mapping of %(column)s must be a name or null", column=repr(column))
+            )
     return data
 
 
@@ -291,10 +304,10 @@ def import_file(
     """
     list_name = clean_text(list_name)
     if not list_name:
-        raise ImportFileError("a list name is required")
+        raise ImportFileError(_("a list name is required"))
     fmt = fmt or _detect_format(path)
     with open(path, "rb") as handle, SeenAddresses() as seen:
-        _, header, rows = _rows(path, fmt, handle)
+        _line, header, rows = _rows(path, fmt, handle)
         try:
             mapping = _resolve_mapping(header, mapping, choices)
         except ImportFileError:
@@ -354,11 +367,11 @@ def _parse_row(
                 values[target] = value
     email, reason = normalise_email(values.pop(EMAIL, ""))
     if email is None:
-        summary.error(line, reason or "no e-mail address")
+        summary.error(line, reason or _("no e-mail address"))
         return None
     company, url = values.pop(COMPANY, ""), values.pop(URL, "")
     if url and (problem := url_problem(url)) is not None:
-        summary.error(line, f"url: {problem}")
+        summary.error(line, _("url: %(problem)s", problem=problem))
         return None
     row_vars = {target[len(VAR_PREFIX) :]: value for target, value in values.items()}
     return ParsedRow(line, email, company, url, row_vars)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp.database import affected_rows, utcnow
 from webapp.extensions import db
@@ -218,7 +219,7 @@ def lead_history(lead: Lead) -> list[HistoryEntry]:
     events: dict[str, list[MessageEvent]] = {}
     for event in db.session.scalars(
         sa.select(MessageEvent)
-        .where(MessageEvent.message_id.in_([m.id for m, _ in rows]))
+        .where(MessageEvent.message_id.in_([m.id for m, _name in rows]))
         .order_by(MessageEvent.created_at)
     ):
         events.setdefault(event.message_id, []).append(event)
@@ -268,10 +269,12 @@ def bulk_action(
     elif action == "move":
         list_name = clean_text(list_name)
         if not list_name:
-            raise LeadActionError("a list name is required", {"list_name": "required"})
+            raise LeadActionError(_("a list name is required"), {"list_name": _("required")})
         values, only = {"list_name": list_name[:200]}, Lead.list_name.is_distinct_from(list_name)
     else:
-        raise LeadActionError(f"unknown action {action!r}", {"action": "unknown"})
+        raise LeadActionError(
+            _("unknown action %(action)s", action=repr(action)), {"action": _("unknown")}
+        )
     values["updated_at"] = utcnow()
     result = db.session.execute(
         sa.update(Lead)
@@ -322,7 +325,7 @@ def rename_list(old: str, new: str, user_id: str | None = None) -> int:
     """Move every lead of list `old` to `new`; returns how many."""
     new = clean_text(new)
     if not new:
-        raise LeadActionError("a list name is required", {"new_name": "required"})
+        raise LeadActionError(_("a list name is required"), {"new_name": _("required")})
     if new == old:
         return 0
     changed = bulk_action(LeadFilter(list_name=old, deleted="all"), "move", user_id, new)
@@ -332,5 +335,5 @@ def rename_list(old: str, new: str, user_id: str | None = None) -> int:
 def delete_list(name: str, user_id: str | None = None) -> int:
     """Soft-delete every lead of a list; returns how many."""
     if not name:
-        raise LeadActionError("a list name is required", {"list_name": "required"})
+        raise LeadActionError(_("a list name is required"), {"list_name": _("required")})
     return bulk_action(LeadFilter(list_name=name), "delete", user_id)

@@ -11,7 +11,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.formats import thousands
 from webapp.services.leads.columns import clean_text, var_key
 
 EMAIL = "email"
@@ -28,7 +33,7 @@ class KnownField:
     """A field the product knows by name, and the header words that mean it."""
 
     name: str
-    label: str
+    label: Any  # a lazy text, read in the reader's language
     headers: frozenset[str]
 
     @property
@@ -43,44 +48,44 @@ def _words(*words: str) -> frozenset[str]:
 # Header words are lower-case letters and digits only (see header_word): "E-mail adres",
 # "e_mailadres" and "E-MAILADRES" are all `emailadres`. Dutch first, then English.
 KNOWN_FIELDS: tuple[KnownField, ...] = (
-    KnownField(EMAIL, "E-mail", _words(
+    KnownField(EMAIL, _l("E-mail"), _words(
         "email", "emailadres", "mail", "mailadres", "emails", "emailaddress", "mailaddress",
     )),
-    KnownField(COMPANY, "Company", _words(
+    KnownField(COMPANY, _l("Company"), _words(
         "bedrijf", "bedrijfsnaam", "organisatie", "organisatienaam", "firma", "naambedrijf",
         "handelsnaam", "company", "companyname", "organisation", "organization",
     )),
-    KnownField(URL, "Website", _words(
+    KnownField(URL, _l("Website"), _words(
         "website", "webadres", "websiteadres", "webpagina", "internetadres", "site", "web",
         "url", "websiteurl", "homepage",
     )),
-    KnownField("salutation", "Salutation", _words(
+    KnownField("salutation", _l("Salutation"), _words(
         "aanhef", "aanspreekvorm", "aanspreektitel", "salutation",
     )),
-    KnownField("first_name", "First name", _words(
+    KnownField("first_name", _l("First name"), _words(
         "voornaam", "roepnaam", "firstname", "givenname", "forename",
     )),
-    KnownField("last_name", "Last name", _words(
+    KnownField("last_name", _l("Last name"), _words(
         "achternaam", "familienaam", "lastname", "surname", "familyname",
     )),
-    KnownField("job_title", "Job title", _words(
+    KnownField("job_title", _l("Job title"), _words(
         "functie", "functietitel", "functienaam", "jobtitle", "position",
     )),
-    KnownField("phone", "Phone", _words(
+    KnownField("phone", _l("Phone"), _words(
         "telefoon", "telefoonnummer", "telefoonnr", "tel", "telnr", "mobiel", "mobielnummer",
         "phone", "phonenumber", "telephone", "telephonenumber", "mobile", "mobilephone",
     )),
-    KnownField("address", "Address", _words(
+    KnownField("address", _l("Address"), _words(
         "adres", "bezoekadres", "postadres", "vestigingsadres", "straatenhuisnummer",
         "address", "streetaddress",
     )),
-    KnownField("postcode", "Postcode", _words(
+    KnownField("postcode", _l("Postcode"), _words(
         "postcode", "postalcode", "zipcode", "zip",
     )),
-    KnownField("city", "City", _words(
+    KnownField("city", _l("City"), _words(
         "plaats", "woonplaats", "stad", "plaatsnaam", "vestigingsplaats", "city", "town",
     )),
-    KnownField("kvk_number", "KvK number", _words(
+    KnownField("kvk_number", _l("KvK number"), _words(
         "kvk", "kvknummer", "kvknr", "kamervankoophandel", "kvkinschrijvingsnummer",
         "chamberofcommerce", "chamberofcommercenumber", "cocnumber",
     )),
@@ -103,13 +108,14 @@ def header_word(header: str) -> str:
 
 
 def target_label(target: str) -> str:
-    """How the page names a target: `First name`, `variable plaats`, `skip`."""
+    """How the page names a target, in the reader's language: `First name`, `variable
+    plaats`, `skip`."""
     if target == IGNORE:
-        return "skip"
+        return str(_("skip"))
     known = _BY_TARGET.get(target)
     if known is not None:
-        return known.label
-    return f"variable {target.removeprefix(VAR_PREFIX)}"
+        return str(known.label)
+    return str(_("variable %(name)s", name=target.removeprefix(VAR_PREFIX)))
 
 
 def _variable(name: str, index: int, taken: set[str]) -> str:
@@ -157,21 +163,30 @@ def column_choices(header: list[str], mapping: list[str]) -> list[list[str]]:
 def check_mapping(mapping: list[str], header: list[str]) -> str | None:
     """Why the mapping cannot be imported, or None."""
     if mapping.count(EMAIL) == 0:
-        found = ", ".join(repr(clean_text(name)) for name in header) or "none"
-        return (
-            "no e-mail column: name one `email`, `E-mail` or `E-mailadres`, "
-            f"or choose it in the mapping (columns found: {found})"
+        found = ", ".join(repr(clean_text(name)) for name in header) or _("none")
+        return str(
+            _(
+                "no e-mail column: name one `email`, `E-mail` or `E-mailadres`, or choose it "
+                "in the mapping (columns found: %(columns)s)",
+                columns=found,
+            )
         )
     columns: dict[str, list[str]] = {}
     for index, target in enumerate(mapping):
         if target != IGNORE:
-            name = header[index] if index < len(header) else f"column {index + 1}"
+            name = (
+                header[index] if index < len(header) else _("column %(number)s", number=index + 1)
+            )
             columns.setdefault(target, []).append(repr(clean_text(name)))
     for target, names in columns.items():
         if len(names) > 1:
-            return (
-                f"more than one column goes to {target_label(target)} ({', '.join(names)}): "
-                "choose one and skip the others"
+            return str(
+                _(
+                    "more than one column goes to %(target)s (%(columns)s): choose one and "
+                    "skip the others",
+                    target=target_label(target),
+                    columns=", ".join(names),
+                )
             )
     return None
 
@@ -183,10 +198,12 @@ def resolve_target(target: str | None) -> str:
         return IGNORE
     key = var_key(str(target))
     if not key:
-        raise ValueError(f"{target!r} is not a field or variable name")
+        raise ValueError(_("%(name)s is not a field or variable name", name=repr(target)))
     word = header_word(key)
     if word in PROTECTED_HEADERS:
-        raise ValueError(f"{key!r} is kept by the product and cannot be imported")
+        raise ValueError(
+            _("%(name)s is kept by the product and cannot be imported", name=repr(key))
+        )
     # Field names ignoring case and punctuation: "First name" and "e-mail" are fields.
     known = next((k for k in KNOWN_FIELDS if header_word(k.name) == word), None)
     return known.target if known is not None else f"{VAR_PREFIX}{key}"
@@ -208,11 +225,22 @@ def apply_choices(
     for column, target in chosen.items():
         index = _column_index(header, column)
         if index in chosen_columns:
-            raise ValueError(f"{column!r} names column {header[index]!r} a second time")
+            raise ValueError(
+                _(
+                    "%(name)s names column %(column)s a second time",
+                    name=repr(column),
+                    column=repr(header[index]),
+                )
+            )
         resolved = resolve_target(target)
         if resolved != IGNORE and resolved in chosen_by:
             raise ValueError(
-                f"{chosen_by[resolved]!r} and {column!r} both go to {target_label(resolved)}"
+                _(
+                    "%(first)s and %(second)s both go to %(target)s",
+                    first=repr(chosen_by[resolved]),
+                    second=repr(column),
+                    target=target_label(resolved),
+                )
             )
         chosen_by[resolved] = column
         mapping[index] = resolved
@@ -235,6 +263,18 @@ def _column_index(header: list[str], column: str) -> int:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise ValueError(f"the file has {len(matches)} columns named {name!r}")
-    found = ", ".join(repr(found) for found in header) or "none"
-    raise ValueError(f"the file has no column {name!r} (columns found: {found})")
+        raise ValueError(
+            _(
+                "the file has %(count)s columns named %(name)s",
+                count=thousands(len(matches)),
+                name=repr(name),
+            )
+        )
+    found = ", ".join(repr(found) for found in header) or _("none")
+    raise ValueError(
+        _(
+            "the file has no column %(name)s (columns found: %(columns)s)",
+            name=repr(name),
+            columns=found,
+        )
+    )

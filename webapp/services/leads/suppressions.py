@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
+from webapp.formats import thousands
 from webapp.models import (
     EventType,
     Lead,
@@ -30,7 +32,7 @@ class SuppressionError(InvalidInput):
     """Invalid suppression input; `fields` names each bad field."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(fields, "invalid suppression")
+        super().__init__(fields, _("invalid suppression"))
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def parse_suppression(
 ) -> tuple[str | None, str | None, str]:
     """Validate and normalise the input of the page and the API."""
     fields = {
-        name: "must be text"
+        name: _("must be text")
         for name, value in (("email", email), ("domain", domain), ("reason", reason))
         if value is not None and not isinstance(value, str)
     }
@@ -94,18 +96,18 @@ def parse_suppression(
     email = clean_text(email or "") or None
     domain = clean_text(domain or "") or None
     if bool(email) == bool(domain):
-        fields["email"] = "give an e-mail address or a domain, not both"
+        fields["email"] = _("give an e-mail address or a domain, not both")
     elif email:
         email, problem = normalise_email(email)
         if email is None:
-            fields["email"] = problem or "invalid e-mail address"
+            fields["email"] = problem or _("invalid e-mail address")
     elif domain:
         domain = _clean_domain(domain.removeprefix("@"))
         if domain is None:
-            fields["domain"] = "not a valid domain"
+            fields["domain"] = _("not a valid domain")
     reason = (reason or SuppressionReason.MANUAL).strip()
     if reason not in SUPPRESSION_REASONS:
-        fields["reason"] = f"one of {', '.join(SUPPRESSION_REASONS)}"
+        fields["reason"] = _("one of %(choices)s", choices=", ".join(SUPPRESSION_REASONS))
     if fields:
         raise SuppressionError(fields)
     return email, domain, reason
@@ -121,7 +123,9 @@ def add_suppression(
     """Suppress an address or a domain and the leads it covers; (suppression, created)."""
     email, domain, reason = parse_suppression(email, domain, reason)
     if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE_LENGTH):
-        raise SuppressionError({"note": f"text of at most {MAX_NOTE_LENGTH} characters"})
+        raise SuppressionError(
+            {"note": _("text of at most %(max)s characters", max=thousands(MAX_NOTE_LENGTH))}
+        )
     existing = find_suppression(email, domain)
     if existing is None:
         existing = _insert(email, domain, reason, note, user_id)
@@ -143,7 +147,7 @@ def _of_domain(domain: str | None) -> Any:
 
 def domain_suppression_impact(domain: str | None) -> DomainImpact:
     """What suppressing `domain` would reach; SuppressionError when it is not a domain."""
-    _, clean, _ = parse_suppression(None, domain, "manual")
+    _email, clean, _reason = parse_suppression(None, domain, "manual")
     assert clean is not None
     mailable = sa.select(Lead.id).where(
         _of_domain(clean), Lead.deleted_at.is_(None), Lead.status == "active"

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
 
+from flask_babel import gettext as _
+
+from webapp.formats import thousands
 from webapp.services.leads.csv_sniff import MAX_COLUMNS, Row, SpreadsheetError
 
 # Limits against decompression bombs.
@@ -24,7 +27,6 @@ XLSX_MAX_UNCOMPRESSED = 256 * 1024 * 1024
 XLSX_MAX_SHARED_STRINGS = 16 * 1024 * 1024
 XLSX_MAX_RATIO = 200
 _CHUNK = 1024 * 1024
-_SAVE_AS_CSV = "Save it as CSV (which has no such limit) and upload that."
 
 
 def check_xlsx_archive(path: str) -> None:
@@ -40,9 +42,13 @@ def check_xlsx_archive(path: str) -> None:
             _check_declared(entries)
             _check_unpacked(archive, entries)
     except zipfile.BadZipFile as error:
-        raise SpreadsheetError(f"the file is not a valid xlsx workbook ({error})") from None
+        raise SpreadsheetError(
+            _("the file is not a valid xlsx workbook (%(error)s)", error=str(error))
+        ) from None
     except (OSError, EOFError, NotImplementedError, RuntimeError) as error:
-        raise SpreadsheetError(f"the workbook cannot be unpacked: {error}") from None
+        raise SpreadsheetError(
+            _("the workbook cannot be unpacked: %(error)s", error=str(error))
+        ) from None
 
 
 def _is_shared_strings(name: str) -> bool:
@@ -51,12 +57,12 @@ def _is_shared_strings(name: str) -> bool:
 
 def _check_declared(entries: list[zipfile.ZipInfo]) -> None:
     if len(entries) > XLSX_MAX_ENTRIES:
-        raise SpreadsheetError("the workbook has too many parts to be a spreadsheet")
+        raise SpreadsheetError(_("the workbook has too many parts to be a spreadsheet"))
     for entry in entries:
         if entry.file_size > _CHUNK and entry.file_size > XLSX_MAX_RATIO * max(
             entry.compress_size, 1
         ):
-            raise SpreadsheetError("the workbook unpacks suspiciously far (a zip bomb?)")
+            raise SpreadsheetError(_("the workbook unpacks suspiciously far (a zip bomb?)"))
     _check_sizes(
         sum(entry.file_size for entry in entries),
         sum(entry.file_size for entry in entries if _is_shared_strings(entry.filename)),
@@ -77,13 +83,19 @@ def _check_unpacked(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) ->
 def _check_sizes(total: int, shared: int) -> None:
     if total > XLSX_MAX_UNCOMPRESSED:
         raise SpreadsheetError(
-            f"the workbook is too large once unpacked (more than "
-            f"{XLSX_MAX_UNCOMPRESSED // (1024 * 1024)} MB). {_SAVE_AS_CSV}"
+            _(
+                "the workbook is too large once unpacked (more than %(size)s MB). Save it as "
+                "CSV (which has no such limit) and upload that.",
+                size=thousands(XLSX_MAX_UNCOMPRESSED // (1024 * 1024)),
+            )
         )
     if shared > XLSX_MAX_SHARED_STRINGS:
         raise SpreadsheetError(
-            f"the workbook holds too much distinct text (its shared strings unpack to more "
-            f"than {XLSX_MAX_SHARED_STRINGS // (1024 * 1024)} MB). {_SAVE_AS_CSV}"
+            _(
+                "the workbook holds too much distinct text (its shared strings unpack to more "
+                "than %(size)s MB). Save it as CSV (which has no such limit) and upload that.",
+                size=thousands(XLSX_MAX_SHARED_STRINGS // (1024 * 1024)),
+            )
         )
 
 
@@ -97,7 +109,9 @@ def iter_xlsx_rows(path: str) -> Iterator[Row]:
         # data_only: the value Excel last calculated, never the formula; nothing is evaluated.
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken workbook
-        raise SpreadsheetError(f"the workbook cannot be read: {error}") from None
+        raise SpreadsheetError(
+            _("the workbook cannot be read: %(error)s", error=str(error))
+        ) from None
     try:
         if not workbook.worksheets:
             return
@@ -121,7 +135,9 @@ def iter_xlsx_rows(path: str) -> Iterator[Row]:
                     if any(cell.strip() for cell in row):
                         yield number, row
             except Exception as error:  # a broken part shows only when it is read
-                raise SpreadsheetError(f"the workbook cannot be read: {error}") from None
+                raise SpreadsheetError(
+                    _("the workbook cannot be read: %(error)s", error=str(error))
+                ) from None
     finally:
         workbook.close()
 
