@@ -56,12 +56,12 @@ ACTIONS: dict[str, frozenset[str]] = {
 }
 # What a role can do, said on the page that tells it no.
 ROLE_SUMMARIES = {
-    "manager": (
+    "manager": _l(
         "As a manager you can read everything here: the overview, campaigns and their "
         "results, leads, templates, sending domains and the calendar, and download the "
         "exports. Changing anything is up to a marketer or an admin."
     ),
-    "marketer": (
+    "marketer": _l(
         "As a marketer you can import leads, write templates, and build, start, pause and "
         "stop campaigns. Sending domains, users and taking an address off the suppression "
         "list are up to an admin."
@@ -82,7 +82,7 @@ class NotAllowed(Forbidden):
 def not_allowed() -> NotAllowed:
     """The refusal for the current user, saying what their role can do instead."""
     role = current_user.role if current_user.is_authenticated else ""
-    return NotAllowed(ROLE_SUMMARIES.get(role, "Your role may not do this."))
+    return NotAllowed(str(ROLE_SUMMARIES.get(role, _l("Your role may not do this."))))
 
 
 def can(action: str, user: User | None = None) -> bool:

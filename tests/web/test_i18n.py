@@ -94,3 +94,13 @@ def test_numbers_and_dates_follow_the_language(app: Flask) -> None:
             refresh()  # as every request does first
             shown = [thousands(12345), decimal(1234.5), percent(28.571), local_time(moment)]
             assert shown == expected
+
+
+def test_a_page_a_role_may_not_use_says_why_in_the_reader_s_language(
+    app: Flask, dutch: None, login_as: Callable[[str], Any]
+) -> None:
+    refused = login_as("manager").get("/campaigns/new")
+    assert refused.status_code == 403
+    assert "Niet toegestaan" in refused.text
+    assert "Als manager kun je hier alles lezen" in refused.text
+    assert "As a manager" not in refused.text

@@ -53,7 +53,7 @@ DEMO_USERS: list[tuple[str, str]] = [
     ("manager@punthelder.nl", Role.MANAGER),
 ]
 DEMO_SEED = 20250901
-TEMPLATE_NAME = "SEO-kennismaking (4 stappen)"
+TEMPLATE_NAME = "SEO-kennismaking"
 
 
 def seed_demo(if_empty: bool = False) -> dict[str, int | bool]:
