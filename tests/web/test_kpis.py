@@ -186,7 +186,7 @@ def test_the_results_and_the_timeline_read_in_dutch(
 
     assert "Resultaten" in cards and "reactiepercentage · 1 beantwoord" in cards
     assert "<p>verzonden van 11 gepland</p>" in cards
-    assert "met machine-opens" in cards and "KPI-tabel (CSV)" in cards
+    assert "incl. automatische opens" in cards and "KPI-tabel (CSV)" in cards
     assert "Openpercentage (mensen)" in cards and "Tijdlijn laden…" in cards
     # The chart's text alternative, tooltips, labels and legend are Dutch too.
     assert "Per dag: verzonden als staven; geopend, beantwoord, gebounced als lijnen." in timeline
