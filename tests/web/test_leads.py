@@ -793,6 +793,7 @@ def test_an_import_reports_in_dutch_with_the_file_name_escaped(
         headers={"HX-Request": "true"},
     )
     assert "scheidingsteken" in preview.text and "Lijstnaam" in preview.text
+    assert 'value="semicolon" selected>puntkomma</option>' in preview.text
     assert "een variabele voor sjablonen (<code>{{ name }}</code>)" in preview.text
     job = db.session.scalars(sa.select(ImportJob)).one()
 

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -54,6 +55,14 @@ from webapp.services.leads import (
 )
 from webapp.web.downloads import csv_download, reader_csv_style
 from webapp.web.leads.blueprint import bp
+
+# The delimiters as a person names them (the form posts the plain name).
+DELIMITER_LABELS = {
+    "semicolon": _l("semicolon"),
+    "comma": _l("comma"),
+    "tab": _l("tab"),
+    "pipe": _l("vertical bar"),
+}
 
 PER_PAGE = 50
 
@@ -349,6 +358,7 @@ def _render_preview(job: ImportJob, choose: bool = False, start: bool = False) -
         problem=problem if start else preview.error,
         encodings=ENCODINGS,
         delimiters=DELIMITER_NAMES,
+        delimiter_labels=DELIMITER_LABELS,
     )
     return (html, 422) if start else html
 
