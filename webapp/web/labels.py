@@ -30,6 +30,23 @@ MESSAGE_STATUS_LABELS = {
     "canceled": _l("canceled"),
     "uncertain": _l("uncertain"),
 }
+# What happened to a mail (`message_events.event_type`), as the latest events and a lead's
+# history name it.
+EVENT_LABELS = {
+    "sent": _l("sent"),
+    "opened": _l("opened"),
+    "clicked": _l("clicked"),
+    "replied": _l("replied"),
+    "auto_replied": _l("auto-replied"),
+    "bounced": _l("bounced"),
+    "soft_bounce": _l("soft bounce"),
+    "deferred": _l("deferred"),
+    "failed": _l("failed"),
+    "uncertain": _l("uncertain"),
+    "unsubscribed": _l("unsubscribed"),
+    "canceled": _l("canceled"),
+    "resent": _l("resent"),
+}
 
 # Why a mail was canceled (or left undecided), as `last_error` stores it: the sending rules'
 # reasons and CancelReason. Any other text there (an SMTP reply, a render error) is shown

@@ -175,19 +175,23 @@ def _domains_in_flight() -> set[str]:
 
 def _turn_of(domain: SendingDomain, now: datetime, busy: set[str]) -> Turn:
     """Claim for one domain, or say when it may next: without a lock when it plainly cannot."""
-    opens = _window_opens(domain, now)
-    if opens is None or opens > now:
-        return Turn(next_at=opens)
-    gate = pace_opens_at(domain)
-    if gate is not None and gate > now:
-        return Turn(next_at=gate)
+    waiting = _not_yet(domain, now)
+    if waiting is not None:
+        return waiting
     if domain.name in busy:
         return Turn(next_at=now + RECHECK)
     return claim_next_for_domain(domain.id, now)
 
 
-def _window_opens(domain: SendingDomain, now: datetime) -> datetime | None:
-    return DomainCalendar(domain_spec(domain)).window_open_at(now)
+def _not_yet(domain: SendingDomain, now: datetime) -> Turn | None:
+    """When the domain's window is shut or its pace gate closed: when either next opens."""
+    opens = DomainCalendar(domain_spec(domain)).window_open_at(now)
+    if opens is None or opens > now:
+        return Turn(next_at=opens)
+    gate = pace_opens_at(domain)
+    if gate is not None and gate > now:
+        return Turn(next_at=gate)
+    return None
 
 
 def claim_next_for_domain(domain_id: str, now: datetime) -> Turn:
@@ -201,12 +205,9 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> Turn:
     if domain is None:
         # Paused (a resume wakes the dispatcher), or another dispatcher holds the row.
         return Turn(next_at=now + RECHECK)
-    opens = _window_opens(domain, now)
-    if opens is None or opens > now:
-        return Turn(next_at=opens)
-    gate = pace_opens_at(domain)
-    if gate is not None and gate > now:
-        return Turn(next_at=gate)
+    waiting = _not_yet(domain, now)  # again: the row may have changed before its lock
+    if waiting is not None:
+        return waiting
     in_flight = db.session.execute(
         sa.select(Message.id)
         .where(Message.domain_used == domain.name, Message.status == MessageStatus.SENDING)

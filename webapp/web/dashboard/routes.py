@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from flask import render_template, request
-from flask_babel import lazy_gettext as _l
 
 from webapp.database import utcnow
 from webapp.htmx import render_page_or_fragment
@@ -19,23 +18,7 @@ from webapp.services.kpis import (
     todays_sends,
 )
 from webapp.web.dashboard.blueprint import bp
-
-# What happened to a mail, as the latest events name it (`message_events.event_type`).
-EVENT_LABELS = {
-    "sent": _l("sent"),
-    "opened": _l("opened"),
-    "clicked": _l("clicked"),
-    "replied": _l("replied"),
-    "auto_replied": _l("auto-replied"),
-    "bounced": _l("bounced"),
-    "soft_bounce": _l("soft bounce"),
-    "deferred": _l("deferred"),
-    "failed": _l("failed"),
-    "uncertain": _l("uncertain"),
-    "unsubscribed": _l("unsubscribed"),
-    "canceled": _l("canceled"),
-    "resent": _l("resent"),
-}
+from webapp.web.labels import EVENT_LABELS
 
 
 @bp.get("/")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from webapp.web.labels import EVENT_LABELS, MESSAGE_STATUS_LABELS
+
 LEAD_STATUS_LABELS = {
     "active": _l("active"),
     "suppressed": _l("suppressed"),
@@ -23,31 +25,6 @@ IMPORT_STATUS_LABELS = {
     "running": _l("importing"),
     "done": _l("done"),
     "failed": _l("failed"),
-}
-MESSAGE_STATUS_LABELS = {
-    "queued": _l("queued"),
-    "sending": _l("sending"),
-    "sent": _l("sent"),
-    "opened": _l("opened"),
-    "bounced": _l("bounced"),
-    "failed": _l("failed"),
-    "canceled": _l("canceled"),
-    "uncertain": _l("uncertain"),
-}
-EVENT_LABELS = {
-    "sent": _l("sent"),
-    "opened": _l("opened"),
-    "clicked": _l("clicked"),
-    "replied": _l("replied"),
-    "auto_replied": _l("auto-reply"),
-    "bounced": _l("bounced"),
-    "soft_bounce": _l("soft bounce"),
-    "deferred": _l("deferred"),
-    "failed": _l("failed"),
-    "uncertain": _l("uncertain"),
-    "unsubscribed": _l("unsubscribed"),
-    "canceled": _l("canceled"),
-    "resent": _l("resent"),
 }
 
 
