@@ -1,9 +1,13 @@
-"""audience size kept by the database
+"""audience size kept by the database, messages in page order
 
 `campaign_audience.lead_count` holds the number of lead ids in the snapshot, so the
 campaigns list, the API and the campaign page read one integer instead of loading every
 lead id of every snapshot. A trigger sets it whenever `lead_ids` is written (whoever
 writes it), and the snapshots that exist already are counted at the end.
+
+`idx_messages_campaign_schedule` serves a campaign's messages page by page in their order
+(scheduled_at, mail_number, id), with status and domain included so that filtered pages
+and the rows skipped by an OFFSET are read from the index alone.
 
 The SQL is in migrations/sql/0010_<dialect>_<upgrade|downgrade>.sql.
 
@@ -65,9 +69,18 @@ def upgrade():
         )
     for statement in _statements("upgrade"):
         op.execute(statement)
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(
+            'idx_messages_campaign_schedule',
+            ['campaign_id', 'scheduled_at', 'mail_number', 'id'],
+            unique=False,
+            postgresql_include=['status', 'domain_used'],
+        )
 
 
 def downgrade():
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('idx_messages_campaign_schedule')
     for statement in _statements("downgrade"):
         op.execute(statement)
     with op.batch_alter_table('campaign_audience', schema=None) as batch_op:
