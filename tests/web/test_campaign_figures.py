@@ -38,7 +38,7 @@ def plain_audience_sizes() -> dict[str, int]:
 
 def stored_audience_sizes() -> dict[str, int]:
     rows = db.session.execute(sa.select(CampaignAudience.campaign_id, CampaignAudience.lead_count))
-    return {key: value for key, value in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def plain_finishes_at() -> dict[str, datetime]:
@@ -47,7 +47,7 @@ def plain_finishes_at() -> dict[str, datetime]:
         .where(Message.status.in_(("queued", "sending")))
         .group_by(Message.campaign_id)
     )
-    return {key: value for key, value in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 # -- the stored audience size and finishes_at, after random changes ------------------------
@@ -244,7 +244,7 @@ def busy_campaign(app: Flask) -> Campaign:
             make_message(campaign, lead, mail_number=number,
                          domain_used="a.nl" if i % 3 else "b.nl",
                          status="queued" if i % 4 else "failed",
-                         scheduled_at=START + timedelta(hours=(i // 5) + 24 * (number - 1)))  # fmt: skip
+                         scheduled_at=START + timedelta(hours=i // 5 + 24 * number))  # fmt: skip
     db.session.commit()
     return campaign
 
