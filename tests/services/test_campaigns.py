@@ -12,6 +12,7 @@ from flask import Flask
 from tests.factories import make_lead, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, Message, SendingDomain
+from webapp.services.campaigns import campaign_to_dict, list_messages
 from webapp.services.campaigns.lifecycle import (
     TRANSITIONS,
     CampaignConflict,
@@ -22,7 +23,6 @@ from webapp.services.campaigns.lifecycle import (
     create_campaign,
     update_campaign,
 )
-from webapp.services.campaigns.listing import campaign_to_dict, list_messages
 from webapp.services.domains import seed_default_domains
 from webapp.services.planning.report import dry_run_report, plan_request_for
 
@@ -347,18 +347,15 @@ def test_a_finished_campaign_cannot_change(setup: dict[str, Any]) -> None:
 
 def test_the_messages_table_filters_and_pages(setup: dict[str, Any]) -> None:
     campaign = started(setup)
-    items, total = list_messages(campaign.id, per_page=5)
-    assert (len(items), total) == (5, 18)
-    items, total = list_messages(campaign.id, mail_number=2)
-    assert total == 6 and {i["mail_number"] for i in items} == {2}
-    _, total = list_messages(campaign.id, status="sent")
-    assert total == 0
-    items, total = list_messages(campaign.id, page=4, per_page=5)
-    assert (len(items), total) == (3, 18)
-    _, total = list_messages(campaign.id, domain="punthelder-vindbaarheid.nl")
-    assert total == 18
-    _, total = list_messages(campaign.id, domain="punthelder-seo.nl")
-    assert total == 0
+    page = list_messages(campaign.id, per_page=5)
+    assert (len(page.items), page.total) == (5, 18)
+    page = list_messages(campaign.id, mail_number=2)
+    assert page.total == 6 and {i["mail_number"] for i in page.items} == {2}
+    assert list_messages(campaign.id, status="sent").total == 0
+    page = list_messages(campaign.id, page=4, per_page=5)
+    assert (len(page.items), page.total) == (3, 18)
+    assert list_messages(campaign.id, domain="punthelder-vindbaarheid.nl").total == 18
+    assert list_messages(campaign.id, domain="punthelder-seo.nl").total == 0
 
 
 @pytest.mark.sqlite

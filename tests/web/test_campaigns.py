@@ -261,7 +261,8 @@ def test_the_messages_table_filters_and_pages_with_htmx(
     assert 'id="messages-next"' in fragment.text
     second = marketer.get(f"/campaigns/{campaign.id}/messages?page=2", headers=HTMX)
     assert second.text.count('<tr id="message-') == 20
-    assert "Page 2 of 2" in second.text
+    assert "51\u201370 of 70 messages" in second.text
+    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
     filtered = marketer.get(f"/campaigns/{campaign.id}/messages?mail_number=2", headers=HTMX)
     assert "35 messages" in filtered.text
     none = marketer.get(f"/campaigns/{campaign.id}/messages?status=sent", headers=HTMX)
@@ -397,7 +398,7 @@ def test_the_campaign_pages_read_in_dutch(
     )
 
     page = marketer.get(f"/campaigns/{running.id}").text
-    expected = ["Verzenddomeinen", "in de wachtrij", "Proefplanning", "10 berichten",
+    expected = ["Verzenddomeinen", "in de wachtrij", "Planning", "1\u201310 van 10 berichten",
                 ">Pauzeren</button>", ">Stoppen</button>", "aan, 3 werkdagen ertussen"]  # fmt: skip
     for text in expected:
         assert text in page, text

@@ -98,7 +98,10 @@ class CampaignAudience(Model):
     campaign_id: Mapped[str] = mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE", name="fk_audience_campaign")
     )
-    lead_ids: Mapped[list[Any]] = mapped_column(default=list)
+    # Deferred: a snapshot may hold hundreds of thousands of ids, and only planning reads them.
+    lead_ids: Mapped[list[Any]] = mapped_column(default=list, deferred=True)
+    # len(lead_ids), set by the database whenever lead_ids is written (migration 0010).
+    lead_count: Mapped[int] = mapped_column(server_default="0", server_onupdate=sa.FetchedValue())
     list_names: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     only_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     exclude_suppressed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

@@ -32,14 +32,21 @@ from webapp.services.campaigns.lifecycle import (
     update_campaign,
 )
 from webapp.services.campaigns.listing import (
+    campaign_plan,
     campaign_to_dict,
     effective_domains,
+    last_due_by_campaign,
     list_campaigns,
+    progress_by_campaign,
+    template_names,
+)
+from webapp.services.campaigns.message_pages import (
+    MessageCursor,
+    MessagePage,
+    count_messages,
     list_messages,
     message_domains,
     message_to_dict,
-    progress_by_campaign,
-    template_names,
 )
 
 __all__ = [
@@ -48,14 +55,19 @@ __all__ = [
     "AudienceError",
     "CampaignConflict",
     "CampaignInputError",
+    "MessageCursor",
+    "MessagePage",
     "apply_action",
     "available_lists",
+    "campaign_plan",
     "campaign_to_dict",
     "complete_if_done",
+    "count_messages",
     "create_campaign",
     "effective_domains",
     "get_campaign",
     "kpi_csv",
+    "last_due_by_campaign",
     "list_campaigns",
     "list_messages",
     "message_domains",

@@ -31,6 +31,8 @@ ALWAYS_REQUIRED = ("company", "url")
 # What counts as blank: spaces, tabs, line breaks and the no-break space.
 BLANK_CHARACTERS = " \t\r\n\u00a0"
 SAMPLE_SIZE = 10
+# How many of the first passing leads the sample ranks (see preview_audience).
+SAMPLE_PREFIX = 500
 MAX_RECENT_DAYS = 3650
 
 
@@ -243,18 +245,9 @@ def _ranked(filters: AudienceFilters, variables: Iterable[str], now: datetime) -
     p1 = flags.c.c1
     p2 = sa.and_(p1, flags.c.c2)
     p3 = sa.and_(p2, flags.c.c3)
-    if filters.one_per_domain:
-        # Leads an earlier filter removed, and people, get a partition of their own.
-        collapses = sa.and_(p3, flags.c.company)
-        rank: sa.ColumnElement[Any] = sa.func.row_number().over(
-            partition_by=(
-                sa.case((collapses, flags.c.domain)),
-                sa.case((collapses, sa.null()), else_=flags.c.id),
-            ),
-            order_by=(flags.c.created_at, flags.c.id),
-        )
-    else:
-        rank = sa.literal(1)
+    rank: sa.ColumnElement[Any] = (
+        _rank(flags.c, p3, flags.c.company) if filters.one_per_domain else sa.literal(1)
+    )
     return sa.select(
         flags.c.id,
         flags.c.created_at,
@@ -269,34 +262,19 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def preview_audience(
-    filters: AudienceFilters, now: datetime, sample_size: int = SAMPLE_SIZE
-) -> AudiencePreview:
-    """The funnel and a sample of the selected leads, in at most two statements."""
-    template = load_template(filters.template_id)
-    if filters.template_id and template is None:
-        raise AudienceError({"template_id": _("no such template")})
-    variables = required_variables(template)
-    ranked = _ranked(filters, variables, now)
-    p1, p2, p3 = ranked.c.p1, ranked.c.p2, ranked.c.p3
-    selected = sa.and_(p3, ranked.c.rn == 1)
-    counts = sa.select(
-        sa.func.count().label("total"),
-        _count(~p1).label("incomplete"),
-        _count(sa.and_(p1, ~p2)).label("suppressed"),
-        _count(sa.and_(p2, ~p3)).label("recent"),
-        _count(sa.and_(p3, ranked.c.rn > 1)).label("duplicate_domain"),
-        _count(selected).label("selected"),
-    ).cte("counts")
-    # The first selected ids from the ranking, then only those leads by primary key.
+def _sample_query(
+    ranked: sa.Select[Any] | sa.CTE, selected: sa.ColumnElement[bool], sample_size: int
+) -> sa.CTE:
+    """The sample's leads: the first selected ids of `ranked`, then those leads by key."""
+    columns = ranked.selected_columns if isinstance(ranked, sa.Select) else ranked.c
     first_ids = (
-        sa.select(ranked.c.id, ranked.c.created_at)
+        sa.select(columns.id, columns.created_at)
         .where(selected)
-        .order_by(ranked.c.created_at, ranked.c.id)
+        .order_by(columns.created_at, columns.id)
         .limit(sample_size)
         .subquery("first")
     )
-    sample = (
+    return (
         sa.select(
             Lead.id.label("lead_id"),
             Lead.email,
@@ -310,24 +288,97 @@ def preview_audience(
         .join(first_ids, first_ids.c.id == Lead.id)
         .cte("sample")
     )
+
+
+def _rank(rows: Any, passes: sa.ColumnElement[bool], company: Any) -> sa.ColumnElement[Any]:
+    """A lead's rank among the leads of its company that pass every filter (1: kept)."""
+    # Leads an earlier filter removed, and people, get a partition of their own.
+    collapses = sa.and_(passes, company)
+    return sa.func.row_number().over(
+        partition_by=(
+            sa.case((collapses, rows.domain)),
+            sa.case((collapses, sa.null()), else_=rows.id),
+        ),
+        order_by=(rows.created_at, rows.id),
+    )
+
+
+def preview_audience(
+    filters: AudienceFilters, now: datetime, sample_size: int = SAMPLE_SIZE
+) -> AudiencePreview:
+    """The funnel and a sample of the selected leads, usually in one statement.
+
+    The counts need no ranking: one lead per company domain is kept, so the duplicates are
+    the company leads that pass every filter minus their distinct domains (a hash
+    aggregate). The sample ranks only the first `SAMPLE_PREFIX` passing leads: the earliest
+    lead of a domain comes before its duplicates, so a prefix ranks them exactly as the
+    whole set would. Only when that prefix holds too few companies is the whole set ranked.
+    """
+    template = load_template(filters.template_id)
+    if filters.template_id and template is None:
+        raise AudienceError({"template_id": _("no such template")})
+    variables = required_variables(template)
+    flags = _flags(filters, variables, now)
+    p1 = flags.c.c1
+    p2 = sa.and_(p1, flags.c.c2)
+    p3 = sa.and_(p2, flags.c.c3)
+    company_rows = sa.and_(p3, flags.c.company)
+    domains = sa.select(flags.c.domain).where(company_rows).group_by(flags.c.domain).subquery()
+    counts = sa.select(
+        sa.func.count().label("total"),
+        _count(~p1).label("incomplete"),
+        _count(sa.and_(p1, ~p2)).label("suppressed"),
+        _count(sa.and_(p2, ~p3)).label("recent"),
+        _count(p3).label("passed"),
+        _count(company_rows).label("company"),
+        sa.select(sa.func.count()).select_from(domains).scalar_subquery().label("domains"),
+    ).cte("counts")
+    prefix = (
+        sa.select(flags.c.id, flags.c.created_at, flags.c.domain, flags.c.company)
+        .where(p3)
+        .order_by(flags.c.created_at, flags.c.id)
+        .limit(SAMPLE_PREFIX)
+        .subquery("prefix")
+    )
+    ranked = sa.select(
+        prefix.c.id,
+        prefix.c.created_at,
+        _rank(prefix.c, sa.true(), prefix.c.company).label("rn"),
+    ).subquery("ranked")
+    sample = _sample_query(sa.select(ranked), ranked.c.rn == 1, sample_size)
     rows = db.session.execute(
         sa.select(counts, sample)
         .select_from(counts.outerjoin(sample, sa.true()))
         .order_by(sample.c.lead_created_at, sample.c.lead_id)
     ).all()
     first = rows[0]
+    duplicates = int(first.company) - int(first.domains)
+    selected = int(first.passed) - duplicates
+    sampled = [row for row in rows if row.lead_id is not None]
+    if len(sampled) < min(sample_size, selected):
+        sampled = _full_sample(filters, variables, now, sample_size)
     return AudiencePreview(
         total=first.total,
         removed={
             "incomplete": first.incomplete,
             "suppressed": first.suppressed,
             "recent": first.recent,
-            "duplicate_domain": first.duplicate_domain,
+            "duplicate_domain": duplicates,
         },
-        selected=first.selected,
-        sample=[_sample_lead(row, variables) for row in rows if row.lead_id is not None],
+        selected=selected,
+        sample=[_sample_lead(row, variables) for row in sampled],
         required_variables=variables,
     )
+
+
+def _full_sample(
+    filters: AudienceFilters, variables: list[str], now: datetime, sample_size: int
+) -> list[Any]:
+    """The sample from a ranking of the whole base set (a prefix held too few companies)."""
+    ranked = _ranked(filters, variables, now)
+    sample = _sample_query(ranked, sa.and_(ranked.c.p3, ranked.c.rn == 1), sample_size)
+    query = sa.select(sample).order_by(sample.c.lead_created_at, sample.c.lead_id)
+    return list(db.session.execute(query).all())
 
 
 def selected_lead_ids(filters: AudienceFilters, now: datetime) -> list[str]:

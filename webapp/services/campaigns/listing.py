@@ -1,4 +1,9 @@
-"""Reading campaigns: the list with progress, one campaign's shape, its messages page by page."""
+"""Reading campaigns: the list with progress and one campaign's shape, from the summaries.
+
+The list answers in a constant number of statements whatever the number of campaigns: the
+campaigns with their audience settings (never the snapshot's lead ids: its size is stored),
+the KPI summaries, and one statement for when each live campaign's last mail is due.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,21 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignKpi, Lead, Message, MessageStatus, Template
+from webapp.models import Campaign, CampaignKpi, Message, MessageStatus, Template
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.services.kpis import FIGURES, figures
 
-MESSAGES_PER_PAGE = 50
-
 
 def list_campaigns(status: str | None = None) -> list[Campaign]:
-    """Campaigns, newest first; only those with `status` when given."""
-    query = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    """Campaigns, newest first, with their audience settings; only those with `status`."""
+    query = (
+        sa.select(Campaign)
+        .options(selectinload(Campaign.audience))
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
     if status in CAMPAIGN_STATUSES:
         query = query.where(Campaign.status == status)
     return list(db.session.execute(query).scalars())
@@ -54,16 +62,39 @@ def progress_by_campaign(campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
         progress.update({c: counts[c] for c in PROGRESS_STATUSES})
         if progress["planned"]:
             progress["percent"] = round(100 * progress["sent"] / progress["planned"], 2)
-    due = db.session.execute(
-        sa.select(Message.campaign_id, sa.func.max(Message.scheduled_at))
-        .where(
-            Message.campaign_id.in_(campaign_ids),
-            Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
-        )
-        .group_by(Message.campaign_id)
-    )
-    for campaign_id, last_due in due:
+    live = [i for i in campaign_ids if result[i]["queued"] or result[i]["sending"]]
+    for campaign_id, last_due in last_due_by_campaign(live).items():
         result[campaign_id]["finishes_at"] = last_due
+    return result
+
+
+def last_due_by_campaign(campaign_ids: list[str]) -> dict[str, datetime]:
+    """When the last queued or sending message of each campaign is due, in one statement.
+
+    One scalar max per campaign and status, so each is a backward step on an index
+    (`idx_messages_active_campaigns` for queued, `idx_messages_campaign_status` for the few
+    in flight) instead of a GROUP BY over every message of the campaigns.
+    """
+    if not campaign_ids:
+        return {}
+
+    def last(status: MessageStatus) -> sa.ScalarSelect[Any]:
+        return (
+            sa.select(sa.func.max(Message.scheduled_at))
+            .where(Message.campaign_id == Campaign.id, Message.status == status)
+            .scalar_subquery()
+        )
+
+    rows = db.session.execute(
+        sa.select(Campaign.id, last(MessageStatus.QUEUED), last(MessageStatus.SENDING)).where(
+            Campaign.id.in_(campaign_ids)
+        )
+    )
+    result: dict[str, datetime] = {}
+    for campaign_id, queued, sending in rows:
+        moments = [m for m in (queued, sending) if m is not None]
+        if moments:
+            result[campaign_id] = max(moments)
     return result
 
 
@@ -98,7 +129,7 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
         "domain": campaign.domain,
         "domains": effective_domains(campaign),
         "domains_auto": not campaign.domains,
-        "audience_size": len(audience.lead_ids) if audience else 0,
+        "audience_size": audience.lead_count if audience else 0,
         "audience": {
             "list_names": list(audience.list_names or []),
             "only_complete": audience.only_complete,
@@ -121,63 +152,58 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
     }
 
 
-def list_messages(
-    campaign_id: str,
-    status: str | None = None,
-    mail_number: int | None = None,
-    domain: str | None = None,
-    page: int = 1,
-    per_page: int = MESSAGES_PER_PAGE,
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of a campaign's messages (by schedule), with the lead's address; and the total."""
-    conditions = [Message.campaign_id == campaign_id]
-    if status:
-        conditions.append(Message.status == status)
-    if mail_number:
-        conditions.append(Message.mail_number == mail_number)
-    if domain:
-        conditions.append(Message.domain_used == domain)
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(Message).where(*conditions)
-    ).scalar_one()
+def campaign_plan(campaign_id: str) -> dict[str, Any]:
+    """A started campaign's plan as it stands, from its summary rows: per sending domain the
+    planned, sent and queued mail (and planned per mail number), and when its next and last
+    queued mail are due (one index step each, no scan of the campaign's messages)."""
     rows = db.session.execute(
-        sa.select(Message, Lead.email, Lead.company)
-        .join(Lead, Lead.id == Message.lead_id)
-        .where(*conditions)
-        .order_by(Message.scheduled_at, Message.mail_number, Message.id)
-        .offset((max(page, 1) - 1) * per_page)
-        .limit(per_page)
-    )
-    return [message_to_dict(m, email, company) for m, email, company in rows], int(total)
+        sa.select(CampaignKpi)
+        .where(CampaignKpi.campaign_id == campaign_id)
+        .order_by(CampaignKpi.domain_used, CampaignKpi.mail_number)
+    ).scalars()
+    per_domain: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = per_domain.setdefault(
+            row.domain_used,
+            {"domain": row.domain_used, "planned": 0, "sent": 0, "queued": 0,
+             "by_mail_number": {}, "next_slot": None, "last_slot": None},
+        )  # fmt: skip
+        entry["planned"] += row.planned
+        entry["sent"] += row.sent
+        entry["queued"] += row.queued
+        if row.planned:
+            entry["by_mail_number"][str(row.mail_number)] = row.planned
+    queued_on = [name for name, entry in per_domain.items() if entry["queued"]]
+    if queued_on:
 
+        def edge(domain: str, func: Any) -> sa.ScalarSelect[Any]:
+            return (
+                sa.select(func(Message.scheduled_at))
+                .where(
+                    Message.campaign_id == campaign_id,
+                    Message.status == MessageStatus.QUEUED,
+                    Message.domain_used == domain,
+                )
+                .scalar_subquery()
+            )
 
-def message_to_dict(message: Message, email: str, company: str | None) -> dict[str, Any]:
+        parts = [
+            sa.select(
+                sa.literal(name).label("domain"),
+                edge(name, sa.func.min).label("next_slot"),
+                edge(name, sa.func.max).label("last_slot"),
+            )
+            for name in queued_on
+        ]
+        for domain, next_slot, last_slot in db.session.execute(sa.union_all(*parts)):
+            per_domain[domain].update(next_slot=next_slot, last_slot=last_slot)
+    domains = list(per_domain.values())
+    next_slots = [d["next_slot"] for d in domains if d["next_slot"] is not None]
+    last_slots = [d["last_slot"] for d in domains if d["last_slot"] is not None]
     return {
-        "id": message.id,
-        "campaign_id": message.campaign_id,
-        "lead_id": message.lead_id,
-        "email": email,
-        "company": company,
-        "mail_number": message.mail_number,
-        "status": message.status,
-        "domain_used": message.domain_used,
-        "alias": message.alias,
-        "from_email": message.from_email,
-        "scheduled_at": _iso(message.scheduled_at),
-        "sent_at": _iso(message.sent_at),
-        "open_at": _iso(message.open_at),
-        "retry_count": message.retry_count,
-        "last_error": message.last_error,
+        "planned": sum(d["planned"] for d in domains),
+        "queued": sum(d["queued"] for d in domains),
+        "per_domain": domains,
+        "next_slot": min(next_slots) if next_slots else None,
+        "last_slot": max(last_slots) if last_slots else None,
     }
-
-
-def message_domains(campaign_id: str) -> list[str]:
-    """The sending domains a campaign's messages use, for the messages table's filter."""
-    return list(
-        db.session.execute(
-            sa.select(Message.domain_used)
-            .where(Message.campaign_id == campaign_id)
-            .distinct()
-            .order_by(Message.domain_used)
-        ).scalars()
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from webapp.models import Campaign
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.services.campaigns import (
+    MessageCursor,
     apply_action,
     campaign_to_dict,
     create_campaign,
@@ -25,6 +26,7 @@ from webapp.services.campaigns import (
     progress_by_campaign,
     update_campaign,
 )
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import MAX_PAGE, parse_int
 from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
@@ -100,6 +102,7 @@ def campaigns_stop(campaign_id: str) -> Any:
 
 @bp.get("/campaigns/<campaign_id>/messages")
 def campaigns_messages(campaign_id: str) -> Any:
+    """A page of messages; `cursor` (from `next_cursor` / `prev_cursor`) or `page`."""
     campaign = _campaign_or_404(campaign_id)
     errors: dict[str, str] = {}
     status = request.args.get("status") or None
@@ -107,12 +110,30 @@ def campaigns_messages(campaign_id: str) -> Any:
         errors["status"] = _("one of %(choices)s", choices=", ".join(MESSAGE_STATUSES))
     mail_number = _int_arg("mail_number", 1, 4, errors)
     page = _int_arg("page", 1, MAX_PAGE, errors) or 1
+    cursor = None
+    if request.args.get("cursor"):
+        try:
+            cursor = MessageCursor.decode(request.args["cursor"])
+        except InvalidInput as error:
+            errors.update(error.fields)
     if errors:
         raise ApiError(422, _("invalid filter"), errors)
-    items, total = list_messages(
-        campaign.id, status, mail_number, request.args.get("domain") or None, page
-    )
-    return {"items": items, "total": total, "page": page}
+    domain = request.args.get("domain") or None
+    result = list_messages(campaign.id, status, mail_number, domain, page, cursor=cursor)
+    filters = {k: v for k, v in result.filters.items() if v}
+    links = []
+    for rel, token in (("next", result.next_cursor), ("prev", result.prev_cursor)):
+        if token:
+            url = url_for(".campaigns_messages", campaign_id=campaign.id, cursor=token, **filters)
+            links.append(f'<{url}>; rel="{rel}"')
+    body = {
+        "items": result.items,
+        "total": result.total,
+        "page": page if cursor is None else None,
+        "next_cursor": result.next_cursor,
+        "prev_cursor": result.prev_cursor,
+    }
+    return body, 200, {"Link": ", ".join(links)} if links else {}
 
 
 def _int_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | None:

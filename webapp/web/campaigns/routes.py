@@ -22,8 +22,10 @@ from webapp.services.campaigns import (
     TRANSITIONS,
     CampaignConflict,
     CampaignInputError,
+    MessageCursor,
     apply_action,
     available_lists,
+    campaign_plan,
     effective_domains,
     get_campaign,
     list_campaigns,
@@ -35,9 +37,10 @@ from webapp.services.campaigns import (
     template_names,
     update_campaign,
 )
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.mail import get_template, list_templates
-from webapp.services.planning import campaign_dry_run, list_domains
+from webapp.services.planning import list_domains
 from webapp.services.sending import Decision, decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
@@ -106,10 +109,17 @@ def audience_preview() -> Any:
 
 @bp.get("/<campaign_id>")
 def show(campaign_id: str) -> Any:
+    """The campaign from what is stored: its settings, progress and plan from the summaries.
 
+    A draft's funnel is live (its filters on today's data) and its dry run loads on its own
+    URL after the page; a started campaign shows its snapshot and its plan as written.
+    """
     campaign = _campaign(campaign_id)
-    now = utcnow()
-    filters = stored_filters(campaign)
+    context: dict[str, Any] = {}
+    if campaign.status == CampaignStatus.DRAFT:
+        context.update(audience_preview_context(stored_filters(campaign).to_dict(), utcnow()))
+    else:
+        context.update(plan=campaign_plan(campaign.id), **_messages_context(campaign))
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -117,9 +127,7 @@ def show(campaign_id: str) -> Any:
         progress=progress_by_campaign([campaign.id])[campaign.id],
         domains=effective_domains(campaign),
         actions=_allowed_actions(campaign),
-        report=campaign_dry_run(campaign.id, now),
-        **audience_preview_context(filters.to_dict(), now),
-        **_messages_context(campaign),
+        **context,
     )
 
 
@@ -140,14 +148,17 @@ def _messages_context(campaign: Campaign) -> dict[str, Any]:
     mail_number = int(number) if number in ("1", "2", "3", "4") else None
     domain = args.get("domain") or None
     page = clamp_int(args.get("page"), 1, 1, MAX_PAGE)
-    items, total = list_messages(campaign.id, status, mail_number, domain, page)
-    per_page = 50
+    cursor = None
+    if args.get("cursor"):
+        try:
+            cursor = MessageCursor.decode(args["cursor"])
+        except InvalidInput:
+            page = 1  # a cursor from a mangled link: the first page, not an error page
+    result = list_messages(campaign.id, status, mail_number, domain, page, cursor=cursor)
     return {
-        "messages": items,
-        "messages_total": total,
-        "messages_page": page,
-        "pages": max(1, -(-total // per_page)),
-        "filters": {"status": status, "mail_number": mail_number, "domain": domain},
+        "messages": result.items,
+        "messages_page": result,
+        "filters": result.filters,
         "message_statuses": MESSAGE_STATUSES,
         "message_domains": message_domains(campaign.id),
     }
