@@ -50,7 +50,8 @@ def test_filters_combine_and_deleted_leads_are_hidden_by_default(app: Flask) -> 
     assert search_leads(LeadFilter(q="%")).total == 0  # wildcards match literally
     assert search_leads(LeadFilter(status="bounced")).total == 1
     ordered = search_leads(LeadFilter(sort="email", direction="asc", deleted="all"), per_page=2)
-    assert ([x.email for x in ordered.items], ordered.pages) == (["a@x.nl", "b@x.nl"], 2)
+    assert [x.email for x in ordered.items] == ["a@x.nl", "b@x.nl"]
+    assert ordered.next_cursor is not None and ordered.previous_cursor is None
 
 
 def test_bulk_delete_touches_only_the_selection_and_lists_count_it(app: Flask) -> None:

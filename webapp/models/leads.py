@@ -35,14 +35,29 @@ SUPPRESSION_REASONS: tuple[str, ...] = tuple(reason.value for reason in Suppress
 
 _not_deleted_not_stopped = sa.text("deleted_at IS NULL AND stopped = false")
 
+# What the leads search looks in (webapp/services/leads/search.py has it as a query writes
+# it): on PostgreSQL a trigram index over this expression finds substrings without reading
+# the table (migration 0009). Written as PostgreSQL prints it back, casts and all, so that
+# the comparison of models and migrations sees the same expression.
+LEAD_SEARCH_TEXT = (
+    "lower((((((((email::text || ' '::text) || COALESCE(company, ''::text)) || ' '::text)"
+    " || COALESCE(domain, ''::character varying)::text) || ' '::text)"
+    " || COALESCE(vars ->> 'first_name'::text, ''::text)) || ' '::text)"
+    " || COALESCE(vars ->> 'last_name'::text, ''::text))"
+)
+
 
 class Lead(Model):
     __tablename__ = "leads"
     __table_args__ = (
         sa.UniqueConstraint("email", name="uk_leads_email"),
         sa.CheckConstraint(one_of("status", LEAD_STATUSES), name="chk_leads_status"),
-        sa.Index("idx_leads_status", "status"),
-        sa.Index("idx_leads_list_name", "list_name"),
+        # Each sort order of the lead list is one range of an index (column, id): pages
+        # are read by position (migration 0009 widened status and list_name with id).
+        sa.Index("idx_leads_status", "status", "id"),
+        sa.Index("idx_leads_list_name", "list_name", "id"),
+        sa.Index("idx_leads_created_at", "created_at", "id"),
+        sa.Index("idx_leads_company", "company", "id"),
         sa.Index("idx_leads_last_emailed_at", "last_emailed_at"),
         sa.Index("idx_leads_stopped", "stopped"),
         sa.Index("idx_leads_deleted_at", "deleted_at"),
@@ -69,6 +84,12 @@ class Lead(Model):
             ),
             sqlite_where=sa.text("status = 'active' AND deleted_at IS NULL AND stopped = false"),
         ),
+        sa.Index(
+            "idx_leads_search_trgm",
+            sa.text(LEAD_SEARCH_TEXT),
+            postgresql_using="gin",
+            postgresql_ops={"": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = id_column()

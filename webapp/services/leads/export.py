@@ -91,14 +91,15 @@ def spreadsheet_safe_csv(
         yield line(row)
 
 
-def lead_export(leads: Iterable[Lead], style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
-    """Leads as spreadsheet-safe CSV: the lead's fields, then one column per variable.
+def lead_export(leads: Iterable[Lead | Any], style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
+    """Leads (or rows with their fields and `vars`) as spreadsheet-safe CSV: the lead's
+    fields, then one column per variable.
 
     The variable columns are those of the first 1,000 leads (read ahead once); later
     leads' other variables are left out rather than holding the whole export in memory.
     """
     iterator = iter(leads)
-    head: list[Lead] = []
+    head: list[Any] = []
     for lead in iterator:
         head.append(lead)
         if len(head) >= 1_000:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Lead
+from webapp.services.leads.search import contains_condition
 
 _ACE = "xn--"
 # Every string matches: an optional `scheme://`, the authority, and the rest.
@@ -70,7 +71,7 @@ def idn_search(q: str) -> Any | None:
     domains: set[str] = set()
     rows = db.session.execute(
         sa.select(Lead.email, Lead.domain)
-        .where(sa.or_(Lead.email.contains(_ACE), Lead.domain.contains(_ACE)))
+        .where(contains_condition(_ACE))  # the search index finds the few IDN rows
         .distinct()
     )
     for email, domain in rows:

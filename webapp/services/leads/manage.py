@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -16,18 +16,21 @@ from webapp.models.leads import LEAD_STATUSES
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.leads.columns import clean_text
+from webapp.services.leads.export import LEAD_EXPORT_FIELDS
 from webapp.services.leads.idn import idn_search
-from webapp.services.leads.suppressions import escape_like
+from webapp.services.leads.paging import (
+    COUNT_CAP,
+    SORTS,
+    Cursor,
+    capped_count,
+    decode_cursor,
+    read_from,
+    read_matches,
+    sort_value,
+    stream_in_order,
+)
+from webapp.services.leads.search import text_condition
 
-SORTS = {
-    "email": Lead.email,
-    "company": Lead.company,
-    "domain": Lead.domain,
-    "list": Lead.list_name,
-    "status": Lead.status,
-    "created": Lead.created_at,
-    "emailed": Lead.last_emailed_at,
-}
 BULK_ACTIONS = ("stop", "unstop", "delete", "restore", "move")
 PER_PAGE_MAX = 500
 
@@ -88,14 +91,29 @@ class LeadFilter:
 
 @dataclass
 class LeadPage:
+    """One page of the list, and what is known of the whole selection without counting it
+    all: `count` stops at COUNT_CAP + 1 (`more` then says "more than COUNT_CAP")."""
+
     items: list[Lead]
-    total: int
-    page: int
+    count: int
     per_page: int
+    page: int = 1  # the page number, for a page asked for by number (the API's `page`)
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    def more(self) -> bool:
+        return self.count > COUNT_CAP
+
+    @property
+    def total(self) -> int | None:
+        """The number of leads in the selection, or None when it is more than COUNT_CAP."""
+        return None if self.more else self.count
+
+    @property
+    def shown(self) -> int:
+        """The count as the page says it: exact, or the cap it passed."""
+        return min(self.count, COUNT_CAP)
 
 
 def _non_empty_var(name: str) -> Any:
@@ -107,12 +125,7 @@ def filtered_query(chosen: LeadFilter) -> sa.Select[Any]:
     """SELECT of the leads in the selection, unordered."""
     query = sa.select(Lead)
     if chosen.q:
-        pattern = f"%{escape_like(chosen.q.lower())}%"
-        matches = [
-            Lead.email.like(pattern, escape="\\"),
-            Lead.company.ilike(pattern, escape="\\"),
-            Lead.domain.like(pattern, escape="\\"),
-        ]
+        matches = [text_condition(chosen.q)]
         written_in_unicode = idn_search(chosen.q)  # zoë finds xn--zo-ija.nl
         if written_in_unicode is not None:
             matches.append(written_in_unicode)
@@ -137,35 +150,112 @@ def filtered_query(chosen: LeadFilter) -> sa.Select[Any]:
 
 def _ordered(query: sa.Select[Any], chosen: LeadFilter) -> sa.Select[Any]:
     column = SORTS[chosen.sort]
-    order = column.desc().nulls_last() if chosen.direction == "desc" else column.asc().nulls_last()
+    order = column.desc() if chosen.direction == "desc" else column.asc()
+    if column.nullable:  # a NOT NULL column keeps the plain order its index serves
+        order = order.nulls_last()
     tiebreak = Lead.id.desc() if chosen.direction == "desc" else Lead.id.asc()
     return query.order_by(order, tiebreak)
 
 
-def search_leads(chosen: LeadFilter, page: int = 1, per_page: int = 50) -> LeadPage:
-    """One page of the selection, sorted."""
+def search_leads(
+    chosen: LeadFilter, page: int = 1, per_page: int = 50, cursor: str | None = None
+) -> LeadPage:
+    """One page of the selection, sorted: from the `cursor` of a next or previous link (an
+    InvalidInput if it is not one), else page number `page` (1: the first page).
+
+    The count stops past COUNT_CAP; the pages a cursor leads to carry it along, so only the
+    first page counts. A search finds its matches once for both (`read_matches`).
+    """
     per_page = min(max(per_page, 1), PER_PAGE_MAX)
     query = filtered_query(chosen)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    page = max(page, 1)
-    items = db.session.scalars(
-        _ordered(query, chosen).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return LeadPage(list(items), total, page, per_page)
+    at = decode_cursor(cursor, chosen.sort, chosen.direction) if cursor else None
+    if at is None and page > 1:  # by number, as API clients ask: OFFSET, slower the deeper
+        rows = db.session.scalars(
+            _ordered(query, chosen).limit(per_page + 1).offset((page - 1) * per_page)
+        ).all()
+        return _page(chosen, rows, per_page, capped_count(query), page, has_previous=True)
+    reader = _Reader(query, chosen, per_page + 1)
+    if at is None:
+        rows, count = reader.first()
+        return _page(chosen, rows, per_page, count)
+    reader.count = at.count
+    edge = (at.value, at.lead_id)
+    if not at.before:
+        return _page(chosen, reader.read(edge), per_page, at.count, has_previous=True)
+    rows = reader.read(edge, backwards=True)
+    if len(rows) <= per_page:  # back at the start: the first page, as it reads from there
+        return _page(chosen, reader.read(), per_page, at.count)
+    items = rows[:per_page][::-1]
+    return _page(chosen, items, per_page, at.count, has_previous=True, has_next=True)
 
 
-def count_leads(chosen: LeadFilter) -> int:
-    """How many leads the selection holds."""
-    query = filtered_query(chosen)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+class _Reader:
+    """Reads pages of one selection: a search by its matches while they are few (at most
+    COUNT_CAP), anything else along the index of the sort column."""
+
+    def __init__(self, query: sa.Select[Any], chosen: LeadFilter, limit: int) -> None:
+        self.query, self.chosen, self.limit = query, chosen, limit
+        self.count = 0
+
+    @property
+    def narrow(self) -> bool:
+        return bool(self.chosen.q) and self.count <= COUNT_CAP
+
+    def first(self) -> tuple[list[Lead], int]:
+        """The first page and the (capped) count of the selection."""
+        if self.chosen.q:
+            rows, self.count = read_matches(
+                self.query, self.chosen.sort, self.chosen.direction, self.limit
+            )
+            if self.narrow:
+                return rows, self.count
+        else:
+            self.count = capped_count(self.query)
+        return self.read(), self.count
+
+    def read(self, edge: tuple[Any, str] | None = None, backwards: bool = False) -> list[Lead]:
+        sort, direction = self.chosen.sort, self.chosen.direction
+        if self.narrow:
+            rows, _count = read_matches(
+                self.query, sort, direction, self.limit, edge, backwards, capped=False
+            )
+            return rows
+        return read_from(self.query, sort, direction, self.limit, edge, backwards)
 
 
-def iter_leads(chosen: LeadFilter, chunk: int = 1_000) -> Iterator[Lead]:
-    """Every lead of the selection, sorted, streamed in chunks (for exports)."""
-    result = db.session.scalars(
-        _ordered(filtered_query(chosen), chosen).execution_options(yield_per=chunk)
+def _page(
+    chosen: LeadFilter,
+    rows: Sequence[Lead],
+    per_page: int,
+    count: int,
+    page: int = 1,
+    has_previous: bool = False,
+    has_next: bool | None = None,
+) -> LeadPage:
+    items = list(rows[:per_page])
+    if has_next is None:
+        has_next = len(rows) > per_page
+
+    def at(lead: Lead, before: bool) -> str:
+        value = sort_value(lead, chosen.sort)
+        return Cursor(chosen.sort, chosen.direction, value, lead.id, before, count).encode()
+
+    return LeadPage(
+        items,
+        count,
+        per_page,
+        page,
+        next_cursor=at(items[-1], False) if has_next and items else None,
+        previous_cursor=at(items[0], True) if has_previous and items else None,
     )
-    yield from result
+
+
+def export_rows(chosen: LeadFilter, chunk: int = 1_000) -> Iterator[sa.Row[Any]]:
+    """Every lead of the selection, sorted, as rows of the exported columns, streamed from
+    a server-side cursor a chunk at a time (plain rows: no objects to build and track)."""
+    columns = [getattr(Lead, name) for name in (*LEAD_EXPORT_FIELDS, "vars")]
+    query = filtered_query(chosen).with_only_columns(*columns)
+    return stream_in_order(query, chosen.sort, chosen.direction, chunk)
 
 
 def get_lead(lead_id: str) -> Lead | None:

@@ -106,16 +106,22 @@ def leads_index() -> Any:
             {"status": _("one of %(choices)s", choices=", ".join(LEAD_STATUSES))},
         )
     chosen = LeadFilter.from_args(args)
+    # A bad cursor is an InvalidInput naming the `cursor` field: 422.
     page = lead_service.search_leads(
         chosen,
         clamp_int(args.get("page"), 1, 1, MAX_PAGE),
         clamp_int(args.get("per_page"), 50, 1, 500),
+        args.get("cursor") or None,
     )
     return {
         "items": [lead_service.lead_to_dict(lead) for lead in page.items],
         "total": page.total,
+        # Counting stops past COUNT_CAP: then `total` is null and `more_than` says so.
+        "more_than": page.shown if page.more else None,
         "page": page.page,
         "per_page": page.per_page,
+        "next_cursor": page.next_cursor,
+        "previous_cursor": page.previous_cursor,
     }
 
 

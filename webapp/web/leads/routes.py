@@ -25,6 +25,7 @@ from webapp.models import ImportJob, ImportStatus, Lead, SuppressionReason
 from webapp.models.leads import SUPPRESSION_REASONS
 from webapp.security import requires
 from webapp.services import leads as lead_service
+from webapp.services.errors import InvalidInput
 from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.leads import (
     DELIMITER_NAMES,
@@ -35,6 +36,7 @@ from webapp.services.leads import (
     LeadActionError,
     LeadChanges,
     LeadFilter,
+    LeadPage,
     SuppressionError,
     create_import_job,
     discard_stale_import_jobs,
@@ -104,10 +106,21 @@ def _page_number() -> int:
     return clamp_int(request.args.get("page"), 1, 1, MAX_PAGE)
 
 
+def _results(chosen: LeadFilter) -> LeadPage:
+    """The page the links ask for: by cursor (a stale or altered one shows the first page,
+    a link should always lead somewhere), else by number."""
+    cursor = request.args.get("cursor") or None
+    try:
+        return lead_service.search_leads(chosen, _page_number(), PER_PAGE, cursor)
+    except InvalidInput:
+        db.session.rollback()
+        return lead_service.search_leads(chosen, 1, PER_PAGE)
+
+
 @bp.get("/")
 def index() -> Any:
     chosen = LeadFilter.from_args(request.args)
-    page = lead_service.search_leads(chosen, _page_number(), PER_PAGE)
+    page = _results(chosen)
     return render_page_or_fragment(
         "leads/index.html",
         "leads/_results.html",
@@ -151,7 +164,7 @@ def export() -> Any:
     # Streamed while the leads are read (a server-side cursor, a batch at a time): the first
     # bytes leave at once and memory stays flat whatever the list's size. The request's
     # context, and with it the session, lives until the last row is sent.
-    lines = lead_export(lead_service.iter_leads(chosen), reader_csv_style())
+    lines = lead_export(lead_service.export_rows(chosen), reader_csv_style())
     return csv_download(lines, "leads")
 
 
