@@ -59,8 +59,7 @@ def draft(leads: int = 20) -> Campaign:
 
 def messages_of(campaign_id: str) -> int:
     return int(
-        db.session.scalar(sa.select(sa.func.count()).where(Message.campaign_id == campaign_id))
-        or 0
+        db.session.scalar(sa.select(sa.func.count()).where(Message.campaign_id == campaign_id)) or 0
     )
 
 
