@@ -294,3 +294,39 @@ def test_an_action_whose_worker_died_is_failed_by_the_sweep_and_can_be_retried(
     db.session.expire_all()
     assert db.session.get(CampaignAction, lost.id).status == "failed"
     assert "stopped before it finished" in (db.session.get(CampaignAction, lost.id).error or "")
+
+
+def test_on_the_embedded_sqlite_default_the_process_pool_runs_the_action(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.services.campaigns import create_campaign, request_action
+
+    monkeypatch.setitem(sqlite_app.config, "CAMPAIGN_BACKGROUND_MESSAGES", 0)
+    seed_default_domains()
+    template = make_template(steps=2)
+    for _ in range(6):
+        make_lead(list_name="klein")
+    campaign = create_campaign(
+        {
+            "name": "Thuis",
+            "template_id": template.id,
+            "audience": {"list_names": ["klein"]},
+            "followup_enabled": True,
+            "followup_days": 2,
+        },
+        None,
+        utcnow(),
+    )
+    db.session.commit()
+    campaign_id = campaign.id
+    recorded = request_action(campaign, "start", None, utcnow())
+    assert recorded is not None
+    action_id = recorded.id
+    db.session.commit()
+    poll(
+        lambda: db.session.get(CampaignAction, action_id).status == ActionStatus.DONE,
+        "the in-process pool to start the campaign",
+    )
+    found = db.session.get(Campaign, campaign_id)
+    assert found is not None and (found.status, found.pending_action) == ("running", None)
+    assert message_count(campaign_id) == 12

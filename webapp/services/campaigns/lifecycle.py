@@ -320,7 +320,7 @@ def _transition(
     if pending:
         values["pending_action"] = None
         conditions = (*conditions, Campaign.pending_action == action)
-    elif action != "complete":
+    else:
         conditions = (*conditions, Campaign.pending_action.is_(None))
     if action == "start":
         values["started_at"] = now
