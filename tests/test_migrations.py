@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "audit_events",
     "campaign_audience",
     "campaign_kpi_days",
+    "campaign_actions",
     "campaign_kpis",
     "campaigns",
     "import_jobs",

@@ -66,6 +66,10 @@ class Config:
         )
         # Uploads larger than this import as a job on a worker, never inside the request.
         self.IMPORT_BACKGROUND_BYTES = int(os.environ.get("IMPORT_BACKGROUND_BYTES", "1048576"))
+        # Starts, resumes, stops and re-plans of more messages than this run as a job.
+        self.CAMPAIGN_BACKGROUND_MESSAGES = int(
+            os.environ.get("CAMPAIGN_BACKGROUND_MESSAGES", "5000")
+        )
         self.SESSION_COOKIE_SECURE = _bool(
             "SESSION_COOKIE_SECURE", self.PUBLIC_BASE_URL.startswith("https://")
         )

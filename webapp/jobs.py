@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 from flask import Flask, has_app_context
 
 from webapp.appcontext import current_app_object
+from webapp.services.campaigns import run_campaign_action as run_action
 from webapp.services.leads import run_import_job
 from webapp.services.sending import send_claimed_message
 
@@ -60,3 +61,9 @@ def send_message(message_id: str, claim_token: str) -> str:
 def run_import(job_id: str) -> None:
     """Import a pending lead import's file."""
     run_import_job(job_id)
+
+
+@job
+def run_campaign_action(action_id: str) -> str:
+    """Start, resume, stop or re-plan a campaign outside the request."""
+    return run_action(action_id)

@@ -120,12 +120,27 @@ def wake_dispatcher() -> None:
         log.warning("redis unavailable; the dispatcher will find the new mail on its own")
 
 
+def enqueue_after_commit(job: str, *args: Any, timeout: int = JOB_TIMEOUT_SECONDS) -> None:
+    """Enqueue a job once this transaction commits (never if it rolls back), so the job
+    always finds what the transaction recorded for it."""
+    db.session.info.setdefault("jobs_after_commit", []).append((job, args, timeout))
+
+
 @sa.event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
-    if session.info.pop("wake_dispatcher", False) and has_app_context():
+    jobs = session.info.pop("jobs_after_commit", [])
+    if not has_app_context():
+        return
+    for job, args, timeout in jobs:
+        try:
+            get_queue().enqueue(job, *args, timeout=timeout)
+        except Exception:  # Redis is down: the worker's sweep enqueues it again
+            log.exception("could not enqueue %s; the sweep will", job)
+    if session.info.pop("wake_dispatcher", False):
         wake_dispatcher()
 
 
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_wake(session: Session) -> None:
     session.info.pop("wake_dispatcher", None)
+    session.info.pop("jobs_after_commit", None)

@@ -28,6 +28,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE, WAKE_CHANNEL
 from webapp.services.inbox import poll_inbox_once
+from webapp.services.planning import settle_stalled_actions
 from webapp.services.sending import DispatchResult, complete_finished_campaigns, dispatch_once
 from webapp.services.tracking import purge_tracking_details
 
@@ -90,6 +91,16 @@ def completion_sweep() -> object:
     return done
 
 
+def action_sweep() -> object:
+    """Free campaigns whose start / resume / stop / re-plan lost its worker; enqueue again
+    actions no worker took."""
+    failed = settle_stalled_actions(utcnow())
+    db.session.commit()
+    if failed:
+        log.warning("campaign actions: %d stalled, failed and cleared", failed)
+    return failed
+
+
 def inbox_pass() -> object:
     """Read every sending domain's mailbox: replies, auto-replies, bounces, unsubscribes."""
     summary = poll_inbox_once(utcnow())
@@ -118,6 +129,7 @@ def periodic_passes(app: Flask) -> list[Periodic]:
             due_in=next_dispatch_in,
         ),
         Periodic("complete", 60, completion_sweep),
+        Periodic("actions", 30, action_sweep),
         Periodic("inbox", float(app.config["INBOX_POLL_SECONDS"]), inbox_pass),
         Periodic("retention", 24 * 3600, retention_pass),
     ]

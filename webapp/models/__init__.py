@@ -1,7 +1,14 @@
 """Every model, imported in one place so the metadata is complete."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.campaigns import Campaign, CampaignAudience, CampaignStatus
+from webapp.models.campaigns import (
+    ActionStatus,
+    Campaign,
+    CampaignAction,
+    CampaignAudience,
+    CampaignStatus,
+    PendingAction,
+)
 from webapp.models.domains import SendingDomain, SmtpTls
 from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
@@ -11,9 +18,11 @@ from webapp.models.templates import Template, TemplateStep
 from webapp.models.users import ApiToken, Role, User
 
 __all__ = [
+    "ActionStatus",
     "ApiToken",
     "AuditEvent",
     "Campaign",
+    "CampaignAction",
     "CampaignAudience",
     "CampaignKpi",
     "CampaignKpiDay",
@@ -28,6 +37,7 @@ __all__ = [
     "Message",
     "MessageEvent",
     "MessageStatus",
+    "PendingAction",
     "Role",
     "SendingDomain",
     "SmtpTls",

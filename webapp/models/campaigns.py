@@ -28,6 +28,30 @@ class CampaignStatus(StrEnum):
 
 CAMPAIGN_STATUSES: tuple[str, ...] = tuple(status.value for status in CampaignStatus)
 
+
+class PendingAction(StrEnum):
+    """A long change a campaign is waiting for: it runs as a job, outside the request."""
+
+    START = "start"
+    RESUME = "resume"
+    STOP = "stop"
+    REPLAN = "replan"
+
+
+PENDING_ACTIONS: tuple[str, ...] = tuple(action.value for action in PendingAction)
+
+
+class ActionStatus(StrEnum):
+    """pending (recorded) -> running (a worker holds it) -> done or failed."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTION_STATUSES: tuple[str, ...] = tuple(status.value for status in ActionStatus)
+
 _live = sa.text("status IN ('running', 'paused')")
 
 
@@ -36,6 +60,10 @@ class Campaign(Model):
     __table_args__ = (
         sa.CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="chk_campaigns_status"),
         sa.CheckConstraint("followup_days >= 0", name="chk_campaigns_followup_days"),
+        sa.CheckConstraint(
+            f"pending_action IS NULL OR {one_of('pending_action', PENDING_ACTIONS)}",
+            name="chk_campaigns_pending_action",
+        ),
         sa.Index("idx_campaigns_name", "name"),
         sa.Index("idx_campaigns_domain", "domain"),
         sa.Index("idx_campaigns_status", "status"),
@@ -77,6 +105,10 @@ class Campaign(Model):
     )
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set while a start, resume, stop or re-plan waits for its job: no second action may
+    # begin, and the dispatcher claims none of the campaign's mail. The job clears it in
+    # the same transaction that applies the change.
+    pending_action: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=sa.func.now()
@@ -110,3 +142,46 @@ class CampaignAudience(Model):
     created_at: Mapped[datetime] = created_at_column()
 
     campaign: Mapped[Campaign] = relationship(back_populates="audience")
+
+
+class CampaignAction(Model):
+    """One start / resume / stop / re-plan run outside the request: its lease and progress.
+
+    Written apart from the campaign row (which the job holds locked until it commits), so
+    the page can read the progress while the job's one transaction is still open.
+    """
+
+    __tablename__ = "campaign_actions"
+    __table_args__ = (
+        sa.CheckConstraint(one_of("action", PENDING_ACTIONS), name="chk_campaign_actions_action"),
+        sa.CheckConstraint(one_of("status", ACTION_STATUSES), name="chk_campaign_actions_status"),
+        sa.Index("idx_campaign_actions_campaign_id", "campaign_id", "created_at"),
+        sa.Index(
+            "idx_campaign_actions_open",
+            "status",
+            postgresql_where=sa.text("status IN ('pending', 'running')"),
+            sqlite_where=sa.text("status IN ('pending', 'running')"),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    campaign_id: Mapped[str] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default=ActionStatus.PENDING, server_default=ActionStatus.PENDING.value
+    )
+    # What the job is doing now (planning, writing) and how far it got.
+    phase: Mapped[str | None] = mapped_column(sa.String(32))
+    done: Mapped[int] = mapped_column(default=0, server_default="0")
+    total: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Messages written, moved or canceled, once done.
+    affected: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    requested_by_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    started_at: Mapped[datetime | None]
+    # The running job's lease: renewed every few seconds; a stale one lost its process.
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

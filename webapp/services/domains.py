@@ -23,7 +23,7 @@ from webapp.queue import wake_dispatcher_after_commit
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
-from webapp.services.planning import replan_domain_campaigns
+from webapp.services.planning import request_domain_replans
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -115,10 +115,10 @@ def update_domain(
     if values.get("paused") is False:
         domain.paused_reason = None
     if reshaped:
-        # Its slots moved: queued mail of running campaigns on it moves with them.
-
+        # Its slots moved: queued mail of running campaigns on it moves with them (as a job
+        # when there is much of it; ActionPending while one of them is busy).
         db.session.flush()
-        replan_domain_campaigns(domain.name, utcnow())
+        request_domain_replans(domain.name, user_id, utcnow())
     record_action(
         AuditAction.DOMAIN_UPDATED,
         "sending_domain",

@@ -12,6 +12,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from webapp.models import CancelReason
+from webapp.services.planning import DOING
 
 CAMPAIGN_STATUS_LABELS = {
     "draft": _l("draft"),
@@ -71,5 +72,7 @@ MESSAGE_REASON_LABELS = {
 
 def init_labels(app: Flask) -> None:
     app.jinja_env.globals["campaign_status_labels"] = CAMPAIGN_STATUS_LABELS
+    # What a campaign waits for while its start, resume, stop or re-plan runs as a job.
+    app.jinja_env.globals["campaign_pending_labels"] = DOING
     app.jinja_env.globals["message_status_labels"] = MESSAGE_STATUS_LABELS
     app.jinja_env.globals["message_reason_labels"] = MESSAGE_REASON_LABELS

@@ -5,6 +5,10 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
+from webapp.services.campaigns.actions import (
+    request_action,
+    run_campaign_action,
+)
 from webapp.services.campaigns.audience import (
     AudienceError,
     available_lists,
@@ -78,6 +82,8 @@ __all__ = [
     "plan_request_for_input",
     "preview_audience",
     "progress_by_campaign",
+    "request_action",
+    "run_campaign_action",
     "stored_filters",
     "template_names",
     "update_campaign",

@@ -40,6 +40,7 @@ from webapp.services.campaigns.input import (
 )
 from webapp.services.errors import Conflict
 from webapp.services.planning import (
+    ActionPending,
     PlanError,
     PlanRequest,
     auto_domain_for,
@@ -184,6 +185,8 @@ def update_campaign(
     campaign: Campaign, raw: dict[str, Any], user_id: str | None, now: datetime
 ) -> Campaign:
     """Edit a draft (everything) or a started campaign (name and follow-up settings)."""
+    if campaign.pending_action:
+        raise ActionPending(campaign.name, campaign.pending_action)
     if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.STOPPED):
         raise CampaignConflict(str(FINISHED[campaign.status]))
     if campaign.status != CampaignStatus.DRAFT:
@@ -305,10 +308,20 @@ def _transition(
     action: str,
     now: datetime,
     *conditions: sa.ColumnElement[bool],
+    pending: bool = False,
 ) -> bool:
-    """Move the campaign to the action's status if its current one allows; False if not."""
+    """Move the campaign to the action's status if its current one allows; False if not.
+
+    Never while another action is pending; with `pending`, the action is the one the
+    campaign waits for, and this clears it.
+    """
     sources, target = TRANSITIONS[action]
     values: dict[str, Any] = {"status": target, "updated_at": now}
+    if pending:
+        values["pending_action"] = None
+        conditions = (*conditions, Campaign.pending_action == action)
+    else:
+        conditions = (*conditions, Campaign.pending_action.is_(None))
     if action == "start":
         values["started_at"] = now
     if target in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
@@ -324,16 +337,21 @@ def _transition(
     return affected_rows(result) == 1
 
 
-def apply_action(campaign: Campaign, action: str, user_id: str | None, now: datetime) -> int:
+def apply_action(
+    campaign: Campaign, action: str, user_id: str | None, now: datetime, pending: bool = False
+) -> int:
     """start / pause / resume / stop; returns messages written, moved or canceled.
 
-    TransitionError when the status does not allow it. The caller commits (or rolls back:
-    a plan that cannot be made leaves the campaign a draft).
+    TransitionError when the status does not allow it, ActionPending while another action
+    is pending (`pending`: this is the action the campaign waits for, run by its job). The
+    caller commits (or rolls back: a plan that cannot be made leaves the campaign a draft).
     """
     if action not in ("start", "pause", "resume", "stop"):
         raise ValueError(f"unknown action {action!r}")
 
-    if not _transition(campaign, action, now):
+    if not _transition(campaign, action, now, pending=pending):
+        if campaign.pending_action and not pending:
+            raise ActionPending(campaign.name, campaign.pending_action)
         raise TransitionError(action, campaign.status)
     affected = 0
     try:

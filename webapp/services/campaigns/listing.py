@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, CampaignKpi, Message, MessageStatus, Template
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.services.kpis import FIGURES, figures
+from webapp.services.planning import action_to_dict, open_actions
 
 
 def list_campaigns(status: str | None = None) -> list[Campaign]:
@@ -149,7 +150,18 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
         "finished_at": _iso(campaign.finished_at),
         "finishes_at": _iso(finishes_at),
         "progress": {k: _iso(v) if isinstance(v, datetime) else v for k, v in progress.items()},
+        # start / resume / stop / replan while its job has not finished, else null.
+        "pending_action": campaign.pending_action,
+        "pending": _pending(campaign),
     }
+
+
+def _pending(campaign: Campaign) -> dict[str, Any] | None:
+    """The open action's progress (only read when the campaign waits for one)."""
+    if not campaign.pending_action:
+        return None
+    action = open_actions([campaign.id]).get(campaign.id)
+    return action_to_dict(action) if action else None
 
 
 def campaign_plan(campaign_id: str) -> dict[str, Any]:

@@ -6,6 +6,21 @@ What other areas and the web layer may use; the modules inside are the area's ow
 from __future__ import annotations
 
 from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.pending import (
+    DOING,
+    ActionPending,
+    Lease,
+    action_to_dict,
+    background_messages,
+    doing_word,
+    estimate,
+    get_action,
+    latest_action,
+    open_actions,
+    record_pending,
+    run_pending,
+    settle_stalled_actions,
+)
 from webapp.services.planning.plans import (
     MAX_START_AHEAD,
     PlanRequest,
@@ -19,6 +34,8 @@ from webapp.services.planning.plans import (
 from webapp.services.planning.replanning import (
     replan_domain_campaigns,
     replan_queued,
+    request_domain_replans,
+    request_replan,
 )
 from webapp.services.planning.report import (
     WarningCode,
@@ -31,20 +48,35 @@ from webapp.services.planning.slots import (
 )
 
 __all__ = [
+    "DOING",
     "MAX_START_AHEAD",
+    "ActionPending",
     "DomainCalendar",
+    "Lease",
     "PlanError",
     "PlanRequest",
     "WarningCode",
+    "action_to_dict",
     "auto_assign_domain",
     "auto_domain_for",
+    "background_messages",
     "campaign_dry_run",
+    "doing_word",
     "domain_availability",
     "domain_spec",
     "dry_run_report",
+    "estimate",
+    "get_action",
+    "latest_action",
     "list_domains",
+    "open_actions",
     "persist_plan",
     "plan_request_for",
+    "record_pending",
     "replan_domain_campaigns",
     "replan_queued",
+    "request_domain_replans",
+    "request_replan",
+    "run_pending",
+    "settle_stalled_actions",
 ]

@@ -224,6 +224,8 @@ def claim_next_for_domain(domain_id: str, now: datetime) -> Turn:
             Message.domain_used == domain.name,
             Message.status == MessageStatus.QUEUED,
             Campaign.status == CampaignStatus.RUNNING,
+            # Nothing of a campaign whose re-plan (or stop) has not committed yet.
+            Campaign.pending_action.is_(None),
             # A follow-up waits until its parent went out.
             sa.or_(
                 Message.parent_message_id.is_(None),
@@ -264,7 +266,11 @@ def complete_finished_campaigns(now: datetime) -> list[str]:
     done = list(
         db.session.execute(
             sa.update(Campaign)
-            .where(Campaign.status == CampaignStatus.RUNNING, ~pending.exists())
+            .where(
+                Campaign.status == CampaignStatus.RUNNING,
+                Campaign.pending_action.is_(None),
+                ~pending.exists(),
+            )
             .values(status=CampaignStatus.COMPLETED, finished_at=now)
             .returning(Campaign.id)
             .execution_options(synchronize_session=False)

@@ -26,7 +26,7 @@ from webapp.models import (
 from webapp.queue import wake_dispatcher_after_commit
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import Conflict
-from webapp.services.planning import replan_queued
+from webapp.services.planning import request_replan
 from webapp.services.sending.send import MAX_ATTEMPTS
 
 
@@ -100,7 +100,7 @@ def resend_message(message: Message, user_id: str | None, now: datetime) -> Mess
     )
     record_action(AuditAction.MESSAGE_RESENT, "message", message.id, user_id)
     _reopen(campaign, message, user_id, now)
-    _replan(campaign, now)
+    _replan(campaign, user_id, now)
     return message
 
 
@@ -204,7 +204,8 @@ def _reopen(campaign: Campaign, message: Message, user_id: str | None, now: date
     )
 
 
-def _replan(campaign: Campaign, now: datetime) -> None:
+def _replan(campaign: Campaign, user_id: str | None, now: datetime) -> None:
+    # A large campaign re-plans in a job after commit (409 while another action is pending).
     if campaign.status == CampaignStatus.RUNNING:
         db.session.flush()
-        replan_queued(campaign, now)
+        request_replan(campaign, user_id, now)

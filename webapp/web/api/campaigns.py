@@ -12,22 +12,23 @@ from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign
+from webapp.models import ActionStatus, Campaign
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.services.campaigns import (
     MessageCursor,
-    apply_action,
     campaign_to_dict,
     create_campaign,
     get_campaign,
     list_campaigns,
     list_messages,
     progress_by_campaign,
+    request_action,
     update_campaign,
 )
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import MAX_PAGE, parse_int
+from webapp.services.planning import action_to_dict, get_action, settle_stalled_actions
 from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
@@ -74,10 +75,30 @@ def campaigns_update(campaign_id: str) -> Any:
 
 
 def _act(campaign_id: str, action: str) -> Any:
+    """200 with the campaign when done at once; 202 with it and `status_url` when a job
+    does the work (a large start, resume or stop)."""
     campaign = _campaign_or_404(campaign_id)
-    apply_action(campaign, action, current_user.id, utcnow())
+    recorded = request_action(campaign, action, current_user.id, utcnow())
     db.session.commit()
-    return campaign_to_dict(campaign)
+    if recorded is None:
+        return campaign_to_dict(campaign)
+    status_url = url_for(
+        "api.campaign_actions_show", campaign_id=campaign.id, action_id=recorded.id
+    )
+    body = campaign_to_dict(campaign)
+    body["status_url"] = status_url
+    return body, 202, {"Location": status_url}
+
+
+@bp.get("/campaigns/<campaign_id>/actions/<action_id>")
+def campaign_actions_show(campaign_id: str, action_id: str) -> Any:
+    action = get_action(action_id)
+    if action is None or action.campaign_id != campaign_id:
+        raise ApiError(404, _("no action %(id)s", id=repr(action_id)))
+    if action.status in (ActionStatus.PENDING, ActionStatus.RUNNING) and settle_stalled_actions():
+        db.session.commit()  # a poller of a stopped action hears that it stopped
+        db.session.refresh(action)
+    return action_to_dict(action)
 
 
 @bp.post("/campaigns/<campaign_id>/start")

@@ -12,8 +12,9 @@ from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.htmx import is_htmx, render_page_or_fragment
-from webapp.models import Campaign, CampaignStatus, Lead, Message
+from webapp.formats import thousands
+from webapp.htmx import is_htmx, render_page_or_fragment, wants_fragment
+from webapp.models import ActionStatus, Campaign, CampaignStatus, Lead, Message
 from webapp.models.campaigns import CAMPAIGN_STATUSES
 from webapp.models.messages import MESSAGE_STATUSES
 from webapp.security import requires
@@ -23,7 +24,6 @@ from webapp.services.campaigns import (
     CampaignConflict,
     CampaignInputError,
     MessageCursor,
-    apply_action,
     available_lists,
     campaign_plan,
     effective_domains,
@@ -33,14 +33,15 @@ from webapp.services.campaigns import (
     message_domains,
     message_to_dict,
     progress_by_campaign,
+    request_action,
     stored_filters,
     template_names,
     update_campaign,
 )
-from webapp.services.errors import InvalidInput
+from webapp.services.errors import Conflict, InvalidInput
 from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.mail import get_template, list_templates
-from webapp.services.planning import list_domains
+from webapp.services.planning import latest_action, list_domains, settle_stalled_actions
 from webapp.services.sending import Decision, decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
 from webapp.web.campaigns.forms import (
@@ -54,6 +55,7 @@ from webapp.web.campaigns.forms import (
 from webapp.web.campaigns.previews import audience_preview_context
 
 ACTIONS = ("start", "pause", "resume", "stop")
+OPEN = (ActionStatus.PENDING, ActionStatus.RUNNING)
 # Stop cancels queued mail, and a draft has none: its page offers Start. (The state machine
 # still lets the API stop a draft, to retire it.)
 NOT_OFFERED = {"draft": {"stop"}}
@@ -69,6 +71,21 @@ DONE = {
     "pause": _l("Paused “%(name)s”. Queued messages wait until you resume."),
     "resume": _l("Resumed “%(name)s”: its queued messages were re-planned from now."),
     "stop": _l("Stopped “%(name)s”. Every queued message was canceled."),
+}
+# Each says that a job does the work now, for `count` messages of the campaign `name`.
+UNDER_WAY = {
+    "start": _l(
+        "Starting “%(name)s”: its %(count)s messages are being planned. This page shows the"
+        " progress."
+    ),
+    "resume": _l(
+        "Resuming “%(name)s”: its %(count)s queued messages are being re-planned from now."
+        " This page shows the progress."
+    ),
+    "stop": _l(
+        "Stopping “%(name)s”: its %(count)s queued messages are being canceled. This page"
+        " shows the progress."
+    ),
 }
 
 
@@ -133,6 +150,8 @@ def show(campaign_id: str) -> Any:
 
 def _allowed_actions(campaign: Campaign) -> list[tuple[str, Any]]:
     """The buttons the campaign's status allows; none once it is completed or stopped."""
+    if campaign.pending_action:
+        return []  # one action at a time: the page shows the pending one's progress
     hidden = NOT_OFFERED.get(campaign.status, set())
     return [
         (a, ACTION_LABELS[a])
@@ -204,14 +223,35 @@ def act(campaign_id: str, action: str) -> Any:
     campaign = _campaign(campaign_id)
     name = campaign.name
     try:
-        apply_action(campaign, action, current_user.id, utcnow())
-    except CampaignConflict as error:
+        recorded = request_action(campaign, action, current_user.id, utcnow())
+    except Conflict as error:
         db.session.rollback()
         flash(error.message, "error")
         return _back_to(campaign_id, status=409)
+    total = recorded.total if recorded is not None else 0
     db.session.commit()
-    flash(DONE[action] % {"name": name}, "success")
+    if recorded is None:
+        flash(DONE[action] % {"name": name}, "success")
+    else:
+        flash(UNDER_WAY[action] % {"name": name, "count": thousands(total)}, "info")
     return _back_to(campaign_id)
+
+
+@bp.get("/<campaign_id>/pending")
+def pending(campaign_id: str) -> Any:
+    """The progress of the campaign's start / resume / stop / re-plan (polled by its page)."""
+    campaign = _campaign(campaign_id)
+    action = latest_action(campaign.id)
+    if action is not None and action.status in OPEN and settle_stalled_actions():
+        db.session.commit()  # the page watching a stopped action says so
+        action = latest_action(campaign.id)
+    if not wants_fragment():
+        return redirect(url_for("campaigns.show", campaign_id=campaign.id), code=303)
+    if action is None or action.status == ActionStatus.DONE:
+        # Done: the whole page changes (status, actions, plan).
+        return "", 200, {"HX-Refresh": "true"}
+    html = render_template("campaigns/_pending.html", campaign=campaign, action=action)
+    return (html, 286) if action.status == ActionStatus.FAILED else html
 
 
 def _back_to(campaign_id: str, status: int = 303) -> Any:
