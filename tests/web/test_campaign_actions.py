@@ -226,6 +226,31 @@ def test_the_dispatcher_claims_nothing_of_a_campaign_being_replanned(
     assert len(dispatch_once(monday, enqueue=False).claimed) == 1
 
 
+def test_pausing_a_domain_holds_at_once_even_while_a_campaign_on_it_replans(
+    api: Any, admin_api: Any, setup: dict[str, Any], in_background: None
+) -> None:
+    campaign_id = new_campaign(api, setup)
+    response = api("POST", f"/campaigns/{campaign_id}/start")
+    poll(lambda: api("GET", response.json["status_url"]).json["status"] == "done", "the start")
+    monday = datetime(2030, 1, 7, 10, 0, tzinfo=AMS).astimezone(UTC)
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.campaign_id == campaign_id, Message.mail_number == 1)
+        .values(scheduled_at=monday - timedelta(hours=1))
+    )
+    db.session.commit()
+    with planning_held():
+        changed = admin_api("PATCH", "/domains/punthelder-seo.nl", json={"interval_seconds": 600})
+        assert changed.status_code == 200, changed.json
+        # An emergency stop of the domain is never refused, busy campaign or not.
+        paused = admin_api("PATCH", "/domains/punthelder-seo.nl", json={"paused": True})
+        assert paused.status_code == 200, paused.json
+        assert paused.json["paused"] is True
+    poll(lambda: api("GET", f"/campaigns/{campaign_id}").json["pending_action"] is None, "replan")
+    # The re-plan ran with the domain paused: nothing of it is claimed.
+    assert dispatch_once(monday, enqueue=False).claimed == []
+
+
 def test_the_page_redirects_at_once_and_shows_the_progress(
     app: Flask,
     login_as: Callable[[str], Any],

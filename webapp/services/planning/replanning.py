@@ -212,14 +212,19 @@ def request_replan(campaign: Campaign, user_id: str | None, now: datetime) -> in
     return None
 
 
-def request_domain_replans(domain_name: str, user_id: str | None, now: datetime) -> int:
+def request_domain_replans(
+    domain_name: str, user_id: str | None, now: datetime, *, pausing: bool = False
+) -> int:
     """After a domain's pace, window or pause changed: re-plan every running campaign on it,
     in this transaction when they hold few queued messages, else one job per campaign.
-    Returns how many campaigns wait for a job. ActionPending if one of them is busy."""
+    Returns how many campaigns wait for a job. ActionPending if one of them is busy, unless
+    the domain is being paused: a pause always holds at once (the dispatcher claims nothing
+    from a paused domain), and a busy campaign's own job plans with the domain as it then is."""
     campaigns = _running_on(domain_name)
     busy = [c for c in campaigns if c.pending_action]
-    if busy:
+    if busy and not pausing:
         raise ActionPending(busy[0].name, str(busy[0].pending_action))
+    campaigns = [c for c in campaigns if not c.pending_action]
     totals = {c.id: queued_count(c.id) for c in campaigns}
     if sum(totals.values()) <= background_messages():
         for campaign in campaigns:
