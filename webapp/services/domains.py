@@ -118,9 +118,7 @@ def update_domain(
         # Its slots moved: queued mail of running campaigns on it moves with them (as a job
         # when there is much of it; ActionPending while one of them is busy).
         db.session.flush()
-        request_domain_replans(
-            domain.name, user_id, utcnow(), pausing=values.get("paused") is True
-        )
+        request_domain_replans(domain.name, user_id, utcnow(), pausing=values.get("paused") is True)
     record_action(
         AuditAction.DOMAIN_UPDATED,
         "sending_domain",
