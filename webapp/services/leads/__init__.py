@@ -82,6 +82,7 @@ from webapp.services.leads.mapping import (
     URL,
     VAR_PREFIX,
 )
+from webapp.services.leads.search import pick_leads
 from webapp.services.leads.suppressions import (
     DomainImpact,
     SuppressionError,
@@ -146,6 +147,7 @@ __all__ = [
     "list_names",
     "local_file",
     "parse_choices",
+    "pick_leads",
     "remove_file",
     "remove_suppression",
     "rename_list",

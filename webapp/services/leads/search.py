@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from webapp.extensions import db
+from webapp.models import Lead
 from webapp.services.leads.suppressions import escape_like
 
 # The index's expression, written out as SQL: the planner uses an expression index only for
@@ -52,3 +53,12 @@ def text_condition(q: str) -> sa.ColumnElement[bool]:
 def contains_condition(fragment: str) -> sa.ColumnElement[bool]:
     """Leads whose search text contains `fragment` as it is (e.g. `xn--`)."""
     return search_text().like(f"%{escape_like(fragment.lower())}%", escape="\\")
+
+
+def pick_leads(query: str, limit: int = 10) -> list[Lead]:
+    """Leads (not deleted) matching `query` as the leads search does, for a preview picker:
+    the first `limit` by address. The trigram index finds them at any size of the table."""
+    statement = sa.select(Lead).where(Lead.deleted_at.is_(None))
+    if query.strip():
+        statement = statement.where(text_condition(query))
+    return list(db.session.execute(statement.order_by(Lead.email).limit(limit)).scalars())

@@ -33,7 +33,6 @@ from webapp.services.mail.templates import (
     lead_for_preview,
     list_templates,
     parse_steps,
-    search_leads,
     template_to_dict,
     update_template,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "render_subject",
     "required_variables_in",
     "sample_context",
-    "search_leads",
     "template_required_variables",
     "template_to_dict",
     "template_variables",

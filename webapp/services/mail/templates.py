@@ -337,21 +337,6 @@ def _step_values(step: StepDraft) -> dict[str, Any]:
     return {"mail_number": step.mail_number} | {part: getattr(step, part) for part in PARTS}
 
 
-def search_leads(query: str, limit: int = 10) -> list[Lead]:
-    """Leads (not deleted) whose email or company contains `query`, for the preview picker."""
-    statement = sa.select(Lead).where(Lead.deleted_at.is_(None))
-    query = query.strip()
-    if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(
-            sa.or_(
-                Lead.email.ilike(pattern, escape="\\"),
-                Lead.company.ilike(pattern, escape="\\"),
-            )
-        )
-    return list(db.session.execute(statement.order_by(Lead.email).limit(limit)).scalars())
-
-
 def lead_for_preview(lead_id: str | None) -> Lead | None:
     """The lead (not deleted) a preview is for, or None."""
     lead = db.session.get(Lead, lead_id) if lead_id else None

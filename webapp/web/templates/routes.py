@@ -16,6 +16,7 @@ from webapp.headers import allow_mail_view
 from webapp.security import can, requires
 from webapp.services import tracking
 from webapp.services.inputs import clamp_int
+from webapp.services.leads import pick_leads
 from webapp.services.mail import (
     MAX_STEPS,
     PARTS,
@@ -31,7 +32,6 @@ from webapp.services.mail import (
     list_templates,
     preview_steps,
     sample_context,
-    search_leads,
     template_variables,
     update_template,
     variables_in,
@@ -126,7 +126,7 @@ def saved_preview(template_id: str) -> Any:
 @bp.get("/leads")
 def leads() -> Any:
     """Lead picker options for an email or company search (htmx active search)."""
-    found = search_leads(request.args.get("q", ""))
+    found = pick_leads(request.args.get("q", ""))
     response = render_template("templates/_lead_options.html", leads=found, pick_first=True)
     return response, 200, {"HX-Trigger-After-Settle": "lead-picked"}
 
@@ -175,7 +175,7 @@ def _editor(
         variables=sorted(variables_in(getattr(s, p) for s in steps for p in PARTS)),
         can_edit=can("edit_templates"),
         max_steps=MAX_STEPS,
-        leads=search_leads(""),
+        leads=pick_leads(""),
     )
 
 
