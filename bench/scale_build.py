@@ -29,6 +29,9 @@ REPLY_SHARE = 0.05
 UNSUBSCRIBE_SHARE = 0.004
 # Repeat opens by people: 1..N per opened mail (what brings the events to ~1.5M).
 HUMAN_OPENS_MAX = 5
+# Then, days later, 1..N more opens of a person's first open, and deferrals before a send.
+REPEAT_OPENS_MAX = 5
+DEFERRED_SHARE = 0.05
 
 NEW_ID = "replace(gen_random_uuid()::text, '-', '')"
 
@@ -44,6 +47,7 @@ class Builder:
         self.leads()
         self.campaigns()
         self.history()
+        self.more_events()
         return self.finish()
 
     # -- product paths --------------------------------------------------------------------
@@ -344,6 +348,46 @@ class Builder:
         )
         db.session.commit()
         self.phases.done("history: replies, unsubscribes, leads' last mail")
+
+    def more_events(self) -> None:
+        """What brings the events to the issue's ~1.5M: people opening a mail again days
+        later, clicking twice, and mail servers deferring a mail before taking it."""
+        params = {"ids": list(self.campaign_ids.values()), "now": self.now}
+        run = lambda sql, **extra: db.session.execute(sa.text(sql), params | extra)  # noqa: E731
+        run("SELECT setseed(:s)", s=(self.seed % 1000) / 1000 + 0.0005)
+        ev = "INSERT INTO message_events (id, message_id, event_type, meta, created_at) "
+        run(
+            ev
+            + f"""SELECT {NEW_ID}, e.message_id, 'opened', '{{"machine": false}}'::jsonb,
+                            e.created_at + (1 + random() * 240) * interval '1 hour'
+                     FROM message_events e JOIN messages m ON m.id = e.message_id,
+                          generate_series(1, 1 + floor(random() * {REPEAT_OPENS_MAX})::int) n
+                     WHERE m.campaign_id = ANY(:ids) AND e.event_type = 'opened'
+                       AND e.meta ->> 'machine' = 'false'
+                       AND e.created_at = m.open_at"""
+        )
+        run(
+            ev
+            + f"""SELECT {NEW_ID}, e.message_id, 'clicked', e.meta,
+                            e.created_at + (1 + random() * 72) * interval '1 hour'
+                     FROM message_events e JOIN messages m ON m.id = e.message_id
+                     WHERE m.campaign_id = ANY(:ids) AND e.event_type = 'clicked'
+                       AND random() < 0.5"""
+        )
+        run(
+            ev
+            + f"""SELECT {NEW_ID}, id, 'deferred',
+                            '{{"code": 451, "reason": "4.7.1 greylisted, try again later"}}'::jsonb,
+                            sent_at - interval '10 minutes'
+                     FROM messages WHERE campaign_id = ANY(:ids) AND sent_at IS NOT NULL
+                       AND random() < {DEFERRED_SHARE}"""
+        )
+        run(
+            "DELETE FROM message_events WHERE created_at > :now "
+            "AND event_type IN ('opened', 'clicked')"
+        )
+        db.session.commit()
+        self.phases.done("history: repeat opens and clicks, deferrals")
 
     def finish(self) -> dict[str, Any]:
         from webapp.services.kpis.summaries import rebuild_summaries
