@@ -31,7 +31,8 @@ Safety: the database gets a table `bench_scale_marker` (seed, now, sizes, comple
 as it is created. build refuses a database without it, does nothing for a complete one, and
 `--rebuild` drops only a database that carries it.
 
-measure: `flask db upgrade`, then gunicorn (2 workers) on a free port; logs in as each role
+measure: `flask db upgrade`, then gunicorn as the README runs it (2 gthread workers, 4 threads
+each) on a free port; logs in as each role
 through the login form and requests each page of PAGES N times after a warm-up; prints a
 markdown table of p50/p95 with the ratio to /healthz in the same run, and the workers' RSS.
 """
@@ -239,8 +240,8 @@ def _migrate() -> None:
 
 # Every page the bench times: (name, role, method, path, options). Paths take {running} (the
 # 107k running campaign), {draft} (the 26.8k draft), {lead} (a lead of the running campaign).
-# options: "deep": reach page N of that list (?page=N, or following rel="next" links with
-# --follow-next); "form": a POST like the campaign builder's (with the CSRF token).
+# options: "deep": reach page N of that list (see --deep); "form": a POST like the campaign
+# builder's (with the CSRF token).
 PREVIEW_FORM = {"list_names": ["{list_a}", "{list_b}"], "only_complete": "on",
                 "exclude_suppressed": "on", "exclude_recent": "on", "exclude_recent_days": "14",
                 "one_per_domain": "on"}  # fmt: skip
@@ -380,12 +381,53 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _resolve_deep(client: Client, path: str, page: int, follow: bool) -> str:
-    """The address of page `page`: ?page=N, or (follow) the rel="next" links from page 1."""
+def _deep_cursor(url: str, path: str, page: int) -> str | None:
+    """The cursor a user holds on page `page` of the list at `path` after following "next"
+    (the position just after the previous page's last row), made with the product's own
+    cursor classes from the row SQL finds there; None for a list that has no cursor."""
+    from datetime import datetime as moment
+
+    offset = (page - 1) * 50 - 1
+    with _connect(url) as conn:
+        if path.rstrip("/") == "/leads":
+            from webapp.services.leads.paging import COUNT_CAP, Cursor
+
+            row = conn.execute(
+                "SELECT created_at, id FROM leads WHERE deleted_at IS NULL"
+                " ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
+                (offset,),
+            ).fetchone()
+            if row is None:
+                return None
+            created: moment = row[0]
+            return Cursor("created", "desc", created, row[1], count=COUNT_CAP + 1).encode()
+        if path.endswith("/messages"):
+            from webapp.services.campaigns.message_pages import MessageCursor
+
+            campaign_id = path.split("/")[2]
+            row = conn.execute(
+                "SELECT scheduled_at, mail_number, id FROM messages WHERE campaign_id = %s"
+                " ORDER BY scheduled_at, mail_number, id OFFSET %s LIMIT 1",
+                (campaign_id, offset),
+            ).fetchone()
+            if row is None:
+                return None
+            return MessageCursor(row[0], row[1], row[2], position=offset + 1).encode()
+    return None
+
+
+def _resolve_deep(client: Client, url: str, path: str, page: int, how: str) -> str:
+    """The address of page `page`: by the cursor a user would hold there (how="cursor"),
+    by number (?page=N, an OFFSET) or by following the rel="next" links from page 1."""
     import re
 
-    if not follow:
-        return f"{path}{'&' if '?' in path else '?'}page={page}"
+    joiner = "&" if "?" in path else "?"
+    if how == "cursor":
+        cursor = _deep_cursor(url, path, page)
+        if cursor is not None:
+            return f"{path}{joiner}cursor={cursor}"
+    if how != "follow":
+        return f"{path}{joiner}page={page}"
     current = path
     for _hop in range(page - 1):
         _status, body, *_ = client.request("GET", current)
@@ -450,7 +492,7 @@ def _placeholders(url: str) -> dict[str, str]:
             "list_b": lists[-1]}  # fmt: skip
 
 
-def measure(url: str, runs: int, only: str | None, follow_next: bool, budget: float) -> None:
+def measure(url: str, runs: int, only: str | None, deep: str, budget: float) -> None:
     import subprocess
     import threading
     from urllib.parse import urlencode
@@ -461,7 +503,8 @@ def measure(url: str, runs: int, only: str | None, follow_next: bool, budget: fl
     values = _placeholders(url)
     port = _free_port()
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout",
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--worker-class", "gthread", "--threads",
+         "4", "-b", f"127.0.0.1:{port}", "--timeout",
          "300", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env,
     )  # fmt: skip
@@ -507,7 +550,7 @@ def measure(url: str, runs: int, only: str | None, follow_next: bool, budget: fl
             if path.startswith("/api/"):
                 headers = {"Authorization": f"Bearer {tokens[role]}"}
             if "deep" in options:
-                path = _resolve_deep(client, path, options["deep"], follow_next)
+                path = _resolve_deep(client, url, path, options["deep"], deep)
             if "form" in options:
                 token = client.csrf(options["csrf_from"])
                 form = {k: [v.format(**values) for v in vs] if isinstance(vs, list)
@@ -614,9 +657,11 @@ def main() -> None:
         help="seconds per page after which a slow page stops (at least 5 runs)",
     )
     m.add_argument(
-        "--follow-next",
-        action="store_true",
-        help='reach deep pages through rel="next" links instead of ?page=N',
+        "--deep",
+        choices=("cursor", "page", "follow"),
+        default="cursor",
+        help="reach deep pages as a user holds them after following next (cursor, default),"
+        ' by number (?page=N, an OFFSET) or by following the rel="next" links one by one',
     )
     args = parser.parse_args()
     if args.command == "build":
@@ -626,7 +671,7 @@ def main() -> None:
         build(args.database_url, args.seed if args.seed is not None else DEFAULT_SEED, now,
               args.rebuild)  # fmt: skip
     else:
-        measure(args.database_url, args.runs, args.only, args.follow_next, args.budget)
+        measure(args.database_url, args.runs, args.only, args.deep, args.budget)
 
 
 if __name__ == "__main__":
