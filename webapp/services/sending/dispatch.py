@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import load_only
 
 from webapp.database import affected_rows
 from webapp.extensions import db
@@ -176,19 +176,24 @@ def settle_expired_claims(now: datetime) -> tuple[int, int]:
 
 def _active_domains() -> list[tuple[SendingDomain, bool]]:
     """Every unpaused domain with what its calendar and pace need, and whether it has a
-    send in flight: one statement, however many domains."""
-    busy = SendingDomain.name.in_(domains_in_flight())
+    send in flight: one statement, however many domains.
+
+    Plain rows, not loaded models: a pass may run several times a second, and building
+    200 models (and expiring them at each commit) was most of its time. A row carries
+    the same attributes the calendar and the pace read.
+    """
+    busy = SendingDomain.name.in_(domains_in_flight()).label("busy")
     rows = db.session.execute(
-        sa.select(SendingDomain, busy)
-        .options(load_only(*_CALENDAR_FIELDS))
+        sa.select(*_CALENDAR_FIELDS, busy)
         .where(SendingDomain.paused.is_(False))
         .order_by(SendingDomain.label)
     ).all()
-    return [(domain, bool(in_flight)) for domain, in_flight in rows]
+    return [(cast("SendingDomain", row), bool(row.busy)) for row in rows]
 
 
 # What the window, the pace and the claim read of a domain (not its sealed secrets).
 _CALENDAR_FIELDS = (
+    SendingDomain.id,
     SendingDomain.name,
     SendingDomain.label,
     SendingDomain.interval_seconds,
