@@ -3,30 +3,31 @@
 A pass (run by the worker whenever mail falls due, or `flask dispatch --once`):
 1. claims past their lease are settled: never started -> queued again (the job was
    lost, e.g. Redis flushed); started without an outcome -> `uncertain`;
-2. for each active domain inside its window whose pace allows a send and which has
-   nothing in flight, the next due message of a running campaign is claimed with a
-   fresh token (a conditional UPDATE, row-locked with SKIP LOCKED on PostgreSQL);
+2. the active domains are read in one statement and each one's calendar says whether
+   its window is open; for every domain inside its window whose pace allows a send and
+   which has nothing in flight, the next due message of a running campaign is claimed
+   with a fresh token, all in one statement and one transaction (`claims`);
 3. running campaigns with nothing queued or in flight are completed (the send job
    also completes its own campaign, and the worker sweeps once a minute for
    campaigns whose last mails were canceled);
-4. after the commits, a send job is enqueued per claim.
+4. after the commits, a send job is enqueued per claim, in one round trip.
 
 Each pass also says when the next one has work (`next_at`): the earliest moment a
 domain's window opens, its pace gate opens or its next mail falls due. The worker
 sleeps until then, so a mail leaves on its slot rather than on the next minute.
 
-When nothing is due and nothing is in flight, the pass is a single statement.
+When nothing is due and nothing is in flight, the pass is a single statement; else it
+runs a handful, however many domains there are.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased
 
 from webapp.database import affected_rows
 from webapp.extensions import db
@@ -41,6 +42,7 @@ from webapp.models import (
 )
 from webapp.queue import SEND_QUEUE, get_queue
 from webapp.services.planning import DomainCalendar, domain_spec
+from webapp.services.sending.claims import Opening, Pick, claim_openings, domains_in_flight
 from webapp.services.sending.rules import pace_gap, pace_opens_at
 
 IN_FLIGHT = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -64,14 +66,6 @@ class DispatchResult:
             self.next_at = moment
 
 
-@dataclass(frozen=True)
-class Turn:
-    """A domain's part in a pass: what it claimed, and when it may claim again."""
-
-    claim: tuple[str, str] | None = None
-    next_at: datetime | None = None
-
-
 def dispatch_once(now: datetime, enqueue: bool = True) -> DispatchResult:
     """One pass of the dispatcher; commits its own transactions (it is a job's edge)."""
     result = DispatchResult()
@@ -83,20 +77,45 @@ def dispatch_once(now: datetime, enqueue: bool = True) -> DispatchResult:
     if in_flight:
         result.requeued, result.uncertain = settle_expired_claims(now)
         db.session.commit()
-    busy = _domains_in_flight()
-    for domain in _active_domains():
-        turn = _turn_of(domain, now, busy)
-        db.session.commit()
-        if turn.claim is not None:
-            result.claimed.append(turn.claim)
-        result.expect(turn.next_at)
+    openings: dict[str, tuple[Opening, datetime]] = {}
+    for domain, busy in _active_domains():
+        closed, opens = _not_yet(domain, now)
+        if closed:
+            result.expect(opens)
+        elif busy:
+            result.expect(now + RECHECK)
+        else:
+            gap = pace_gap(domain.interval_seconds)
+            opening = Opening(domain.id, domain.name, domain.updated_at, now - gap)
+            # After a claim, the send job takes the pace gate a moment from now.
+            openings[domain.id] = (opening, now + gap)
+    picks = claim_openings([opening for opening, _ in openings.values()], now)
+    db.session.commit()
+    for domain_id, (_, reopens) in openings.items():
+        result.expect(_next_for(picks.get(domain_id), reopens, now, result))
     result.completed = complete_finished_campaigns(now)
     db.session.commit()
-    if enqueue:
-        queue = get_queue()
-        for message_id, token in result.claimed:
-            queue.enqueue("send_message", message_id, token, queue=SEND_QUEUE)
+    if enqueue and result.claimed:
+        get_queue().enqueue_many(
+            "send_message", [list(claim) for claim in result.claimed], queue=SEND_QUEUE
+        )
     return result
+
+
+def _next_for(
+    pick: Pick | None, reopens: datetime, now: datetime, result: DispatchResult
+) -> datetime | None:
+    """Note a domain's claim; say when it may claim again."""
+    if pick is None:  # another dispatcher holds its row, or it changed since read
+        return now + RECHECK
+    if pick.message_id is None:
+        return None  # nothing it could send; a plan or a send wakes the dispatcher
+    if not pick.claimed:
+        assert pick.due is not None
+        return pick.due if pick.due > now else now + RECHECK
+    assert pick.token is not None
+    result.claimed.append((pick.message_id, pick.token))
+    return reopens
 
 
 # Two lookups at the left edge of two indexes, with no parameters: the plan never
@@ -155,107 +174,51 @@ def settle_expired_claims(now: datetime) -> tuple[int, int]:
     return lost, len(unknown)
 
 
-def _active_domains() -> list[SendingDomain]:
-    return list(
-        db.session.execute(
-            sa.select(SendingDomain)
-            .where(SendingDomain.paused.is_(False))
-            .order_by(SendingDomain.label)
-        ).scalars()
-    )
+def _active_domains() -> list[tuple[SendingDomain, bool]]:
+    """Every unpaused domain with what its calendar and pace need, and whether it has a
+    send in flight: one statement, however many domains.
+
+    Plain rows, not loaded models: a pass may run several times a second, and building
+    200 models (and expiring them at each commit) was most of its time. A row carries
+    the same attributes the calendar and the pace read.
+    """
+    busy = SendingDomain.name.in_(domains_in_flight()).label("busy")
+    rows = db.session.execute(
+        sa.select(*_CALENDAR_FIELDS, busy)
+        .where(SendingDomain.paused.is_(False))
+        .order_by(SendingDomain.label)
+    ).all()
+    return [(cast("SendingDomain", row), bool(row.busy)) for row in rows]
 
 
-def _domains_in_flight() -> set[str]:
-    return set(
-        db.session.execute(
-            sa.select(Message.domain_used).where(Message.status == MessageStatus.SENDING).distinct()
-        ).scalars()
-    )
+# What the window, the pace and the claim read of a domain (not its sealed secrets).
+_CALENDAR_FIELDS = (
+    SendingDomain.id,
+    SendingDomain.name,
+    SendingDomain.label,
+    SendingDomain.interval_seconds,
+    SendingDomain.window_start,
+    SendingDomain.window_end,
+    SendingDomain.working_days,
+    SendingDomain.timezone,
+    SendingDomain.skip_holidays,
+    SendingDomain.aliases,
+    SendingDomain.paused,
+    SendingDomain.last_sent_at,
+    SendingDomain.updated_at,
+)
 
 
-def _turn_of(domain: SendingDomain, now: datetime, busy: set[str]) -> Turn:
-    """Claim for one domain, or say when it may next: without a lock when it plainly cannot."""
-    waiting = _not_yet(domain, now)
-    if waiting is not None:
-        return waiting
-    if domain.name in busy:
-        return Turn(next_at=now + RECHECK)
-    return claim_next_for_domain(domain.id, now)
-
-
-def _not_yet(domain: SendingDomain, now: datetime) -> Turn | None:
-    """When the domain's window is shut or its pace gate closed: when either next opens."""
+def _not_yet(domain: SendingDomain, now: datetime) -> tuple[bool, datetime | None]:
+    """Is the domain's window shut or its pace gate closed, and if so when does it open
+    (None: its window never does)?"""
     opens = DomainCalendar(domain_spec(domain)).window_open_at(now)
     if opens is None or opens > now:
-        return Turn(next_at=opens)
+        return True, opens
     gate = pace_opens_at(domain)
     if gate is not None and gate > now:
-        return Turn(next_at=gate)
-    return None
-
-
-def claim_next_for_domain(domain_id: str, now: datetime) -> Turn:
-    """Claim the domain's next due message if its window, pace and in-flight mail allow;
-    either way, say when the domain may claim again."""
-    domain = db.session.execute(
-        sa.select(SendingDomain)
-        .where(SendingDomain.id == domain_id, SendingDomain.paused.is_(False))
-        .with_for_update(skip_locked=True)
-    ).scalar_one_or_none()
-    if domain is None:
-        # Paused (a resume wakes the dispatcher), or another dispatcher holds the row.
-        return Turn(next_at=now + RECHECK)
-    waiting = _not_yet(domain, now)  # again: the row may have changed before its lock
-    if waiting is not None:
-        return waiting
-    in_flight = db.session.execute(
-        sa.select(Message.id)
-        .where(Message.domain_used == domain.name, Message.status == MessageStatus.SENDING)
-        .limit(1)
-    ).first()
-    if in_flight is not None:
-        return Turn(next_at=now + RECHECK)
-    parent = aliased(Message)
-    candidate = db.session.execute(
-        sa.select(Message.id, Message.scheduled_at)
-        .join(Campaign, Campaign.id == Message.campaign_id)
-        .outerjoin(parent, parent.id == Message.parent_message_id)
-        .where(
-            Message.domain_used == domain.name,
-            Message.status == MessageStatus.QUEUED,
-            Campaign.status == CampaignStatus.RUNNING,
-            # Nothing of a campaign whose re-plan (or stop) has not committed yet.
-            Campaign.pending_action.is_(None),
-            # A follow-up waits until its parent went out.
-            sa.or_(
-                Message.parent_message_id.is_(None),
-                parent.status.in_((MessageStatus.SENT, MessageStatus.OPENED)),
-            ),
-        )
-        .order_by(Message.scheduled_at, Message.mail_number.desc())
-        .limit(1)
-        .with_for_update(of=Message, skip_locked=True)
-    ).first()
-    if candidate is None:
-        return Turn()  # nothing it could send; a plan or a send wakes the dispatcher
-    candidate_id, due = candidate
-    if due.tzinfo is None:
-        due = due.replace(tzinfo=UTC)
-    if due > now:
-        return Turn(next_at=due)
-    token = secrets.token_hex(16)
-    claimed = db.session.execute(
-        sa.update(Message)
-        .where(Message.id == candidate_id, Message.status == MessageStatus.QUEUED)
-        .values(
-            status=MessageStatus.SENDING, claim_token=token, claimed_at=now, send_started_at=None
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if affected_rows(claimed) != 1:
-        return Turn(next_at=now + RECHECK)
-    # The send job takes the pace gate a moment from now; look again when it may reopen.
-    return Turn(claim=(candidate_id, token), next_at=now + pace_gap(domain.interval_seconds))
+        return True, gate
+    return False, None
 
 
 def complete_finished_campaigns(now: datetime) -> list[str]:
