@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "campaign_kpi_days",
     "campaign_kpis",
     "campaigns",
+    "domain_booking_days",
     "import_jobs",
     "import_uploads",
     "leads",

@@ -1,6 +1,7 @@
 """Every model, imported in one place so the metadata is complete."""
 
 from webapp.models.audit import AuditEvent
+from webapp.models.bookings import DomainBookingDay
 from webapp.models.campaigns import Campaign, CampaignAudience, CampaignStatus
 from webapp.models.domains import SendingDomain, SmtpTls
 from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
@@ -19,6 +20,7 @@ __all__ = [
     "CampaignKpiDay",
     "CampaignStatus",
     "CancelReason",
+    "DomainBookingDay",
     "EventType",
     "ImportJob",
     "ImportStatus",
