@@ -166,6 +166,32 @@ class DomainCalendar:
         # A window start inside a spring-forward gap opens at the first wall time after it.
         return datetime.combine(day, start, self.zone).astimezone(UTC)
 
+    def capacity(self, day: date) -> int:
+        """How many usable slots `day` has: `len(self.slots(day))`, worked out by arithmetic
+        on ordinary days so that a 60-second pace builds no list of 540 datetimes a day."""
+        if day in self._days:
+            return len(self._days[day])
+        if not self.is_working_day(day):
+            return 0
+        if self._ordinary(day):
+            return self.slots_per_day()
+        return len(self.slots(day))
+
+    def _ordinary(self, day: date) -> bool:
+        """No change of UTC offset from the day before to the day after, and a night longer
+        than one interval (an hour to spare), so no slot is skipped or dropped."""
+        start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
+        end = self.spec.window_end.hour * 3600 + self.spec.window_end.minute * 60
+        if self.spec.window_start.second or self.spec.window_end.second:
+            return False
+        if self.spec.interval_seconds > 86400 - max(0, end - start) - 3600:
+            return False
+        offsets = {
+            datetime.combine(day + timedelta(days=k), time(0), self.zone).utcoffset()
+            for k in (-1, 0, 1, 2)
+        }
+        return len(offsets) == 1
+
     def slots_per_day(self) -> int:
         """Slots of an ordinary day (no DST change): window length / interval, rounded up."""
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
