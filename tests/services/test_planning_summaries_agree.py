@@ -17,17 +17,20 @@ from hypothesis import strategies as st
 
 from tests.factories import make_campaign, make_lead, make_template
 from webapp.extensions import db
-from webapp.models import CampaignAudience, Message, SendingDomain
+from webapp.models import Campaign, CampaignAudience, Message, SendingDomain
 from webapp.services.planning.availability import domain_availability, working_days_ahead
 from webapp.services.planning.plans import (
     LIVE,
     Booking,
+    campaign_messages,
     domain_spec,
     list_domains,
     persist_plan,
+    plan_request_for,
+    prepare,
     running_campaign_counts,
 )
-from webapp.services.planning.report import iso
+from webapp.services.planning.report import build_report, iso, written_report
 from webapp.services.planning.slots import DomainCalendar, PlanError, SlotCursor
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -141,7 +144,7 @@ def build_world(seed: int) -> datetime:
             )
         )
     db.session.flush()
-    for _ in range(rng.randint(1, 4)):
+    for number in range(rng.randint(1, 4)):
         template = make_template(rng.randint(1, 3))
         leads = [make_lead().id for _ in range(rng.randint(1, 40))]
         campaign = make_campaign(
@@ -150,7 +153,7 @@ def build_world(seed: int) -> datetime:
             domains=rng.sample(names, rng.randint(1, 2)),
             start_at=now + timedelta(minutes=rng.randint(-600, 3000)),
             followup_days=rng.randint(0, 2),
-            status="running",
+            status="running" if number else rng.choice(["running", "paused", "completed"]),
         )
         campaign.audience = CampaignAudience(lead_ids=leads)
         db.session.flush()
@@ -163,7 +166,8 @@ def build_world(seed: int) -> datetime:
         roll = rng.random()
         if roll < 0.2 and message.scheduled_at <= now:
             message.status = "sent"
-            message.sent_at = message.scheduled_at + timedelta(seconds=rng.randint(0, 600))
+            late = timedelta(seconds=rng.randint(0, 600))
+            message.sent_at = min(now, message.scheduled_at + late)
         elif roll < 0.3:
             message.status = "canceled"
         elif roll < 0.35:
@@ -187,5 +191,27 @@ def test_availability_equals_the_full_read_of_every_booking(app: Flask, seed: in
         now = build_world(seed)
         for moment in (now, now + timedelta(hours=5), now + timedelta(days=3)):
             assert domain_availability(moment) == reference_availability(moment)
+    finally:
+        db.session.rollback()
+
+
+@PROPERTY
+@given(st.integers(0, 10**6))
+def test_a_started_campaigns_dry_run_equals_the_report_over_all_its_messages(
+    app: Flask, seed: int
+) -> None:
+    try:
+        now = build_world(seed)
+        campaigns = db.session.execute(sa.select(Campaign)).scalars().all()
+        for campaign in campaigns:
+            request = plan_request_for(campaign)
+            for moment in (now, now + timedelta(days=2)):
+                written = campaign_messages(campaign.id)
+                expected = (
+                    build_report(prepare(request, moment, make_plan=False), written)
+                    if written
+                    else None
+                )
+                assert written_report(campaign.id, request, moment) == expected
     finally:
         db.session.rollback()

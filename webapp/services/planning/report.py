@@ -12,15 +12,15 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign, CampaignStatus, Lead, Template
-from webapp.services.mail import lead_context, template_required_variables
+from webapp.models import Campaign, CampaignStatus, Template
+from webapp.services.mail import template_required_variables
+from webapp.services.planning.lead_checks import check_leads
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
     PlanRequest,
@@ -30,8 +30,7 @@ from webapp.services.planning.plans import (
     prepare,
 )
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
-
-_CHUNK = 5000
+from webapp.services.planning.written import summarise_written
 
 
 class WarningCode(StrEnum):
@@ -103,8 +102,13 @@ def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str
     }
 
 
-def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[str, Any]]:
-    """What the marketer should know before starting: each as {code, message, ...}."""
+def warnings(
+    prepared: Prepared,
+    messages: list[PlannedMessage],
+    taken: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """What the marketer should know before starting: each as {code, message, ...}.
+    `taken` are the slots-taken warnings when worked out already (from the summaries)."""
     found: list[dict[str, Any]] = []
     if prepared.error:
         found.append(
@@ -157,7 +161,7 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
                 "count": prepared.skipped_leads,
             }
         )
-    found.extend(_taken_warnings(prepared, messages))
+    found.extend(_taken_warnings(prepared, messages) if taken is None else taken)
     found.extend(_lead_warnings(prepared))
     return found
 
@@ -173,16 +177,19 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
         count = count_taken_between([b.at for b in others], first, last)
         if count:
             campaigns = {b.campaign_id for b in others if first <= b.at <= last}
-            found.append(
-                {
-                    "code": WarningCode.SLOTS_TAKEN,
-                    "message": _taken_message(count, name, len(campaigns)),
-                    "domain": name,
-                    "count": count,
-                    "campaigns": len(campaigns),
-                }
-            )
+            found.append(taken_warning(name, count, len(campaigns)))
     return found
+
+
+def taken_warning(name: str, count: int, campaigns: int) -> dict[str, Any]:
+    """The slots-taken warning of one domain."""
+    return {
+        "code": WarningCode.SLOTS_TAKEN,
+        "message": _taken_message(count, name, campaigns),
+        "domain": name,
+        "count": count,
+        "campaigns": campaigns,
+    }
 
 
 def _taken_message(count: int, domain: str, campaigns: int) -> str:
@@ -218,16 +225,8 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
     if not variables and not wants_reports:
         return []
     found = []
-    missing: Counter[str] = Counter()
-    leads_missing = 0
-    company_domains: list[str | None] = []
-
-    for lead in _leads(prepared.lead_ids):
-        context = lead_context(lead)
-        absent = [name for name in variables if name not in context]
-        missing.update(absent)
-        leads_missing += bool(absent)
-        company_domains.append(lead.domain)
+    checks = check_leads(prepared.lead_ids, variables, wants_reports)
+    leads_missing, missing = checks.leads_missing, checks.missing
     if leads_missing:
         detail = ", ".join(f"{name} ({thousands(n)})" for name, n in sorted(missing.items()))
         found.append(
@@ -242,14 +241,15 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
                 ),
                 "count": leads_missing,
                 "variables": dict(sorted(missing.items())),
+                "examples": checks.examples,
             }
         )
     if wants_reports:
-        found.extend(_report_warnings(company_domains))
+        found.extend(_report_warnings(checks.domains))
     return found
 
 
-def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
+def _report_warnings(company_domains: Counter[str]) -> list[dict[str, Any]]:
     folder = current_app.config.get("REPORTS_DIR") or os.path.join(
         current_app.instance_path, "reports"
     )
@@ -264,7 +264,7 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
             }
         ]
     present = {name.lower() for name in os.listdir(folder)}
-    absent = sum(1 for d in company_domains if not d or f"{d.lower()}.pdf" not in present)
+    absent = sum(n for d, n in company_domains.items() if not d or f"{d}.pdf" not in present)
     if not absent:
         return []
     return [
@@ -289,24 +289,38 @@ def _template_variables(template: Template | None) -> list[str]:
     return sorted(template_required_variables(template))
 
 
-def _leads(lead_ids: list[str]) -> list[Lead]:
-    leads: list[Lead] = []
-    for offset in range(0, len(lead_ids), _CHUNK):
-        chunk = lead_ids[offset : offset + _CHUNK]
-        leads.extend(db.session.execute(sa.select(Lead).where(Lead.id.in_(chunk))).scalars())
-    return leads
-
-
 def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
     if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        summarised = written_report(campaign.id, request, now)
+        if summarised is not None:
+            return summarised
         written = campaign_messages(campaign.id)
         if written:
             return build_report(prepare(request, now, make_plan=False), written)
     prepared = prepare(request, now)
     return build_report(prepared, prepared.messages)
+
+
+def written_report(campaign_id: str, request: PlanRequest, now: datetime) -> dict[str, Any] | None:
+    """The report of a started campaign's plan from the summaries (see `planning.written`),
+    or None when they cannot tell it (nothing written, a domain in another time zone)."""
+    summary = summarise_written(campaign_id, request, now)
+    if summary is None:
+        return None
+    taken = [taken_warning(name, count, campaigns) for name, count, campaigns in summary.taken]
+    return {
+        "total_messages": summary.total,
+        "finishes_at": iso(summary.finishes_at),
+        "per_domain": [
+            {**entry, "first_slot": iso(entry["first_slot"]), "last_slot": iso(entry["last_slot"])}
+            for entry in summary.per_domain
+        ],
+        "per_day": summary.per_day,
+        "warnings": warnings(summary.prepared, [], taken),
+    }
 
 
 def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:

@@ -254,8 +254,9 @@ class SlotCursor:
 
 
 def count_taken_between(taken: list[datetime], first: datetime, last: datetime) -> int:
-    """How many of the sorted `taken` times lie in [first, last]."""
-    return bisect_right(taken, last) - bisect_left(taken, first)
+    """How many of the sorted `taken` times lie in [first, last] (none when last < first:
+    a plan that ends before it could start takes nothing from anyone)."""
+    return max(0, bisect_right(taken, last) - bisect_left(taken, first))
 
 
 def nth_free_slot(
