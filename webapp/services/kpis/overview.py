@@ -25,7 +25,12 @@ from webapp.models import (
 from webapp.models.kpis import COUNTERS
 from webapp.services.domains import slots_per_day
 from webapp.services.kpis.summaries import TIMEZONE, figures
-from webapp.services.planning import DomainCalendar, domain_spec, list_domains
+from webapp.services.planning import (
+    DomainCalendar,
+    domain_spec,
+    list_domains,
+    live_per_campaign_day,
+)
 
 
 def overview_counts() -> dict[str, int]:
@@ -176,19 +181,11 @@ def campaign_calendar(now: datetime, week_of: date | None = None) -> dict[str, A
     for campaign_id, domain, day, sent in past:
         cell = cells.setdefault((domain, day), {})
         cell[campaign_id] = cell.get(campaign_id, 0) + int(sent)
-    zone = ZoneInfo(TIMEZONE)
-    start = datetime.combine(max(today, days[0]), time(0), zone)
-    end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
-    ahead = db.session.execute(
-        sa.select(Message.campaign_id, Message.domain_used, Message.scheduled_at).where(
-            Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
-            Message.scheduled_at >= start,
-            Message.scheduled_at < end,
-        )
-    )
-    for campaign_id, domain, scheduled_at in ahead:
-        cell = cells.setdefault((domain, scheduled_at.astimezone(zone).date()), {})
-        cell[campaign_id] = cell.get(campaign_id, 0) + 1
+    # Today and later: the booking summary's live messages (its days are Amsterdam days).
+    if days[-1] >= today:
+        for campaign_id, domain, day, live in live_per_campaign_day(max(today, days[0]), days[-1]):
+            cell = cells.setdefault((domain, day), {})
+            cell[campaign_id] = cell.get(campaign_id, 0) + live
     domains = [d.name for d in list_domains()]
     domains += sorted({domain for domain, _ in cells} - set(domains))
     return {

@@ -124,3 +124,20 @@ def planned_per_day(campaign_id: str) -> dict[tuple[str, date], int]:
         ).where(DomainBookingDay.campaign_id == campaign_id, DomainBookingDay.planned > 0)
     )
     return {(name, day): int(planned) for name, day, planned in rows}
+
+
+def live_per_campaign_day(first: date, last: date) -> list[tuple[str, str, date, int]]:
+    """(campaign, domain, day, live messages) for every day in [first, last]."""
+    rows = db.session.execute(
+        sa.select(
+            DomainBookingDay.campaign_id,
+            DomainBookingDay.domain_used,
+            DomainBookingDay.day,
+            DomainBookingDay.live,
+        ).where(
+            DomainBookingDay.day >= first,
+            DomainBookingDay.day <= last,
+            DomainBookingDay.live > 0,
+        )
+    )
+    return [(campaign, domain, day, int(live)) for campaign, domain, day, live in rows]
