@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Lead
+from webapp.services.planning.ids import among, id_chunks
 
-_CHUNK = 5000
 EXAMPLES = 3
 # What str.strip() removes: a value of only these is empty, as in the lead's context.
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
@@ -47,9 +47,8 @@ def check_leads(lead_ids: list[str], variables: list[str], domains: bool) -> Lea
     """Count, in the database, what the dry run warns about for these leads."""
     result = LeadChecks()
     flags = [sa.case((_absent(name), 1), else_=0) for name in variables]
-    for offset in range(0, len(lead_ids), _CHUNK):
-        chunk = lead_ids[offset : offset + _CHUNK]
-        where = Lead.id.in_(chunk)
+    for chunk in id_chunks(lead_ids):
+        where = among(Lead.id, chunk)
         if variables:
             any_absent = sa.or_(*(_absent(name) for name in variables))
             row = db.session.execute(

@@ -26,6 +26,7 @@ from webapp.models import (
     SendingDomain,
     Template,
 )
+from webapp.services.planning.ids import among, id_chunks
 from webapp.services.planning.planner import (
     DomainSpec,
     PlanError,
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
-_CHUNK = 5000
 
 # How far ahead a campaign may start: later than this is a typo, not a plan.
 MAX_START_AHEAD = timedelta(days=366)
@@ -277,12 +277,11 @@ def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
     """The audience's leads that still exist and are neither deleted nor stopped, in order."""
     ordered = list(dict.fromkeys(lead_ids))
     usable: set[str] = set()
-    for offset in range(0, len(ordered), _CHUNK):
-        chunk = ordered[offset : offset + _CHUNK]
+    for chunk in id_chunks(ordered):
         usable.update(
             db.session.execute(
                 sa.select(Lead.id).where(
-                    Lead.id.in_(chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
+                    among(Lead.id, chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
                 )
             ).scalars()
         )

@@ -127,6 +127,12 @@ class DomainCalendar:
     def slots(self, day: date) -> list[datetime]:
         """The day's usable slots: the grid, minus any slot closer than the interval
         to the grid slot before it (only possible next to a DST change)."""
+        if day not in self._days and self.is_working_day(day) and self._ordinary(day):
+            # One UTC offset all day and a night longer than the interval: the slots are
+            # the first one plus multiples of the interval, with no zone arithmetic each.
+            first = datetime.combine(day, self.spec.window_start, self.zone).astimezone(UTC)
+            interval = self.interval
+            self._days[day] = [first + k * interval for k in range(self.slots_per_day())]
         if day not in self._days:
             grid = self.grid(day)
             kept: list[datetime] = []
@@ -182,7 +188,8 @@ class DomainCalendar:
         than one interval (an hour to spare), so no slot is skipped or dropped."""
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
         end = self.spec.window_end.hour * 3600 + self.spec.window_end.minute * 60
-        if self.spec.window_start.second or self.spec.window_end.second:
+        window = (self.spec.window_start, self.spec.window_end)
+        if any(t.second or t.microsecond or t.tzinfo for t in window):
             return False
         if self.spec.interval_seconds > 86400 - max(0, end - start) - 3600:
             return False
