@@ -7,7 +7,7 @@ not full: nothing reads every future booking or builds every slot of every day.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -102,114 +102,177 @@ def _booked(
 def _next_free_slots(
     domains: list[SendingDomain], calendars: dict[str, DomainCalendar], now: datetime
 ) -> dict[str, datetime]:
-    """Per domain, its first free slot from `now` on (absent when there is none)."""
-    found: dict[str, datetime] = {}
-    for domain in domains:
-        calendar = calendars[domain.name]
-        try:
-            moment = next_free_slot(calendar, now)
-        except PlanError:
-            continue
-        if moment is not None:
-            found[domain.name] = moment
-    return found
-
-
-def next_free_slot(calendar: DomainCalendar, now: datetime) -> datetime | None:
-    """The domain's first free slot from `now` on, reading bookings of one or a few days.
+    """Per domain, its first free slot from `now` on (absent when there is none).
 
     Today is always read (mail overdue or just sent counts differently there). A later
     day whose live bookings fill its capacity is full: the planner books one message a
-    slot, on the grid. Any other day is read, and the cursor looks for a slot in it.
+    slot, on the grid. Any other day is read, and the cursor looks for a slot in it. The
+    domains are looked at together: one read of bookings per day looked at, not one per
+    domain and day (200 domains made 600 round trips).
     """
-    today = calendar.local_date(now)
-    limit = today + timedelta(days=HORIZON_DAYS)
-    full = _FullDays(calendar, today, limit)
-    day = calendar.next_working_day(today)
-    while day <= limit:
-        if day == today or not full(day):
-            moment = _free_in_day(calendar, day, now)
-            if moment is not None:
-                return moment
-        day = calendar.next_working_day(day + timedelta(days=1))
-    return None
+    full = _FullDays(calendars, [d.name for d in domains], now)
+    gates = {d.name: d.last_sent_at for d in domains}
+    looking: dict[str, date] = {}
+    for domain in domains:
+        calendar = calendars[domain.name]
+        try:
+            first = calendar.next_working_day(calendar.local_date(now))
+        except PlanError:
+            continue
+        day = first if first == calendar.local_date(now) else full.next_open(domain.name, first)
+        if day is not None:
+            looking[domain.name] = day
+    found: dict[str, datetime] = {}
+    while looking:
+        by_day: dict[date, list[str]] = defaultdict(list)
+        for name, day in looking.items():
+            by_day[day].append(name)
+        for day, names in by_day.items():
+            moments = _free_in_day(day, [calendars[n] for n in names], gates, now)
+            for name in names:
+                moment = moments.get(name)
+                if moment is not None:
+                    found[name] = moment
+                    del looking[name]
+                    continue
+                try:
+                    later = full.next_open(name, day + timedelta(days=1))
+                except PlanError:
+                    later = None
+                if later is None:
+                    del looking[name]
+                else:
+                    looking[name] = later
+    return found
 
 
 class _FullDays:
-    """Tells whether a day is full by the summary, reading it ahead in growing stretches
-    (a domain in another time zone has no summary days: each of its days is read)."""
+    """Tells whether a domain's day is full by the summary, reading it ahead in growing
+    stretches: the first for every domain at once, further ones per domain (a domain in
+    another time zone has no summary days: each of its days is read)."""
 
-    def __init__(self, calendar: DomainCalendar, first: date, limit: date) -> None:
-        self.calendar = calendar
-        self.limit = limit
-        self.read_until = first - timedelta(days=1)
-        self.stretch = _FIRST_LOOK
-        self.known: dict[date, int] = {}
-        self.fits = summary_zone_fits(calendar.spec.timezone)
+    def __init__(self, calendars: dict[str, DomainCalendar], names: list[str], now: datetime):
+        self.calendars = calendars
+        self.first = {n: calendars[n].local_date(now) for n in names}
+        self.fits = {n for n in names if summary_zone_fits(calendars[n].spec.timezone)}
+        self.read_until: dict[str, date] = {}
+        self.stretch: dict[str, int] = {}
+        self.known: dict[str, dict[date, int]] = {n: {} for n in names}
+        if self.fits:
+            start = min(self.first[n] for n in self.fits)
+            end = start + timedelta(days=_FIRST_LOOK)
+            for name, days in live_per_day(sorted(self.fits), start, end).items():
+                self.known[name].update(days)
+                self.read_until[name], self.stretch[name] = end, _FIRST_LOOK * 4
 
-    def __call__(self, day: date) -> bool:
-        if not self.fits:
+    def limit(self, name: str) -> date:
+        return self.first[name] + timedelta(days=HORIZON_DAYS)
+
+    def is_full(self, name: str, day: date) -> bool:
+        if name not in self.fits:
             return False
-        name = self.calendar.spec.name
-        while day > self.read_until and self.read_until < self.limit:
-            start = self.read_until + timedelta(days=1)
-            end = min(self.limit, start + timedelta(days=self.stretch))
-            self.known.update(live_per_day([name], start, end)[name])
-            self.read_until, self.stretch = end, self.stretch * 4
-        return self.known.get(day, 0) >= self.calendar.capacity(day)
+        limit = self.limit(name)
+        while day > self.read_until[name] and self.read_until[name] < limit:
+            start = self.read_until[name] + timedelta(days=1)
+            end = min(limit, start + timedelta(days=self.stretch[name]))
+            self.known[name].update(live_per_day([name], start, end)[name])
+            self.read_until[name], self.stretch[name] = end, self.stretch[name] * 4
+        return self.known[name].get(day, 0) >= self.calendars[name].capacity(day)
+
+    def next_open(self, name: str, day: date) -> date | None:
+        """The first working day from `day` on that is not full (None past the horizon)."""
+        calendar = self.calendars[name]
+        day = calendar.next_working_day(day)
+        while day <= self.limit(name) and self.is_full(name, day):
+            day = calendar.next_working_day(day + timedelta(days=1))
+        return day if day <= self.limit(name) else None
 
 
-def _free_in_day(calendar: DomainCalendar, day: date, now: datetime) -> datetime | None:
-    """The first free slot of `day` from `now` on, from that day's bookings alone."""
-    slots = calendar.slots(day)
-    if not slots or slots[-1] < now:
-        return None
-    interval = calendar.interval
-    start = max(now, slots[0])
-    since, until = start - interval, slots[-1] + interval
-    name = calendar.spec.name
-    taken = list(
-        db.session.execute(
-            sa.select(Message.scheduled_at).where(
-                Message.domain_used == name,
-                Message.status.in_(LIVE),
-                Message.scheduled_at >= since,
-                Message.scheduled_at < until,
+def _free_in_day(
+    day: date,
+    calendars: list[DomainCalendar],
+    gates: dict[str, datetime | None],
+    now: datetime,
+) -> dict[str, datetime]:
+    """Each domain's first free slot of `day` from `now` on, from that day's bookings
+    alone (read for all the domains at once)."""
+    spans: dict[str, tuple[datetime, datetime, datetime]] = {}
+    for calendar in calendars:
+        slots = calendar.slots(day)
+        if slots and slots[-1] >= now:
+            start = max(now, slots[0])
+            spans[calendar.spec.name] = (
+                start,
+                start - calendar.interval,
+                slots[-1] + calendar.interval,
             )
-        ).scalars()
+    if not spans:
+        return {}
+    taken: dict[str, list[datetime]] = {name: [] for name in spans}
+    low = min(since for _, since, _ in spans.values())
+    high = max(until for _, _, until in spans.values())
+    rows = db.session.execute(
+        sa.select(Message.domain_used, Message.scheduled_at).where(
+            Message.domain_used.in_(list(spans)),
+            Message.status.in_(LIVE),
+            Message.scheduled_at >= low,
+            Message.scheduled_at < high,
+        )
     )
-    if since <= now:
-        taken.extend(recent_sends(calendar, since, until, now))
-    moment = SlotCursor(calendar, [t for t in taken if t is not None], start).peek()
-    return moment if calendar.local_date(moment) == day else None
+    for name, at in rows:
+        _, since, until = spans[name]
+        if since <= at < until:
+            taken[name].append(at)
+    recent = [name for name, (_, since, _) in spans.items() if since <= now]
+    for name, at in recent_sends(recent, spans, gates, now):
+        taken[name].append(at)
+    found: dict[str, datetime] = {}
+    for calendar in calendars:
+        name = calendar.spec.name
+        if name not in spans:
+            continue
+        try:
+            moment = SlotCursor(calendar, taken[name], spans[name][0]).peek()
+        except PlanError:
+            continue
+        if calendar.local_date(moment) == day:
+            found[name] = moment
+    return found
 
 
 def recent_sends(
-    calendar: DomainCalendar, since: datetime, until: datetime, now: datetime
-) -> list[datetime]:
-    """Mail of the domain sent in [since, until): it keeps its distance to new slots.
+    names: list[str],
+    spans: dict[str, tuple[datetime, datetime, datetime]],
+    gates: dict[str, datetime | None],
+    now: datetime,
+) -> list[tuple[str, datetime]]:
+    """Mail of each domain sent in its [since, until): it keeps its distance to new slots.
 
     Read through the (domain, slot) index: a mail goes at or after its slot, so only
     slots of the last day are looked at, and the domain's pace gate (`last_sent_at`, the
     start of its latest send) stands in for a mail that went more than a day late.
     """
-    name = calendar.spec.name
-    found = [
-        at
-        for at in db.session.execute(
-            sa.select(Message.sent_at).where(
-                Message.domain_used == name,
-                Message.scheduled_at >= now - LATE_SEND_LOOKBACK,
-                Message.scheduled_at < until,
-                Message.sent_at >= since,
-                Message.sent_at < until,
-            )
-        ).scalars()
-        if at is not None
-    ]
-    gate = db.session.execute(
-        sa.select(SendingDomain.last_sent_at).where(SendingDomain.name == name)
-    ).scalar()
-    if gate is not None and since <= gate < until and gate not in found:
-        found.append(gate)
-    return found
+    if not names:
+        return []
+    low = min(spans[n][1] for n in names)
+    high = max(spans[n][2] for n in names)
+    rows = db.session.execute(
+        sa.select(Message.domain_used, Message.scheduled_at, Message.sent_at).where(
+            Message.domain_used.in_(names),
+            Message.scheduled_at >= now - LATE_SEND_LOOKBACK,
+            Message.scheduled_at < high,
+            Message.sent_at >= low,
+            Message.sent_at < high,
+        )
+    )
+    found: dict[str, list[datetime]] = {name: [] for name in names}
+    for name, scheduled_at, sent_at in rows:
+        _, since, until = spans[name]
+        if sent_at is not None and scheduled_at < until and since <= sent_at < until:
+            found[name].append(sent_at)
+    for name in names:
+        gate = gates.get(name)
+        _, since, until = spans[name]
+        if gate is not None and since <= gate < until and gate not in found[name]:
+            found[name].append(gate)
+    return [(name, at) for name, ats in found.items() for at in ats]

@@ -48,6 +48,26 @@ def dutch_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("NL", years=[year]).keys())
 
 
+@lru_cache(maxsize=4096)
+def _one_offset(timezone: str, day: date) -> bool:
+    """The zone keeps one UTC offset from the day before `day` to the day after it."""
+    zone = ZoneInfo(timezone)
+    offsets = {
+        datetime.combine(day + timedelta(days=k), time(0), zone).utcoffset() for k in (-1, 0, 1, 2)
+    }
+    return len(offsets) == 1
+
+
+@lru_cache(maxsize=1024)
+def _even_slots(
+    timezone: str, window_start: time, interval_seconds: int, day: date, count: int
+) -> tuple[datetime, ...]:
+    """`count` slots from the window's start, one interval apart (a day of one offset)."""
+    first = datetime.combine(day, window_start, ZoneInfo(timezone)).astimezone(UTC)
+    interval = timedelta(seconds=interval_seconds)
+    return tuple(first + k * interval for k in range(count))
+
+
 @dataclass
 class DomainCalendar:
     """Working days and slots of one domain, computed lazily and cached per day."""
@@ -130,9 +150,17 @@ class DomainCalendar:
         if day not in self._days and self.is_working_day(day) and self._ordinary(day):
             # One UTC offset all day and a night longer than the interval: the slots are
             # the first one plus multiples of the interval, with no zone arithmetic each.
-            first = datetime.combine(day, self.spec.window_start, self.zone).astimezone(UTC)
-            interval = self.interval
-            self._days[day] = [first + k * interval for k in range(self.slots_per_day())]
+            # Shared by every domain with the same zone, window and pace (a copy each).
+            spec = self.spec
+            self._days[day] = list(
+                _even_slots(
+                    spec.timezone,
+                    spec.window_start,
+                    spec.interval_seconds,
+                    day,
+                    self.slots_per_day(),
+                )
+            )
         if day not in self._days:
             grid = self.grid(day)
             kept: list[datetime] = []
@@ -193,11 +221,7 @@ class DomainCalendar:
             return False
         if self.spec.interval_seconds > 86400 - max(0, end - start) - 3600:
             return False
-        offsets = {
-            datetime.combine(day + timedelta(days=k), time(0), self.zone).utcoffset()
-            for k in (-1, 0, 1, 2)
-        }
-        return len(offsets) == 1
+        return _one_offset(self.spec.timezone, day)
 
     def slots_per_day(self) -> int:
         """Slots of an ordinary day (no DST change): window length / interval, rounded up."""
