@@ -19,9 +19,12 @@ from tests.factories import make_campaign, make_lead, make_template
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignAudience, Message, SendingDomain
 from webapp.services.planning.availability import domain_availability, working_days_ahead
+from webapp.services.planning.planner import PlanSettings, fresh_leads, plan
 from webapp.services.planning.plans import (
     LIVE,
     Booking,
+    PlanRequest,
+    Prepared,
     campaign_messages,
     domain_spec,
     list_domains,
@@ -213,5 +216,57 @@ def test_a_started_campaigns_dry_run_equals_the_report_over_all_its_messages(
                     else None
                 )
                 assert written_report(campaign.id, request, moment) == expected
+    finally:
+        db.session.rollback()
+
+
+def reference_prepare(request: PlanRequest, now: datetime) -> Prepared:
+    """`prepare` as it was: every booking of the domains read, then the plan."""
+    prepared = prepare(request, now, make_plan=False)
+    prepared.bookings = reference_taken_slots(prepared.domains, now, request.campaign_id)
+    steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
+    taken = {name: [b.at for b in items] for name, items in prepared.bookings.items()}
+    try:
+        prepared.messages = plan(
+            prepared.specs,
+            taken,
+            fresh_leads(prepared.lead_ids, steps),
+            PlanSettings(request.start_at, max(0, request.followup_days)),
+            now,
+        )
+    except PlanError as error:
+        prepared.error = str(error)
+    return prepared
+
+
+@PROPERTY
+@given(st.integers(0, 10**6))
+def test_a_plan_reading_only_what_it_can_meet_equals_the_plan_over_every_booking(
+    app: Flask, seed: int
+) -> None:
+    try:
+        now = build_world(seed)
+        rng = random.Random(seed)
+        names = [d.name for d in list_domains()]
+        draft = make_campaign(
+            template_id=make_template(rng.randint(1, 4)).id,
+            domain=None,
+            domains=rng.sample(names, rng.randint(1, 3)),
+            start_at=rng.choice([None, now + timedelta(minutes=rng.randint(-600, 9000))]),
+            followup_days=rng.randint(0, 3),
+            status="draft",
+        )
+        draft.audience = CampaignAudience(
+            lead_ids=[make_lead().id for _ in range(rng.randint(0, 120))]
+        )
+        db.session.flush()
+        campaigns = db.session.execute(sa.select(Campaign)).scalars().all()
+        for campaign in campaigns:
+            request = plan_request_for(campaign)
+            for moment in (now, now + timedelta(days=2)):
+                bounded, full = prepare(request, moment), reference_prepare(request, moment)
+                assert bounded.bounded and not full.bounded
+                assert (bounded.messages, bounded.error) == (full.messages, full.error)
+                assert build_report(bounded, bounded.messages) == build_report(full, full.messages)
     finally:
         db.session.rollback()

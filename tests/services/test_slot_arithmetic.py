@@ -15,7 +15,7 @@ from webapp.services.planning.slots import DomainCalendar, DomainSpec
 class WalkedCalendar(DomainCalendar):
     """Every day walked slot by slot, as before the arithmetic."""
 
-    def _ordinary(self, day: date) -> bool:
+    def is_ordinary(self, day: date) -> bool:
         return False
 
 

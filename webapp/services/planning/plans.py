@@ -36,9 +36,20 @@ from webapp.services.planning.planner import (
     plan,
 )
 from webapp.services.planning.slots import DomainCalendar, nth_free_slot
+from webapp.services.planning.taken import (
+    LIVE,
+    Booking,
+    first_horizon,
+    next_horizon,
+    reaches_past,
+    recent_sends,
+    taken_times,
+)
 from webapp.services.planning.writer import lock_planning, write_messages
 
 __all__ = [
+    "LIVE",
+    "Booking",
     "PlanError",
     "PlanRequest",
     "Prepared",
@@ -51,7 +62,6 @@ __all__ = [
     "taken_slots",
 ]
 
-LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 # How far ahead a campaign may start: later than this is a typo, not a plan.
 MAX_START_AHEAD = timedelta(days=366)
@@ -74,15 +84,6 @@ class PlanRequest:
 
 
 @dataclass
-class Booking:
-    """A moment a domain is busy: another campaign's mail, or a mail just sent."""
-
-    at: datetime
-    campaign_id: str
-    other: bool  # held by another campaign (counted in the dry run's warning)
-
-
-@dataclass
 class Prepared:
     """Everything the planner was given, and the plan it made (or why it could not)."""
 
@@ -95,6 +96,9 @@ class Prepared:
     start: datetime
     messages: list[PlannedMessage] = field(default_factory=list)
     error: str | None = None
+    # True when `bookings` holds only the recent sends: the plan read other campaigns'
+    # mail only as far as it reached, and the dry run counts them from the summary.
+    bounded: bool = False
 
     @property
     def specs(self) -> list[DomainSpec]:
@@ -292,29 +296,34 @@ def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prep
     """Gather the planner's input for a request and make the plan; writes nothing."""
     names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, unknown = load_domains(names)
-    bookings = taken_slots(domains, now, request.campaign_id)
     lead_ids = plannable_lead_ids(request.lead_ids)
     start = max(request.start_at or now, now)
-    prepared = Prepared(
-        request,
-        domains,
-        unknown,
-        bookings,
-        lead_ids,
-        len(dict.fromkeys(request.lead_ids)) - len(lead_ids),
-        start,
-    )
+    skipped = len(dict.fromkeys(request.lead_ids)) - len(lead_ids)
     if not make_plan:
-        return prepared
+        bookings = taken_slots(domains, now, request.campaign_id)
+        return Prepared(request, domains, unknown, bookings, lead_ids, skipped, start)
+    recent = recent_sends(domains, now, request.campaign_id)
+    prepared = Prepared(request, domains, unknown, recent, lead_ids, skipped, start, bounded=True)
     steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
     settings = PlanSettings(request.start_at, max(0, request.followup_days))
-    try:
-        prepared.messages = plan(
-            prepared.specs, _times(bookings), fresh_leads(lead_ids, steps), settings, now
-        )
-    except PlanError as error:
-        prepared.error = str(error)
-    return prepared
+    specs = prepared.specs
+    leads = fresh_leads(lead_ids, steps)
+    until: datetime | None = first_horizon(
+        specs, start, len(lead_ids) * steps, steps, settings.followup_days
+    )
+    while True:
+        taken = taken_times(specs, recent, now, until, request.campaign_id)
+        try:
+            prepared.messages = plan(specs, taken, leads, settings, now)
+        except PlanError as error:
+            if until is not None:  # fewer bookings than all: read them all before saying so
+                until = None
+                continue
+            prepared.error = str(error)
+            return prepared
+        if until is None or not reaches_past(prepared.messages, specs, until):
+            return prepared
+        until = next_horizon(start, until)
 
 
 def persist_plan(campaign: Campaign, now: datetime) -> int:

@@ -26,11 +26,12 @@ from webapp.services.planning.plans import (
     PlanRequest,
     Prepared,
     campaign_messages,
+    domain_spec,
     plan_request_for,
     prepare,
 )
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
-from webapp.services.planning.written import summarise_written
+from webapp.services.planning.written import summarise_written, taken_by_others
 
 
 class WarningCode(StrEnum):
@@ -171,6 +172,8 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
         return []
     # From the plan's start: bookings ahead of it are what pushed it later.
     first, last = prepared.start, max(m.scheduled_at for m in messages)
+    if prepared.bounded:
+        return _counted_taken_warnings(prepared, first, last)
     found = []
     for name, bookings in prepared.bookings.items():
         others = [b for b in bookings if b.other]
@@ -178,6 +181,24 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
         if count:
             campaigns = {b.campaign_id for b in others if first <= b.at <= last}
             found.append(taken_warning(name, count, len(campaigns)))
+    return found
+
+
+def _counted_taken_warnings(
+    prepared: Prepared, first: datetime, last: datetime
+) -> list[dict[str, Any]]:
+    """The slots-taken warnings of a plan that read other campaigns' mail only as far as
+    it needed: counted from the summary (and the recent sends it holds)."""
+    found = []
+    for domain in prepared.domains:
+        calendar = DomainCalendar(domain_spec(domain))
+        name, count, owners = taken_by_others(prepared.request.campaign_id, calendar, first, last)
+        others = [b for b in prepared.bookings.get(name, []) if b.other]
+        recent = [b for b in others if first <= b.at <= last]
+        count += len(recent)
+        owners |= {b.campaign_id for b in recent}
+        if count:
+            found.append(taken_warning(name, count, len(owners)))
     return found
 
 

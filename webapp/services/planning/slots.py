@@ -147,7 +147,7 @@ class DomainCalendar:
     def slots(self, day: date) -> list[datetime]:
         """The day's usable slots: the grid, minus any slot closer than the interval
         to the grid slot before it (only possible next to a DST change)."""
-        if day not in self._days and self.is_working_day(day) and self._ordinary(day):
+        if day not in self._days and self.is_working_day(day) and self.is_ordinary(day):
             # One UTC offset all day and a night longer than the interval: the slots are
             # the first one plus multiples of the interval, with no zone arithmetic each.
             # Shared by every domain with the same zone, window and pace (a copy each).
@@ -207,11 +207,11 @@ class DomainCalendar:
             return len(self._days[day])
         if not self.is_working_day(day):
             return 0
-        if self._ordinary(day):
+        if self.is_ordinary(day):
             return self.slots_per_day()
         return len(self.slots(day))
 
-    def _ordinary(self, day: date) -> bool:
+    def is_ordinary(self, day: date) -> bool:
         """No change of UTC offset from the day before to the day after, and a night longer
         than one interval (an hour to spare), so no slot is skipped or dropped."""
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60

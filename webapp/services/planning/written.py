@@ -97,7 +97,8 @@ def summarise_written(campaign_id: str, request: PlanRequest, now: datetime) -> 
             }
         )
         if last_overall is not None and last_overall >= start:
-            result.taken.append(_taken(campaign_id, calendar, start, last_overall))
+            name, count, owners = taken_by_others(campaign_id, calendar, start, last_overall)
+            result.taken.append((name, count, len(owners)))
     result.per_day = [
         {"date": day.isoformat(), "domain": name, "messages": count}
         for (name, day), count in sorted(
@@ -178,12 +179,25 @@ def _leads(campaign_id: str, name: str, rows: list[CampaignKpi]) -> int:
     return leads
 
 
-def _taken(
-    campaign_id: str, calendar: DomainCalendar, first: datetime, last: datetime
-) -> tuple[str, int, int]:
-    """Other campaigns' live bookings on the domain in [first, last], and how many
-    campaigns hold them: whole days from the summary, the two edge days from messages."""
+def taken_by_others(
+    campaign_id: str | None, calendar: DomainCalendar, first: datetime, last: datetime
+) -> tuple[str, int, set[str]]:
+    """Other campaigns' live bookings on the domain in [first, last], and the campaigns
+    that hold them: whole days from the summary, the two edge days from messages (a domain
+    whose days are not the summary's: all from messages)."""
     name = calendar.spec.name
+    if not summary_zone_fits(calendar.spec.timezone):
+        owners = db.session.execute(
+            sa.select(Message.campaign_id).where(
+                Message.domain_used == name,
+                Message.scheduled_at >= first,
+                Message.scheduled_at <= last,
+                Message.status.in_(LIVE),
+                Message.campaign_id != campaign_id,
+            )
+        ).scalars()
+        held = list(owners)
+        return name, len(held), set(held)
     first_day, last_day = calendar.local_date(first), calendar.local_date(last)
     campaigns: set[str] = set()
     count = 0
@@ -216,4 +230,4 @@ def _taken(
         for owner in owners:
             count += 1
             campaigns.add(owner)
-    return name, count, len(campaigns)
+    return name, count, campaigns
