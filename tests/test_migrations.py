@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "campaign_kpis",
     "campaigns",
     "domain_booking_days",
+    "dry_run_reports",
     "import_jobs",
     "import_uploads",
     "leads",

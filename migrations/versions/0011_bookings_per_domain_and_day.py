@@ -8,6 +8,9 @@ triggers on SQLite), so availability, the dry run of a running campaign and the 
 read a few summary rows instead of every future booking. The rows for the messages that
 exist already are filled in at the end.
 
+`dry_run_reports` keeps each campaign's last dry-run report with the fingerprint of its
+inputs, so a repeated view with nothing changed does not plan again.
+
 The SQL is in migrations/sql/0011_<dialect>_<upgrade|downgrade>.sql, written out in full.
 
 Revision ID: 0011
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -63,8 +68,18 @@ def _statements(direction: str) -> list[str]:
 def upgrade():
     for statement in _statements("upgrade"):
         op.execute(statement)
+    op.create_table('dry_run_reports',
+    sa.Column('campaign_id', sa.String(length=32), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('report', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('valid_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('made_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name='fk_dry_run_reports_campaign', ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', name=op.f('pk_dry_run_reports'))
+    )
 
 
 def downgrade():
+    op.drop_table('dry_run_reports')
     for statement in _statements("downgrade"):
         op.execute(statement)

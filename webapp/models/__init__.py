@@ -4,6 +4,7 @@ from webapp.models.audit import AuditEvent
 from webapp.models.bookings import DomainBookingDay
 from webapp.models.campaigns import Campaign, CampaignAudience, CampaignStatus
 from webapp.models.domains import SendingDomain, SmtpTls
+from webapp.models.dry_runs import StoredDryRun
 from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
@@ -33,6 +34,7 @@ __all__ = [
     "Role",
     "SendingDomain",
     "SmtpTls",
+    "StoredDryRun",
     "Suppression",
     "SuppressionReason",
     "Template",

@@ -2,7 +2,7 @@
 
 `IN (...)` with thousands of values makes SQLAlchemy render, and psycopg parse, one
 parameter per value: for 26,800 ids that cost seconds before PostgreSQL saw the query.
-PostgreSQL takes the whole list as one array parameter instead; SQLite keeps `IN` in
+PostgreSQL takes the whole list as one parameter instead; SQLite keeps `IN` in
 chunks its parameter limit allows.
 """
 
@@ -34,10 +34,13 @@ def id_chunks(ids: list[str]) -> Iterator[list[str]]:
 
 
 def among(column: Any, ids: list[str]) -> sa.ColumnElement[bool]:
-    """`column IN ids`: one array parameter on PostgreSQL."""
+    """`column IN ids`: one parameter on PostgreSQL."""
     if _on_postgresql():
+        # One text parameter split by the server: psycopg quotes each element of a list
+        # it sends as an array (0.1 s for 26,800 ids). Ids hold no commas.
+        joined = sa.bindparam(None, ",".join(ids), type_=sa.Text)
         result: sa.ColumnElement[bool] = column == sa.any_(
-            sa.bindparam(None, ids, type_=ARRAY(sa.String))
+            sa.func.string_to_array(joined, ",", type_=ARRAY(sa.String))
         )
     else:
         result = column.in_(ids)

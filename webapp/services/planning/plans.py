@@ -292,11 +292,15 @@ def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
     return [lead_id for lead_id in ordered if lead_id in usable]
 
 
-def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prepared:
-    """Gather the planner's input for a request and make the plan; writes nothing."""
+def prepare(
+    request: PlanRequest, now: datetime, make_plan: bool = True, lead_ids: list[str] | None = None
+) -> Prepared:
+    """Gather the planner's input for a request and make the plan; writes nothing.
+    `lead_ids` are the request's plannable leads when read already."""
     names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, unknown = load_domains(names)
-    lead_ids = plannable_lead_ids(request.lead_ids)
+    if lead_ids is None:
+        lead_ids = plannable_lead_ids(request.lead_ids)
     start = max(request.start_at or now, now)
     skipped = len(dict.fromkeys(request.lead_ids)) - len(lead_ids)
     if not make_plan:

@@ -27,10 +27,13 @@ from webapp.services.planning.plans import (
     Prepared,
     campaign_messages,
     domain_spec,
+    load_domains,
     plan_request_for,
+    plannable_lead_ids,
     prepare,
 )
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
+from webapp.services.planning.stored import fingerprint, store_report, stored_report
 from webapp.services.planning.written import summarise_written, taken_by_others
 
 
@@ -56,7 +59,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(zone).isoformat()
 
 
-def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str, Any]:
+def build_report(
+    prepared: Prepared, messages: list[PlannedMessage], lead_warnings: bool = True
+) -> dict[str, Any]:
     """The report of a plan (made now, or as written when the campaign started)."""
     calendars = {spec.name: DomainCalendar(spec) for spec in prepared.specs}
     per_domain = []
@@ -99,7 +104,7 @@ def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str
                 per_day.items(), key=lambda i: (i[0][0], order[i[0][1]])
             )
         ],
-        "warnings": warnings(prepared, messages),
+        "warnings": warnings(prepared, messages, lead_warnings=lead_warnings),
     }
 
 
@@ -107,6 +112,7 @@ def warnings(
     prepared: Prepared,
     messages: list[PlannedMessage],
     taken: list[dict[str, Any]] | None = None,
+    lead_warnings: bool = True,
 ) -> list[dict[str, Any]]:
     """What the marketer should know before starting: each as {code, message, ...}.
     `taken` are the slots-taken warnings when worked out already (from the summaries)."""
@@ -163,7 +169,8 @@ def warnings(
             }
         )
     found.extend(_taken_warnings(prepared, messages) if taken is None else taken)
-    found.extend(_lead_warnings(prepared))
+    if lead_warnings:
+        found.extend(_lead_warnings(prepared))
     return found
 
 
@@ -321,8 +328,27 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
         written = campaign_messages(campaign.id)
         if written:
             return build_report(prepare(request, now, make_plan=False), written)
-    prepared = prepare(request, now)
-    return build_report(prepared, prepared.messages)
+    if campaign is None or not request.domains:
+        prepared = prepare(request, now)
+        return build_report(prepared, prepared.messages)
+    return _kept_or_new_report(campaign.id, request, now)
+
+
+def _kept_or_new_report(campaign_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
+    """A saved campaign's dry run: the kept report when nothing it was made from changed
+    (see `planning.stored`), else a new one, kept for the next view."""
+    lead_ids = plannable_lead_ids(request.lead_ids)
+    domains, _ = load_domains(request.domains)
+    key = fingerprint(request, lead_ids, domains, now)
+    report = stored_report(campaign_id, key, now)
+    if report is None:
+        prepared = prepare(request, now, lead_ids=lead_ids)
+        report = build_report(prepared, prepared.messages, lead_warnings=False)
+        first = min((m.scheduled_at for m in prepared.messages), default=None)
+        store_report(campaign_id, key, report, first, now)
+        return {**report, "warnings": [*report["warnings"], *_lead_warnings(prepared)]}
+    audience = Prepared(request, domains, [], {}, lead_ids, 0, now)  # all the checks read
+    return {**report, "warnings": [*report["warnings"], *_lead_warnings(audience)]}
 
 
 def written_report(campaign_id: str, request: PlanRequest, now: datetime) -> dict[str, Any] | None:
