@@ -6,7 +6,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 from __future__ import annotations
 
 from webapp.services.planning.availability import domain_availability
-from webapp.services.planning.bookings import live_per_campaign_day
+from webapp.services.planning.bookings import live_per_campaign_day, live_per_day
 from webapp.services.planning.plans import (
     MAX_START_AHEAD,
     PlanRequest,
@@ -45,6 +45,7 @@ __all__ = [
     "dry_run_report",
     "list_domains",
     "live_per_campaign_day",
+    "live_per_day",
     "persist_plan",
     "plan_request_for",
     "replan_domain_campaigns",
