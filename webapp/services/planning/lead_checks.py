@@ -44,37 +44,59 @@ def _absent(name: str) -> sa.ColumnElement[bool]:
 
 
 def check_leads(lead_ids: list[str], variables: list[str], domains: bool) -> LeadChecks:
-    """Count, in the database, what the dry run warns about for these leads."""
+    """Count, in the database, what the dry run warns about for these (plannable) leads."""
+    return read_audience(lead_ids, variables, domains)[1]
+
+
+def read_audience(
+    lead_ids: list[str], variables: list[str], domains: bool
+) -> tuple[list[str], LeadChecks]:
+    """The audience's plannable leads (existing, neither deleted nor stopped, in order) and
+    the checks of those leads, from one read of the audience's rows: each read of 26,800
+    leads by id costs a few hundred milliseconds, so the two are not read apart."""
+    ordered = list(dict.fromkeys(lead_ids))
+    usable: set[str] = set()
     result = LeadChecks()
-    flags = [sa.case((_absent(name), 1), else_=0) for name in variables]
+    company = sa.func.lower(sa.func.coalesce(Lead.domain, sa.literal_column("''")))
+    columns: list[Any] = [
+        Lead.id,
+        sa.and_(Lead.deleted_at.is_(None), Lead.stopped.is_(False)),
+        *(_absent(name) for name in variables),
+    ]
+    if domains:
+        columns.append(company)
+    for chunk in id_chunks(ordered):
+        for row in db.session.execute(sa.select(*columns).where(among(Lead.id, chunk))):
+            if not row[1]:
+                continue
+            usable.add(row[0])
+            flags = row[2 : 2 + len(variables)]
+            if any(flags):
+                result.leads_missing += 1
+                for name, flag in zip(variables, flags, strict=True):
+                    if flag:
+                        result.missing[name] += 1
+            if domains:
+                result.domains[row[-1]] += 1
+    plannable = [lead_id for lead_id in ordered if lead_id in usable]
+    if result.leads_missing:
+        result.examples = _examples(plannable, variables)
+    return plannable, result
+
+
+def _examples(lead_ids: list[str], variables: list[str]) -> list[str]:
+    """The first few addresses (by the database's order) of leads missing a variable."""
+    any_absent = sa.or_(*(_absent(name) for name in variables))
+    examples: list[str] = []
     for chunk in id_chunks(lead_ids):
-        where = among(Lead.id, chunk)
-        if variables:
-            any_absent = sa.or_(*(_absent(name) for name in variables))
-            row = db.session.execute(
-                sa.select(
-                    sa.func.count().filter(any_absent),
-                    *(sa.func.coalesce(sa.func.sum(flag), 0) for flag in flags),
-                ).where(where)
-            ).one()
-            result.leads_missing += int(row[0])
-            for name, count in zip(variables, row[1:], strict=True):
-                if count:
-                    result.missing[name] += int(count)
-            if row[0] and len(result.examples) < EXAMPLES:
-                result.examples.extend(
-                    db.session.execute(
-                        sa.select(Lead.email)
-                        .where(where, any_absent)
-                        .order_by(Lead.email)
-                        .limit(EXAMPLES - len(result.examples))
-                    ).scalars()
-                )
-        if domains:
-            company = sa.func.lower(sa.func.coalesce(Lead.domain, sa.literal_column("''")))
-            rows = db.session.execute(
-                sa.select(company, sa.func.count()).where(where).group_by(company)
-            )
-            for domain, count in rows:
-                result.domains[domain] += int(count)
-    return result
+        examples.extend(
+            db.session.execute(
+                sa.select(Lead.email)
+                .where(among(Lead.id, chunk), any_absent)
+                .order_by(Lead.email)
+                .limit(EXAMPLES - len(examples))
+            ).scalars()
+        )
+        if len(examples) >= EXAMPLES:
+            break
+    return examples

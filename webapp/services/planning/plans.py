@@ -27,6 +27,7 @@ from webapp.models import (
     Template,
 )
 from webapp.services.planning.ids import among, id_chunks
+from webapp.services.planning.lead_checks import LeadChecks
 from webapp.services.planning.planner import (
     DomainSpec,
     PlanError,
@@ -99,6 +100,8 @@ class Prepared:
     # True when `bookings` holds only the recent sends: the plan read other campaigns'
     # mail only as far as it reached, and the dry run counts them from the summary.
     bounded: bool = False
+    # The dry run's checks of the leads, when read together with them (`read_audience`).
+    lead_checks: LeadChecks | None = None
 
     @property
     def specs(self) -> list[DomainSpec]:

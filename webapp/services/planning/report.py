@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import Campaign, CampaignStatus, Template
 from webapp.services.mail import template_required_variables
-from webapp.services.planning.lead_checks import check_leads
+from webapp.services.planning.lead_checks import LeadChecks, check_leads, read_audience
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
     PlanRequest,
@@ -170,7 +170,7 @@ def warnings(
         )
     found.extend(_taken_warnings(prepared, messages) if taken is None else taken)
     if lead_warnings:
-        found.extend(_lead_warnings(prepared))
+        found.extend(_lead_warnings(prepared, prepared.lead_checks))
     return found
 
 
@@ -245,15 +245,30 @@ def _taken_message(count: int, domain: str, campaigns: int) -> str:
     )
 
 
-def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
-    request = prepared.request
+def _lead_checks_asked(request: PlanRequest) -> tuple[list[str], bool]:
+    """The variables every lead must have, and whether follow-ups attach reports."""
     wants_reports = request.attach_report and request.followup_enabled and request.steps > 1
     template = db.session.get(Template, request.template_id) if request.template_id else None
-    variables = _template_variables(template)
+    return _template_variables(template), wants_reports
+
+
+def read_leads(request: PlanRequest) -> tuple[list[str], LeadChecks | None]:
+    """The request's plannable leads and, when the dry run checks them, the checks: one
+    read of the audience for both."""
+    variables, wants_reports = _lead_checks_asked(request)
+    if not variables and not wants_reports:
+        return plannable_lead_ids(request.lead_ids), None
+    return read_audience(request.lead_ids, variables, wants_reports)
+
+
+def _lead_warnings(prepared: Prepared, checks: LeadChecks | None = None) -> list[dict[str, Any]]:
+    """Warnings about the leads themselves; `checks` when read with the audience already."""
+    variables, wants_reports = _lead_checks_asked(prepared.request)
     if not variables and not wants_reports:
         return []
     found = []
-    checks = check_leads(prepared.lead_ids, variables, wants_reports)
+    if checks is None:
+        checks = check_leads(prepared.lead_ids, variables, wants_reports)
     leads_missing, missing = checks.leads_missing, checks.missing
     if leads_missing:
         detail = ", ".join(f"{name} ({thousands(n)})" for name, n in sorted(missing.items()))
@@ -321,23 +336,32 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
+    lead_ids, checks = read_leads(request)
     if campaign is not None and campaign.status != CampaignStatus.DRAFT:
-        summarised = written_report(campaign.id, request, now)
+        summarised = written_report(campaign.id, request, now, lead_ids, checks)
         if summarised is not None:
             return summarised
         written = campaign_messages(campaign.id)
         if written:
-            return build_report(prepare(request, now, make_plan=False), written)
+            prepared = prepare(request, now, make_plan=False, lead_ids=lead_ids)
+            prepared.lead_checks = checks
+            return build_report(prepared, written)
     if campaign is None or not request.domains:
-        prepared = prepare(request, now)
+        prepared = prepare(request, now, lead_ids=lead_ids)
+        prepared.lead_checks = checks
         return build_report(prepared, prepared.messages)
-    return _kept_or_new_report(campaign.id, request, now)
+    return _kept_or_new_report(campaign.id, request, now, lead_ids, checks)
 
 
-def _kept_or_new_report(campaign_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
+def _kept_or_new_report(
+    campaign_id: str,
+    request: PlanRequest,
+    now: datetime,
+    lead_ids: list[str],
+    checks: LeadChecks | None,
+) -> dict[str, Any]:
     """A saved campaign's dry run: the kept report when nothing it was made from changed
     (see `planning.stored`), else a new one, kept for the next view."""
-    lead_ids = plannable_lead_ids(request.lead_ids)
     domains, _ = load_domains(request.domains)
     key = fingerprint(request, lead_ids, domains, now)
     report = stored_report(campaign_id, key, now)
@@ -346,17 +370,23 @@ def _kept_or_new_report(campaign_id: str, request: PlanRequest, now: datetime) -
         report = build_report(prepared, prepared.messages, lead_warnings=False)
         first = min((m.scheduled_at for m in prepared.messages), default=None)
         store_report(campaign_id, key, report, first, now)
-        return {**report, "warnings": [*report["warnings"], *_lead_warnings(prepared)]}
     audience = Prepared(request, domains, [], {}, lead_ids, 0, now)  # all the checks read
-    return {**report, "warnings": [*report["warnings"], *_lead_warnings(audience)]}
+    return {**report, "warnings": [*report["warnings"], *_lead_warnings(audience, checks)]}
 
 
-def written_report(campaign_id: str, request: PlanRequest, now: datetime) -> dict[str, Any] | None:
+def written_report(
+    campaign_id: str,
+    request: PlanRequest,
+    now: datetime,
+    lead_ids: list[str] | None = None,
+    checks: LeadChecks | None = None,
+) -> dict[str, Any] | None:
     """The report of a started campaign's plan from the summaries (see `planning.written`),
     or None when they cannot tell it (nothing written, a domain in another time zone)."""
-    summary = summarise_written(campaign_id, request, now)
+    summary = summarise_written(campaign_id, request, now, lead_ids)
     if summary is None:
         return None
+    summary.prepared.lead_checks = checks
     taken = [taken_warning(name, count, campaigns) for name, count, campaigns in summary.taken]
     return {
         "total_messages": summary.total,

@@ -43,15 +43,19 @@ class WrittenPlan:
     taken: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-def summarise_written(campaign_id: str, request: PlanRequest, now: datetime) -> WrittenPlan | None:
-    """The written plan's figures, or None when the summaries cannot tell them."""
+def summarise_written(
+    campaign_id: str, request: PlanRequest, now: datetime, lead_ids: list[str] | None = None
+) -> WrittenPlan | None:
+    """The written plan's figures, or None when the summaries cannot tell them
+    (`lead_ids`: the request's plannable leads, when read already)."""
     planned = planned_per_day(campaign_id)
     if not planned:
         return None
     domains, unknown = load_domains(request.domains)
     if not all(summary_zone_fits(d.timezone) for d in domains):
         return None
-    lead_ids = plannable_lead_ids(request.lead_ids)
+    if lead_ids is None:
+        lead_ids = plannable_lead_ids(request.lead_ids)
     start = max(request.start_at or now, now)
     prepared = Prepared(
         request, domains, unknown, {}, lead_ids, len(set(request.lead_ids)) - len(lead_ids), start
