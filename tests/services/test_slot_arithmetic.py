@@ -1,14 +1,17 @@
 """A day's slots worked out by arithmetic (one UTC offset all day) are exactly the slots
-walked wall-clock time by wall-clock time, in every zone, pace and window."""
+walked wall-clock time by wall-clock time, in every zone, pace and window; mails counted per
+local day by day bounds are counted as converting each mail would."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.services.test_planner_properties import ZONES
+from webapp.services.planning.report import _per_local_day
 from webapp.services.planning.slots import DomainCalendar, DomainSpec
 
 
@@ -51,3 +54,19 @@ def test_slots_by_arithmetic_equal_the_slots_walked(
         day = first + timedelta(days=offset)
         assert fast.slots(day) == walked.slots(day)
         assert fast.capacity(day) == len(walked.slots(day))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    specs(),
+    AROUND_CHANGES,
+    st.lists(st.integers(0, 14 * 24 * 60), max_size=300),
+)
+def test_mails_per_local_day_equal_each_mail_converted(
+    spec: DomainSpec, first: date, minutes: list[int]
+) -> None:
+    calendar = DomainCalendar(spec)
+    start = datetime.combine(first, time(0), UTC)
+    moments = [start + timedelta(minutes=m) for m in minutes]
+    expected = Counter(calendar.local_date(m) for m in moments)
+    assert _per_local_day(calendar, moments) == expected

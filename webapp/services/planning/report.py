@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +35,8 @@ from webapp.services.planning.plans import (
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
 from webapp.services.planning.stored import fingerprint, store_report, stored_report
 from webapp.services.planning.written import summarise_written, taken_by_others
+
+_INSTANT = timedelta(microseconds=1)
 
 
 class WarningCode(StrEnum):
@@ -76,8 +78,7 @@ def build_report(
         numbers = Counter(m.mail_number for m in own)
         first = min((m.scheduled_at for m in own), default=None)
         last = max((m.scheduled_at for m in own), default=None)
-        # Mails of one domain share a few hundred days: name each day once.
-        for day, count in Counter(calendar.local_date(m.scheduled_at) for m in own).items():
+        for day, count in _per_local_day(calendar, [m.scheduled_at for m in own]).items():
             per_day[(day.isoformat(), name)] += count
         per_domain.append(
             {
@@ -110,6 +111,23 @@ def build_report(
         ],
         "warnings": warnings(prepared, messages, lead_warnings=lead_warnings),
     }
+
+
+def _per_local_day(calendar: DomainCalendar, moments: list[datetime]) -> Counter[date]:
+    """How many of the moments fall on each local day of the domain. Mails of one domain
+    share a few hundred days: each day's bounds are worked out once, and a moment inside
+    the bounds of the day before it needs no time-zone conversion of its own."""
+    counts: Counter[date] = Counter()
+    day, low, high = None, None, None
+    for moment in sorted(moments):
+        if low is None or high is None or not low <= moment < high:
+            day = calendar.local_date(moment)
+            low, high = calendar.day_start(day), calendar.day_start(day + timedelta(days=1))
+            # A day whose midnight falls in a DST gap has no exact bounds: no shortcut.
+            if not low <= moment < high or calendar.local_date(high - _INSTANT) != day:
+                low = high = None
+        counts[day] += 1  # type: ignore[index]
+    return counts
 
 
 def warnings(
