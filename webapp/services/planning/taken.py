@@ -26,6 +26,9 @@ LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 FIRST_HORIZON = timedelta(days=7)
 # Past this the rest is read in one go (a plan this long is rare and slow anyway).
 LAST_HORIZON = timedelta(days=4 * 366)
+# A mail goes at or after its slot; one sent later than this after it is known by its
+# domain's pace gate.
+LATE_SEND_LOOKBACK = timedelta(days=1)
 
 
 @dataclass
@@ -40,7 +43,13 @@ class Booking:
 def recent_sends(
     domains: list[SendingDomain], now: datetime, campaign_id: str | None
 ) -> dict[str, list[Booking]]:
-    """Per domain, the mail sent within its last interval: a new plan keeps its distance."""
+    """Per domain, the mail sent within its last interval: a new plan keeps its distance.
+
+    Read through the (domain, slot) index: a mail goes at or after its slot, so only slots
+    of the last day are looked at (without that bound PostgreSQL read every message of the
+    domains, 275,000 rows for twelve busy ones), and the domain's pace gate (`last_sent_at`,
+    the start of its latest send) stands in for a mail that went more than a day late.
+    """
     interval = {d.name: timedelta(seconds=d.interval_seconds) for d in domains}
     taken: dict[str, list[Booking]] = {name: [] for name in interval}
     if not domains:
@@ -48,12 +57,21 @@ def recent_sends(
     rows = db.session.execute(
         sa.select(Message.domain_used, Message.sent_at, Message.campaign_id).where(
             Message.domain_used.in_(list(interval)),
+            Message.scheduled_at >= now - LATE_SEND_LOOKBACK,
+            # A send starts at most a moment before its slot (the pace gate's margin).
+            Message.scheduled_at <= now + max(interval.values()),
             Message.sent_at >= now - max(interval.values()),
         )
     )
     for name, sent_at, owner in rows:
         if sent_at is not None and sent_at >= now - interval[name]:
             taken[name].append(Booking(sent_at, owner, owner != campaign_id))
+    for domain in domains:
+        gate, found = domain.last_sent_at, taken[domain.name]
+        if gate is None or gate < now - interval[domain.name]:
+            continue
+        if all(b.at != gate for b in found):
+            found.append(Booking(gate, "", False))
     return taken
 
 
@@ -110,24 +128,27 @@ def taken_times(
             specs, min(c.local_date(since) for c in calendars.values()),
             max(c.local_date(until) for c in calendars.values()), campaign_id,
         )  # fmt: skip
-    spans = []
     for spec in specs:
         calendar = calendars[spec.name]
+        spans = []
         for low, high in _open_spans(calendar, full[spec.name], since, until):
-            condition = [Message.domain_used == spec.name, Message.scheduled_at >= low]
+            condition = [Message.scheduled_at >= low]
             if high is not None:
                 condition.append(Message.scheduled_at < high)
             spans.append(sa.and_(*condition))
         for day in full[spec.name]:
             times[spec.name].extend(calendar.slots(day))
-    rows = db.session.execute(
-        sa.select(
-            Message.domain_used, Message.scheduled_at, Message.status, Message.campaign_id
-        ).where(Message.status.in_(LIVE), sa.or_(*spans))
-    )
-    for name, scheduled_at, status, owner in rows:
-        if not (owner == campaign_id and status == MessageStatus.QUEUED):
-            times[name].append(scheduled_at)
+        # One statement a domain: over all of them at once PostgreSQL ANDed a bitmap of
+        # every live message (400,000) with the ranges instead of walking the ranges of
+        # the (domain, slot) index.
+        rows = db.session.execute(
+            sa.select(Message.scheduled_at, Message.status, Message.campaign_id).where(
+                Message.domain_used == spec.name, Message.status.in_(LIVE), sa.or_(*spans)
+            )
+        )
+        for scheduled_at, status, owner in rows:
+            if not (owner == campaign_id and status == MessageStatus.QUEUED):
+                times[spec.name].append(scheduled_at)
     for moments in times.values():
         moments.sort()
     return times
