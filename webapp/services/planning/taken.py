@@ -6,6 +6,11 @@ its last mail, and none of a day the booking summary shows as full (its slots ar
 taken: the planner books one mail a slot, on the grid), so `prepare` reads up to a
 horizon estimated from the summary, plans, and reads further only when the plan reached
 past it (`reaches_past`): the plan is then exactly the one the full read gives.
+
+The one assumption: bookings sit on their domain's grid. A paused campaign keeps its queued
+mail where it was when its domain's window or pace changed (it is re-planned on resume), so
+a day counted full may then still have a free slot; the plan leaves that slot unused, and
+never books a taken one.
 """
 
 from __future__ import annotations
