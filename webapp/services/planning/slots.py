@@ -254,6 +254,11 @@ class SlotCursor:
         self._slots = self.calendar.slots(self._day)
         self._index = 0
 
+    @property
+    def day(self) -> date:
+        """The local day of the slots the cursor is in (that of the slot just taken)."""
+        return self._day
+
     def peek(self) -> datetime:
         """The next free slot (it stays the next one until `take`)."""
         interval = self.calendar.interval
