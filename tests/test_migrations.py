@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     "campaign_actions",
     "campaign_kpis",
     "campaigns",
+    "domain_booking_days",
+    "dry_run_reports",
     "import_jobs",
     "import_uploads",
     "leads",

@@ -256,7 +256,7 @@ def test_the_calendar_opens_on_today_and_keeps_its_domains_in_view(
     page = open_browser(demo_world["email"], PHONE)
     open_page(page, f"{live_server}/calendar")
     at_start = page.evaluate(CALENDAR_GEOMETRY)
-    assert at_start["scrollable"] > 0  # three weeks do not fit a phone: the calendar scrolls
+    assert at_start["scrollable"] > 0  # two weeks do not fit a phone: the calendar scrolls
     # Today's column is in view, beside the domain column rather than under it.
     assert page.evaluate(f"g => {ON_TODAY}", at_start), at_start
 

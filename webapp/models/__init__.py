@@ -1,6 +1,7 @@
 """Every model, imported in one place so the metadata is complete."""
 
 from webapp.models.audit import AuditEvent
+from webapp.models.bookings import DomainBookingDay
 from webapp.models.campaigns import (
     ActionStatus,
     Campaign,
@@ -10,6 +11,7 @@ from webapp.models.campaigns import (
     PendingAction,
 )
 from webapp.models.domains import SendingDomain, SmtpTls
+from webapp.models.dry_runs import StoredDryRun
 from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
@@ -28,6 +30,7 @@ __all__ = [
     "CampaignKpiDay",
     "CampaignStatus",
     "CancelReason",
+    "DomainBookingDay",
     "EventType",
     "ImportJob",
     "ImportStatus",
@@ -41,6 +44,7 @@ __all__ = [
     "Role",
     "SendingDomain",
     "SmtpTls",
+    "StoredDryRun",
     "Suppression",
     "SuppressionReason",
     "Template",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,6 @@ from webapp.models import (
     Lead,
     Message,
     MessageEvent,
-    MessageStatus,
     SendingDomain,
     Suppression,
     Template,
@@ -25,7 +24,13 @@ from webapp.models import (
 from webapp.models.kpis import COUNTERS
 from webapp.services.domains import slots_per_day
 from webapp.services.kpis.summaries import TIMEZONE, figures
-from webapp.services.planning import DomainCalendar, domain_spec, list_domains
+from webapp.services.planning import (
+    DomainCalendar,
+    domain_spec,
+    list_domains,
+    live_per_campaign_day,
+    live_per_day,
+)
 
 
 def overview_counts() -> dict[str, int]:
@@ -60,8 +65,10 @@ def overview_counts() -> dict[str, int]:
 
 # -- the manager's overview: every campaign, today's sends, recent events, the calendar --
 
-# The calendar shows whole weeks from a Monday: this week (so it opens on today) and after.
-CALENDAR_WEEKS = 3
+# The calendar draws a window of whole weeks from a Monday: this week (so it opens on
+# today) and the next; earlier and later windows are loaded on demand. Three weeks of 200
+# domains were 400 KB of HTML.
+CALENDAR_WEEKS = 2
 RECENT_EVENTS = 15
 
 
@@ -97,23 +104,13 @@ def todays_sends(now: datetime) -> list[dict[str, Any]]:
             .group_by(CampaignKpiDay.domain_used)
         ).all()
     )
-    start = datetime.combine(today, time(0), ZoneInfo(TIMEZONE))
-    end = datetime.combine(today + timedelta(days=1), time(0), ZoneInfo(TIMEZONE))
-    queued = dict(
-        db.session.execute(
-            sa.select(Message.domain_used, sa.func.count())
-            .where(
-                Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
-                Message.scheduled_at >= start,
-                Message.scheduled_at < end,
-            )
-            .group_by(Message.domain_used)
-        ).all()
-    )
+    domains = list_domains()
+    # Live messages per domain on today's Amsterdam day: the booking summary's days.
+    queued = live_per_day([d.name for d in domains], today, today)
     result = []
-    for domain in list_domains():
+    for domain in domains:
         calendar = DomainCalendar(domain_spec(domain))
-        capacity = len(calendar.slots(calendar.local_date(now)))
+        capacity = calendar.capacity(calendar.local_date(now))
         done = int(sent.get(domain.name) or 0)
         result.append(
             {
@@ -121,7 +118,7 @@ def todays_sends(now: datetime) -> list[dict[str, Any]]:
                 "label": domain.label,
                 "paused": domain.paused,
                 "sent": done,
-                "queued": int(queued.get(domain.name) or 0),
+                "queued": queued[domain.name].get(today, 0),
                 "capacity": capacity,
                 "slots_per_day": slots_per_day(domain),
                 "percent": round(100 * done / capacity) if capacity else None,
@@ -154,8 +151,9 @@ def recent_events(limit: int = RECENT_EVENTS) -> list[dict[str, Any]]:
 
 
 def campaign_calendar(now: datetime, week_of: date | None = None) -> dict[str, Any]:
-    """Which campaign sends from which domain on which Amsterdam day, for the weeks from the
-    one holding `week_of` (this week by default): past days sent, today and later queued."""
+    """Which campaign sends from which domain on which Amsterdam day, for the window of weeks
+    from the one holding `week_of` (this week by default): past days sent, today and later
+    queued; `earlier` and `later` are the Mondays of the windows before and after it."""
     today = _amsterdam_today(now)
     first = (week_of or today) - timedelta(days=(week_of or today).weekday())
     days = [first + timedelta(days=k) for k in range(7 * CALENDAR_WEEKS)]
@@ -176,27 +174,19 @@ def campaign_calendar(now: datetime, week_of: date | None = None) -> dict[str, A
     for campaign_id, domain, day, sent in past:
         cell = cells.setdefault((domain, day), {})
         cell[campaign_id] = cell.get(campaign_id, 0) + int(sent)
-    zone = ZoneInfo(TIMEZONE)
-    start = datetime.combine(max(today, days[0]), time(0), zone)
-    end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
-    ahead = db.session.execute(
-        sa.select(Message.campaign_id, Message.domain_used, Message.scheduled_at).where(
-            Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
-            Message.scheduled_at >= start,
-            Message.scheduled_at < end,
-        )
-    )
-    for campaign_id, domain, scheduled_at in ahead:
-        cell = cells.setdefault((domain, scheduled_at.astimezone(zone).date()), {})
-        cell[campaign_id] = cell.get(campaign_id, 0) + 1
+    # Today and later: the booking summary's live messages (its days are Amsterdam days).
+    if days[-1] >= today:
+        for campaign_id, domain, day, live in live_per_campaign_day(max(today, days[0]), days[-1]):
+            cell = cells.setdefault((domain, day), {})
+            cell[campaign_id] = cell.get(campaign_id, 0) + live
     domains = [d.name for d in list_domains()]
     domains += sorted({domain for domain, _ in cells} - set(domains))
     return {
         "today": today.isoformat(),
         "days": [d.isoformat() for d in days],
         "this_week": (today - timedelta(days=today.weekday())).isoformat(),
-        "earlier": (first - timedelta(days=7)).isoformat(),
-        "later": (first + timedelta(days=7)).isoformat(),
+        "earlier": (first - timedelta(days=len(days))).isoformat(),
+        "later": (first + timedelta(days=len(days))).isoformat(),
         "rows": [
             {
                 "domain": domain,

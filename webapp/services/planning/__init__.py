@@ -6,6 +6,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 from __future__ import annotations
 
 from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.bookings import live_per_campaign_day, live_per_day
 from webapp.services.planning.pending import (
     DOING,
     ActionPending,
@@ -69,6 +70,8 @@ __all__ = [
     "get_action",
     "latest_action",
     "list_domains",
+    "live_per_campaign_day",
+    "live_per_day",
     "open_actions",
     "persist_plan",
     "plan_request_for",

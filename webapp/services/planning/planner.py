@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 
@@ -96,10 +96,13 @@ class _Domain:
     spec: DomainSpec
     calendar: DomainCalendar
     cursor: SlotCursor
-    waiting: list[_Pending] = field(default_factory=list)  # heap by due
+    # Heap by (due, rank): tuples compare far faster than the dataclass's generated order.
+    waiting: list[tuple[datetime, tuple[int, int], _Pending]] = field(default_factory=list)
     # Due mails by (follow-up first, longest due first, audience position).
     ready: list[tuple[int, datetime, int, _Pending]] = field(default_factory=list)
     leads_assigned: int = 0
+    # The follow-up start for a mail sent on each local day (`_followup_due`).
+    followup_starts: dict[date, datetime] = field(default_factory=dict)
 
 
 def plan(
@@ -146,8 +149,8 @@ def plan(
     while heap:
         moment, position = heapq.heappop(heap)
         domain = order[position]
-        while domain.waiting and domain.waiting[0].due <= moment:
-            item = heapq.heappop(domain.waiting)
+        while domain.waiting and domain.waiting[0][0] <= moment:
+            item = heapq.heappop(domain.waiting)[2]
             heapq.heappush(domain.ready, (item.rank[0], item.due, item.lead, item))
         if domain.ready:
             item = heapq.heappop(domain.ready)[3]
@@ -158,7 +161,7 @@ def plan(
             domain.leads_assigned += 1
             item = _Pending(moment, (1, lead_index), lead_index, 0)
         elif domain.waiting:
-            domain.cursor.seek(domain.waiting[0].due)
+            domain.cursor.seek(domain.waiting[0][0])
             heapq.heappush(heap, (domain.cursor.peek(), position))
             continue
         else:
@@ -176,7 +179,8 @@ def plan(
             PlannedMessage(lead.lead_id, number, domain.spec.name, sender[1], moment, parent)
         )
         if item.step + 1 < len(lead.mail_numbers):
-            due = _followup_due(domain, moment, settings)
+            # The slot lies on the cursor's day: no time-zone conversion to find it.
+            due = _followup_due(domain, moment, settings, domain.cursor.day)
             _push(domain, _Pending(due, (0, item.lead), item.lead, item.step + 1))
         if domain.ready or domain.waiting or new_leads:
             heapq.heappush(heap, (domain.cursor.peek(), position))
@@ -184,14 +188,21 @@ def plan(
 
 
 def _push(domain: _Domain, item: _Pending) -> None:
-    heapq.heappush(domain.waiting, item)
+    heapq.heappush(domain.waiting, (item.due, item.rank, item))
 
 
-def _followup_due(domain: _Domain, previous: datetime, settings: PlanSettings) -> datetime:
+def _followup_due(
+    domain: _Domain, previous: datetime, settings: PlanSettings, day: date | None = None
+) -> datetime:
     """The first moment the next mail may go: the start of the working day
-    `followup_days` working days after the previous mail, or just after it for 0."""
+    `followup_days` working days after the previous mail (on local `day` when known), or
+    just after it for 0."""
     if settings.followup_days <= 0:
         return previous + _JUST_AFTER
     calendar = domain.calendar
-    day = calendar.add_working_days(calendar.local_date(previous), settings.followup_days)
-    return calendar.day_start(day)
+    day = calendar.local_date(previous) if day is None else day
+    due = domain.followup_starts.get(day)
+    if due is None:
+        due = calendar.day_start(calendar.add_working_days(day, settings.followup_days))
+        domain.followup_starts[day] = due
+    return due

@@ -26,6 +26,8 @@ from webapp.models import (
     SendingDomain,
     Template,
 )
+from webapp.services.planning.ids import among, id_chunks
+from webapp.services.planning.lead_checks import LeadChecks
 from webapp.services.planning.planner import (
     DomainSpec,
     PlanError,
@@ -35,9 +37,20 @@ from webapp.services.planning.planner import (
     plan,
 )
 from webapp.services.planning.slots import DomainCalendar, nth_free_slot
+from webapp.services.planning.taken import (
+    LIVE,
+    Booking,
+    first_horizon,
+    next_horizon,
+    reaches_past,
+    recent_sends,
+    taken_times,
+)
 from webapp.services.planning.writer import lock_planning, write_messages
 
 __all__ = [
+    "LIVE",
+    "Booking",
     "PlanError",
     "PlanRequest",
     "Prepared",
@@ -50,8 +63,6 @@ __all__ = [
     "taken_slots",
 ]
 
-LIVE = (MessageStatus.QUEUED, MessageStatus.SENDING)
-_CHUNK = 5000
 
 # How far ahead a campaign may start: later than this is a typo, not a plan.
 MAX_START_AHEAD = timedelta(days=366)
@@ -74,15 +85,6 @@ class PlanRequest:
 
 
 @dataclass
-class Booking:
-    """A moment a domain is busy: another campaign's mail, or a mail just sent."""
-
-    at: datetime
-    campaign_id: str
-    other: bool  # held by another campaign (counted in the dry run's warning)
-
-
-@dataclass
 class Prepared:
     """Everything the planner was given, and the plan it made (or why it could not)."""
 
@@ -95,6 +97,11 @@ class Prepared:
     start: datetime
     messages: list[PlannedMessage] = field(default_factory=list)
     error: str | None = None
+    # True when `bookings` holds only the recent sends: the plan read other campaigns'
+    # mail only as far as it reached, and the dry run counts them from the summary.
+    bounded: bool = False
+    # The dry run's checks of the leads, when read together with them (`read_audience`).
+    lead_checks: LeadChecks | None = None
 
     @property
     def specs(self) -> list[DomainSpec]:
@@ -277,45 +284,53 @@ def plannable_lead_ids(lead_ids: list[str]) -> list[str]:
     """The audience's leads that still exist and are neither deleted nor stopped, in order."""
     ordered = list(dict.fromkeys(lead_ids))
     usable: set[str] = set()
-    for offset in range(0, len(ordered), _CHUNK):
-        chunk = ordered[offset : offset + _CHUNK]
+    for chunk in id_chunks(ordered):
         usable.update(
             db.session.execute(
                 sa.select(Lead.id).where(
-                    Lead.id.in_(chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
+                    among(Lead.id, chunk), Lead.deleted_at.is_(None), Lead.stopped.is_(False)
                 )
             ).scalars()
         )
     return [lead_id for lead_id in ordered if lead_id in usable]
 
 
-def prepare(request: PlanRequest, now: datetime, make_plan: bool = True) -> Prepared:
-    """Gather the planner's input for a request and make the plan; writes nothing."""
+def prepare(
+    request: PlanRequest, now: datetime, make_plan: bool = True, lead_ids: list[str] | None = None
+) -> Prepared:
+    """Gather the planner's input for a request and make the plan; writes nothing.
+    `lead_ids` are the request's plannable leads when read already."""
     names = request.domains or [name for name in [auto_domain_for(request, now)] if name]
     domains, unknown = load_domains(names)
-    bookings = taken_slots(domains, now, request.campaign_id)
-    lead_ids = plannable_lead_ids(request.lead_ids)
+    if lead_ids is None:
+        lead_ids = plannable_lead_ids(request.lead_ids)
     start = max(request.start_at or now, now)
-    prepared = Prepared(
-        request,
-        domains,
-        unknown,
-        bookings,
-        lead_ids,
-        len(dict.fromkeys(request.lead_ids)) - len(lead_ids),
-        start,
-    )
+    skipped = len(dict.fromkeys(request.lead_ids)) - len(lead_ids)
     if not make_plan:
-        return prepared
+        bookings = taken_slots(domains, now, request.campaign_id)
+        return Prepared(request, domains, unknown, bookings, lead_ids, skipped, start)
+    recent = recent_sends(domains, now, request.campaign_id)
+    prepared = Prepared(request, domains, unknown, recent, lead_ids, skipped, start, bounded=True)
     steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
     settings = PlanSettings(request.start_at, max(0, request.followup_days))
-    try:
-        prepared.messages = plan(
-            prepared.specs, _times(bookings), fresh_leads(lead_ids, steps), settings, now
-        )
-    except PlanError as error:
-        prepared.error = str(error)
-    return prepared
+    specs = prepared.specs
+    leads = fresh_leads(lead_ids, steps)
+    until: datetime | None = first_horizon(
+        specs, start, len(lead_ids) * steps, steps, settings.followup_days
+    )
+    while True:
+        taken = taken_times(specs, recent, now, until, request.campaign_id)
+        try:
+            prepared.messages = plan(specs, taken, leads, settings, now)
+        except PlanError as error:
+            if until is not None:  # fewer bookings than all: read them all before saying so
+                until = None
+                continue
+            prepared.error = str(error)
+            return prepared
+        if until is None or not reaches_past(prepared.messages, specs, until):
+            return prepared
+        until = next_horizon(start, until)
 
 
 def persist_plan(campaign: Campaign, now: datetime) -> int:

@@ -6,32 +6,37 @@ Its JSON shape is the one in docs/interfaces.md (GET /campaigns/{id}/dry-run).
 from __future__ import annotations
 
 import os
-from collections import Counter
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign, CampaignStatus, Lead, Template
-from webapp.services.mail import lead_context, template_required_variables
+from webapp.models import Campaign, CampaignStatus, Template
+from webapp.services.mail import template_required_variables
+from webapp.services.planning.lead_checks import LeadChecks, check_leads, read_audience
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
     PlanRequest,
     Prepared,
     campaign_messages,
+    domain_spec,
+    load_domains,
     plan_request_for,
+    plannable_lead_ids,
     prepare,
 )
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
+from webapp.services.planning.stored import fingerprint, store_report, stored_report
+from webapp.services.planning.written import summarise_written, taken_by_others
 
-_CHUNK = 5000
+_INSTANT = timedelta(microseconds=1)
 
 
 class WarningCode(StrEnum):
@@ -56,20 +61,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(zone).isoformat()
 
 
-def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str, Any]:
+def build_report(
+    prepared: Prepared, messages: list[PlannedMessage], lead_warnings: bool = True
+) -> dict[str, Any]:
     """The report of a plan (made now, or as written when the campaign started)."""
     calendars = {spec.name: DomainCalendar(spec) for spec in prepared.specs}
     per_domain = []
     per_day: Counter[tuple[str, str]] = Counter()
+    by_domain: dict[str, list[PlannedMessage]] = defaultdict(list)
+    for message in messages:
+        by_domain[message.domain].append(message)
     for name, calendar in calendars.items():
-        own = [m for m in messages if m.domain == name]
+        own = by_domain.get(name, [])
         if not own and calendar.spec.paused:
             continue
         numbers = Counter(m.mail_number for m in own)
         first = min((m.scheduled_at for m in own), default=None)
         last = max((m.scheduled_at for m in own), default=None)
-        for m in own:
-            per_day[(calendar.local_date(m.scheduled_at).isoformat(), name)] += 1
+        for day, count in _per_local_day(calendar, [m.scheduled_at for m in own]).items():
+            per_day[(day.isoformat(), name)] += count
         per_domain.append(
             {
                 "domain": name,
@@ -99,12 +109,35 @@ def build_report(prepared: Prepared, messages: list[PlannedMessage]) -> dict[str
                 per_day.items(), key=lambda i: (i[0][0], order[i[0][1]])
             )
         ],
-        "warnings": warnings(prepared, messages),
+        "warnings": warnings(prepared, messages, lead_warnings=lead_warnings),
     }
 
 
-def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[str, Any]]:
-    """What the marketer should know before starting: each as {code, message, ...}."""
+def _per_local_day(calendar: DomainCalendar, moments: list[datetime]) -> Counter[date]:
+    """How many of the moments fall on each local day of the domain. Mails of one domain
+    share a few hundred days: each day's bounds are worked out once, and a moment inside
+    the bounds of the day before it needs no time-zone conversion of its own."""
+    counts: Counter[date] = Counter()
+    day, low, high = None, None, None
+    for moment in sorted(moments):
+        if low is None or high is None or not low <= moment < high:
+            day = calendar.local_date(moment)
+            low, high = calendar.day_start(day), calendar.day_start(day + timedelta(days=1))
+            # A day whose midnight falls in a DST gap has no exact bounds: no shortcut.
+            if not low <= moment < high or calendar.local_date(high - _INSTANT) != day:
+                low = high = None
+        counts[day] += 1  # type: ignore[index]
+    return counts
+
+
+def warnings(
+    prepared: Prepared,
+    messages: list[PlannedMessage],
+    taken: list[dict[str, Any]] | None = None,
+    lead_warnings: bool = True,
+) -> list[dict[str, Any]]:
+    """What the marketer should know before starting: each as {code, message, ...}.
+    `taken` are the slots-taken warnings when worked out already (from the summaries)."""
     found: list[dict[str, Any]] = []
     if prepared.error:
         found.append(
@@ -157,8 +190,9 @@ def warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[dict[st
                 "count": prepared.skipped_leads,
             }
         )
-    found.extend(_taken_warnings(prepared, messages))
-    found.extend(_lead_warnings(prepared))
+    found.extend(_taken_warnings(prepared, messages) if taken is None else taken)
+    if lead_warnings:
+        found.extend(_lead_warnings(prepared, prepared.lead_checks))
     return found
 
 
@@ -167,22 +201,45 @@ def _taken_warnings(prepared: Prepared, messages: list[PlannedMessage]) -> list[
         return []
     # From the plan's start: bookings ahead of it are what pushed it later.
     first, last = prepared.start, max(m.scheduled_at for m in messages)
+    if prepared.bounded:
+        return _counted_taken_warnings(prepared, first, last)
     found = []
     for name, bookings in prepared.bookings.items():
         others = [b for b in bookings if b.other]
         count = count_taken_between([b.at for b in others], first, last)
         if count:
             campaigns = {b.campaign_id for b in others if first <= b.at <= last}
-            found.append(
-                {
-                    "code": WarningCode.SLOTS_TAKEN,
-                    "message": _taken_message(count, name, len(campaigns)),
-                    "domain": name,
-                    "count": count,
-                    "campaigns": len(campaigns),
-                }
-            )
+            found.append(taken_warning(name, count, len(campaigns)))
     return found
+
+
+def _counted_taken_warnings(
+    prepared: Prepared, first: datetime, last: datetime
+) -> list[dict[str, Any]]:
+    """The slots-taken warnings of a plan that read other campaigns' mail only as far as
+    it needed: counted from the summary (and the recent sends it holds)."""
+    found = []
+    for domain in prepared.domains:
+        calendar = DomainCalendar(domain_spec(domain))
+        name, count, owners = taken_by_others(prepared.request.campaign_id, calendar, first, last)
+        others = [b for b in prepared.bookings.get(name, []) if b.other]
+        recent = [b for b in others if first <= b.at <= last]
+        count += len(recent)
+        owners |= {b.campaign_id for b in recent}
+        if count:
+            found.append(taken_warning(name, count, len(owners)))
+    return found
+
+
+def taken_warning(name: str, count: int, campaigns: int) -> dict[str, Any]:
+    """The slots-taken warning of one domain."""
+    return {
+        "code": WarningCode.SLOTS_TAKEN,
+        "message": _taken_message(count, name, campaigns),
+        "domain": name,
+        "count": count,
+        "campaigns": campaigns,
+    }
 
 
 def _taken_message(count: int, domain: str, campaigns: int) -> str:
@@ -210,24 +267,31 @@ def _taken_message(count: int, domain: str, campaigns: int) -> str:
     )
 
 
-def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
-    request = prepared.request
+def _lead_checks_asked(request: PlanRequest) -> tuple[list[str], bool]:
+    """The variables every lead must have, and whether follow-ups attach reports."""
     wants_reports = request.attach_report and request.followup_enabled and request.steps > 1
     template = db.session.get(Template, request.template_id) if request.template_id else None
-    variables = _template_variables(template)
+    return _template_variables(template), wants_reports
+
+
+def read_leads(request: PlanRequest) -> tuple[list[str], LeadChecks | None]:
+    """The request's plannable leads and, when the dry run checks them, the checks: one
+    read of the audience for both."""
+    variables, wants_reports = _lead_checks_asked(request)
+    if not variables and not wants_reports:
+        return plannable_lead_ids(request.lead_ids), None
+    return read_audience(request.lead_ids, variables, wants_reports)
+
+
+def _lead_warnings(prepared: Prepared, checks: LeadChecks | None = None) -> list[dict[str, Any]]:
+    """Warnings about the leads themselves; `checks` when read with the audience already."""
+    variables, wants_reports = _lead_checks_asked(prepared.request)
     if not variables and not wants_reports:
         return []
     found = []
-    missing: Counter[str] = Counter()
-    leads_missing = 0
-    company_domains: list[str | None] = []
-
-    for lead in _leads(prepared.lead_ids):
-        context = lead_context(lead)
-        absent = [name for name in variables if name not in context]
-        missing.update(absent)
-        leads_missing += bool(absent)
-        company_domains.append(lead.domain)
+    if checks is None:
+        checks = check_leads(prepared.lead_ids, variables, wants_reports)
+    leads_missing, missing = checks.leads_missing, checks.missing
     if leads_missing:
         detail = ", ".join(f"{name} ({thousands(n)})" for name, n in sorted(missing.items()))
         found.append(
@@ -242,14 +306,15 @@ def _lead_warnings(prepared: Prepared) -> list[dict[str, Any]]:
                 ),
                 "count": leads_missing,
                 "variables": dict(sorted(missing.items())),
+                "examples": checks.examples,
             }
         )
     if wants_reports:
-        found.extend(_report_warnings(company_domains))
+        found.extend(_report_warnings(checks.domains))
     return found
 
 
-def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
+def _report_warnings(company_domains: Counter[str]) -> list[dict[str, Any]]:
     folder = current_app.config.get("REPORTS_DIR") or os.path.join(
         current_app.instance_path, "reports"
     )
@@ -264,7 +329,7 @@ def _report_warnings(company_domains: list[str | None]) -> list[dict[str, Any]]:
             }
         ]
     present = {name.lower() for name in os.listdir(folder)}
-    absent = sum(1 for d in company_domains if not d or f"{d.lower()}.pdf" not in present)
+    absent = sum(n for d, n in company_domains.items() if not d or f"{d}.pdf" not in present)
     if not absent:
         return []
     return [
@@ -289,24 +354,72 @@ def _template_variables(template: Template | None) -> list[str]:
     return sorted(template_required_variables(template))
 
 
-def _leads(lead_ids: list[str]) -> list[Lead]:
-    leads: list[Lead] = []
-    for offset in range(0, len(lead_ids), _CHUNK):
-        chunk = lead_ids[offset : offset + _CHUNK]
-        leads.extend(db.session.execute(sa.select(Lead).where(Lead.id.in_(chunk))).scalars())
-    return leads
-
-
 def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
     started reports the plan it wrote; any other the plan it would get now."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
+    lead_ids, checks = read_leads(request)
     if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        summarised = written_report(campaign.id, request, now, lead_ids, checks)
+        if summarised is not None:
+            return summarised
         written = campaign_messages(campaign.id)
         if written:
-            return build_report(prepare(request, now, make_plan=False), written)
-    prepared = prepare(request, now)
-    return build_report(prepared, prepared.messages)
+            prepared = prepare(request, now, make_plan=False, lead_ids=lead_ids)
+            prepared.lead_checks = checks
+            return build_report(prepared, written)
+    if campaign is None or not request.domains:
+        prepared = prepare(request, now, lead_ids=lead_ids)
+        prepared.lead_checks = checks
+        return build_report(prepared, prepared.messages)
+    return _kept_or_new_report(campaign.id, request, now, lead_ids, checks)
+
+
+def _kept_or_new_report(
+    campaign_id: str,
+    request: PlanRequest,
+    now: datetime,
+    lead_ids: list[str],
+    checks: LeadChecks | None,
+) -> dict[str, Any]:
+    """A saved campaign's dry run: the kept report when nothing it was made from changed
+    (see `planning.stored`), else a new one, kept for the next view."""
+    domains, _ = load_domains(request.domains)
+    key = fingerprint(request, lead_ids, domains, now)
+    report = stored_report(campaign_id, key, now)
+    if report is None:
+        prepared = prepare(request, now, lead_ids=lead_ids)
+        report = build_report(prepared, prepared.messages, lead_warnings=False)
+        first = min((m.scheduled_at for m in prepared.messages), default=None)
+        store_report(campaign_id, key, report, first, now)
+    audience = Prepared(request, domains, [], {}, lead_ids, 0, now)  # all the checks read
+    return {**report, "warnings": [*report["warnings"], *_lead_warnings(audience, checks)]}
+
+
+def written_report(
+    campaign_id: str,
+    request: PlanRequest,
+    now: datetime,
+    lead_ids: list[str] | None = None,
+    checks: LeadChecks | None = None,
+) -> dict[str, Any] | None:
+    """The report of a started campaign's plan from the summaries (see `planning.written`),
+    or None when they cannot tell it (nothing written, a domain in another time zone)."""
+    summary = summarise_written(campaign_id, request, now, lead_ids)
+    if summary is None:
+        return None
+    summary.prepared.lead_checks = checks
+    taken = [taken_warning(name, count, campaigns) for name, count, campaigns in summary.taken]
+    return {
+        "total_messages": summary.total,
+        "finishes_at": iso(summary.finishes_at),
+        "per_domain": [
+            {**entry, "first_slot": iso(entry["first_slot"]), "last_slot": iso(entry["last_slot"])}
+            for entry in summary.per_domain
+        ],
+        "per_day": summary.per_day,
+        "warnings": warnings(summary.prepared, [], taken),
+    }
 
 
 def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:

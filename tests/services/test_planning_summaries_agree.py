@@ -1,0 +1,272 @@
+"""Availability and the dry run read the booking summary and only the bookings they can
+collide with; on random data they answer exactly what the full reads of every booking did
+(the reference functions below are those full reads, kept as they were)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import make_campaign, make_lead, make_template
+from webapp.extensions import db
+from webapp.models import Campaign, CampaignAudience, Message, SendingDomain
+from webapp.services.planning.availability import domain_availability, working_days_ahead
+from webapp.services.planning.planner import PlanSettings, fresh_leads, plan
+from webapp.services.planning.plans import (
+    LIVE,
+    Booking,
+    PlanRequest,
+    Prepared,
+    campaign_messages,
+    domain_spec,
+    list_domains,
+    persist_plan,
+    plan_request_for,
+    prepare,
+    running_campaign_counts,
+)
+from webapp.services.planning.report import build_report, iso, written_report
+from webapp.services.planning.slots import DomainCalendar, PlanError, SlotCursor
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+# -- the full reads, as they were ---------------------------------------------------------
+
+
+def reference_taken_slots(
+    domains: list[SendingDomain], now: datetime, campaign_id: str | None = None
+) -> dict[str, list[Booking]]:
+    if not domains:
+        return {}
+    interval = {d.name: timedelta(seconds=d.interval_seconds) for d in domains}
+    since = now - max(interval.values())
+    rows = db.session.execute(
+        sa.select(
+            Message.domain_used,
+            Message.scheduled_at,
+            Message.sent_at,
+            Message.status,
+            Message.campaign_id,
+        ).where(
+            Message.domain_used.in_(list(interval)),
+            sa.or_(
+                sa.and_(Message.status.in_(LIVE), Message.scheduled_at >= since),
+                Message.sent_at >= since,
+            ),
+        )
+    )
+    taken: dict[str, list[Booking]] = {name: [] for name in interval}
+    for name, scheduled_at, sent_at, status, owner in rows:
+        own = owner == campaign_id
+        if status in LIVE and not (own and status == "queued"):
+            taken[name].append(Booking(scheduled_at, owner, not own))
+        if sent_at is not None and sent_at >= now - interval[name]:
+            taken[name].append(Booking(sent_at, owner, not own))
+    for bookings in taken.values():
+        bookings.sort(key=lambda booking: booking.at)
+    return taken
+
+
+def reference_availability(now: datetime) -> list[dict[str, Any]]:
+    domains = list_domains()
+    counts = running_campaign_counts()
+    taken = reference_taken_slots(domains, now)
+    result = []
+    for domain in domains:
+        calendar = DomainCalendar(domain_spec(domain))
+        try:
+            days = working_days_ahead(calendar, now, 14)
+        except PlanError:
+            days = []
+        live = db.session.execute(
+            sa.select(Message.scheduled_at).where(
+                Message.domain_used == domain.name, Message.status.in_(LIVE)
+            )
+        ).scalars()
+        per_day = Counter(calendar.local_date(at).isoformat() for at in live)
+        try:
+            free = iso(SlotCursor(calendar, [b.at for b in taken.get(domain.name, [])], now).peek())
+        except PlanError:
+            free = None
+        result.append(
+            {
+                "domain": domain.name,
+                "label": domain.label,
+                "active_campaigns": counts.get(domain.name, 0),
+                "capacity_per_day": calendar.slots_per_day(),
+                "booked": {d.isoformat(): per_day.get(d.isoformat(), 0) for d in days},
+                "capacity": {d.isoformat(): len(calendar.slots(d)) for d in days},
+                "next_free_slot": None if domain.paused else free,
+                "paused": domain.paused,
+            }
+        )
+    return result
+
+
+# -- random worlds ---------------------------------------------------------------------
+
+INTERVALS = [60, 300, 1200, 3600, 5400]
+WINDOWS = [(time(9, 0), time(18, 0)), (time(8, 30), time(12, 0)), (time(1, 30), time(3, 30))]
+# Around the spring and autumn switches, and an ordinary week.
+NOWS = [
+    datetime(2026, 3, 26, 10, 7, tzinfo=AMS),
+    datetime(2026, 10, 23, 17, 55, tzinfo=AMS),
+    datetime(2026, 12, 7, 8, 0, tzinfo=AMS),
+    datetime(2026, 12, 9, 13, 41, tzinfo=AMS),
+]
+
+
+def build_world(seed: int) -> datetime:
+    """Three domains with random settings, a few campaigns planned on them, some mail sent
+    (on time or a little late), some canceled; returns the moment to look from."""
+    rng = random.Random(seed)
+    now = rng.choice(NOWS).astimezone(UTC)
+    names = [f"d{k}-{seed}.nl" for k in range(3)]
+    for k, name in enumerate(names):
+        start, end = rng.choice(WINDOWS)
+        db.session.add(
+            SendingDomain(
+                name=name,
+                label=f"D{k}",
+                interval_seconds=rng.choice(INTERVALS),
+                window_start=start,
+                window_end=end,
+                working_days=rng.choice([[1, 2, 3, 4, 5], [1, 3, 5], [6, 7]]),
+                skip_holidays=rng.random() < 0.7,
+                aliases=[{"alias": "christian", "display_name": "C"}],
+                paused=rng.random() < 0.15,
+            )
+        )
+    db.session.flush()
+    for number in range(rng.randint(1, 4)):
+        template = make_template(rng.randint(1, 3))
+        leads = [make_lead().id for _ in range(rng.randint(1, 40))]
+        campaign = make_campaign(
+            template_id=template.id,
+            domain=None,
+            domains=rng.sample(names, rng.randint(1, 2)),
+            start_at=now + timedelta(minutes=rng.randint(-600, 3000)),
+            followup_days=rng.randint(0, 2),
+            status="running" if number else rng.choice(["running", "paused", "completed"]),
+        )
+        campaign.audience = CampaignAudience(lead_ids=leads)
+        db.session.flush()
+        try:
+            persist_plan(campaign, now - timedelta(minutes=rng.randint(0, 90)))
+        except PlanError:
+            continue
+    messages = list(db.session.execute(sa.select(Message)).scalars())
+    for message in messages:
+        roll = rng.random()
+        if roll < 0.2 and message.scheduled_at <= now:
+            message.status = "sent"
+            late = timedelta(seconds=rng.randint(0, 600))
+            message.sent_at = min(now, message.scheduled_at + late)
+        elif roll < 0.3:
+            message.status = "canceled"
+        elif roll < 0.35:
+            message.status = "sending"
+    for domain in db.session.execute(sa.select(SendingDomain)).scalars():
+        sent = [m.sent_at for m in messages if m.domain_used == domain.name and m.sent_at]
+        domain.last_sent_at = max(sent, default=None)
+    db.session.flush()
+    return now
+
+
+PROPERTY = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@PROPERTY
+@given(st.integers(0, 10**6))
+def test_availability_equals_the_full_read_of_every_booking(app: Flask, seed: int) -> None:
+    try:
+        now = build_world(seed)
+        for moment in (now, now + timedelta(hours=5), now + timedelta(days=3)):
+            assert domain_availability(moment) == reference_availability(moment)
+    finally:
+        db.session.rollback()
+
+
+@PROPERTY
+@given(st.integers(0, 10**6))
+def test_a_started_campaigns_dry_run_equals_the_report_over_all_its_messages(
+    app: Flask, seed: int
+) -> None:
+    try:
+        now = build_world(seed)
+        campaigns = db.session.execute(sa.select(Campaign)).scalars().all()
+        for campaign in campaigns:
+            request = plan_request_for(campaign)
+            for moment in (now, now + timedelta(days=2)):
+                written = campaign_messages(campaign.id)
+                expected = (
+                    build_report(prepare(request, moment, make_plan=False), written)
+                    if written
+                    else None
+                )
+                assert written_report(campaign.id, request, moment) == expected
+    finally:
+        db.session.rollback()
+
+
+def reference_prepare(request: PlanRequest, now: datetime) -> Prepared:
+    """`prepare` as it was: every booking of the domains read, then the plan."""
+    prepared = prepare(request, now, make_plan=False)
+    prepared.bookings = reference_taken_slots(prepared.domains, now, request.campaign_id)
+    steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
+    taken = {name: [b.at for b in items] for name, items in prepared.bookings.items()}
+    try:
+        prepared.messages = plan(
+            prepared.specs,
+            taken,
+            fresh_leads(prepared.lead_ids, steps),
+            PlanSettings(request.start_at, max(0, request.followup_days)),
+            now,
+        )
+    except PlanError as error:
+        prepared.error = str(error)
+    return prepared
+
+
+@PROPERTY
+@given(st.integers(0, 10**6))
+def test_a_plan_reading_only_what_it_can_meet_equals_the_plan_over_every_booking(
+    app: Flask, seed: int
+) -> None:
+    try:
+        now = build_world(seed)
+        rng = random.Random(seed)
+        names = [d.name for d in list_domains()]
+        draft = make_campaign(
+            template_id=make_template(rng.randint(1, 4)).id,
+            domain=None,
+            domains=rng.sample(names, rng.randint(1, 3)),
+            start_at=rng.choice([None, now + timedelta(minutes=rng.randint(-600, 9000))]),
+            followup_days=rng.randint(0, 3),
+            status="draft",
+        )
+        draft.audience = CampaignAudience(
+            lead_ids=[make_lead().id for _ in range(rng.randint(0, 120))]
+        )
+        db.session.flush()
+        campaigns = db.session.execute(sa.select(Campaign)).scalars().all()
+        for campaign in campaigns:
+            request = plan_request_for(campaign)
+            for moment in (now, now + timedelta(days=2)):
+                bounded, full = prepare(request, moment), reference_prepare(request, moment)
+                assert bounded.bounded and not full.bounded
+                assert (bounded.messages, bounded.error) == (full.messages, full.error)
+                assert build_report(bounded, bounded.messages) == build_report(full, full.messages)
+    finally:
+        db.session.rollback()
