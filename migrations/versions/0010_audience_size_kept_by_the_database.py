@@ -12,7 +12,7 @@ and the rows skipped by an OFFSET are read from the index alone.
 The SQL is in migrations/sql/0010_<dialect>_<upgrade|downgrade>.sql.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-10 09:00:00.000000
 
 """

@@ -14,7 +14,7 @@ inputs, so a repeated view with nothing changed does not plan again.
 The SQL is in migrations/sql/0011_<dialect>_<upgrade|downgrade>.sql, written out in full.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-08 09:00:00.000000
 
 """

@@ -5,7 +5,7 @@ which one it waits for (`campaigns.pending_action`), and `campaign_actions` hold
 job's lease and progress, written apart from the campaign row the job keeps locked.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-10 06:00:00.000000
 
 """
