@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from flask import Flask
 
 from tests.factories import make_campaign, make_lead, make_template
 from tests.support.dry_runs import calculated
+from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignAudience, Message
+from webapp.models import Campaign, CampaignAudience, Message, StoredDryRun
 from webapp.services.domains import get_domain, seed_default_domains
 
 V1, V3 = "punthelder-vindbaarheid.nl", "punthelder-seo.nl"
@@ -170,3 +172,32 @@ def test_availability_and_the_dry_run_read_in_dutch(
                 "(strepen)"]  # fmt: skip
     for text in expected:
         assert text in dry_run, text
+
+
+def test_the_page_has_a_job_make_the_report_once_and_the_api_answers_at_once(
+    login_as: Any, api_client: Any, campaign: Campaign
+) -> None:
+    client = login_as("marketer")
+    url = f"/planning/campaigns/{campaign.id}/dry-run"
+    first = client.get(url, headers={"HX-Request": "true"})
+    assert 'data-calculating="true"' in first.text and 'hx-trigger="every 1s"' in first.text
+    done = calculated(client, url, headers={"HX-Request": "true"})
+    assert 'id="dry-run-total"' in done.text
+    kept = db.session.get(StoredDryRun, campaign.id)
+    assert kept is not None and kept.report["total_messages"] == 120 and kept.computing is None
+    # A booking of another campaign on its domain makes the kept report stale.
+    other = make_campaign(domain=V1, status="running")
+    lead = make_lead()
+    db.session.add(
+        Message(campaign_id=other.id, lead_id=lead.id, mail_number=1, domain_used=V1,
+                alias="christian", scheduled_at=utcnow() + timedelta(days=1), status="queued")
+    )  # fmt: skip
+    db.session.commit()
+    assert 'data-calculating="true"' in client.get(url, headers={"HX-Request": "true"}).text
+    # The API does not wait for a job: it answers the report itself.
+    api, headers = api_client("manager")
+    assert (
+        api.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json["total_messages"]
+        == 120
+    )
+    calculated(client, url, headers={"HX-Request": "true"})  # the job ends within the test
