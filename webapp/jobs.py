@@ -11,10 +11,12 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
+from flask_babel import force_locale
 
 from webapp.appcontext import current_app_object
 from webapp.services.campaigns import run_campaign_action as run_action
 from webapp.services.leads import run_import_job
+from webapp.services.planning import make_dry_run as make_campaign_dry_run
 from webapp.services.sending import send_claimed_message
 
 P = ParamSpec("P")
@@ -67,3 +69,10 @@ def run_import(job_id: str) -> None:
 def run_campaign_action(action_id: str) -> str:
     """Start, resume, stop or re-plan a campaign outside the request."""
     return run_action(action_id)
+
+
+@job
+def make_dry_run(campaign_id: str, key: str, locale: str) -> None:
+    """Make and keep a campaign's dry-run report (in the language of the page that asked)."""
+    with force_locale(locale):
+        make_campaign_dry_run(campaign_id, key)

@@ -12,7 +12,7 @@ from flask import Flask
 
 from tests.factories import make_campaign, make_lead, make_message, make_template
 from webapp.extensions import db
-from webapp.models import CampaignAudience, SendingDomain, StoredDryRun
+from webapp.models import CampaignAudience, Lead, SendingDomain, StoredDryRun
 from webapp.services.planning import campaign_dry_run
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)  # a Monday, before the window opens
@@ -87,12 +87,14 @@ def test_a_changed_pace_and_a_passed_first_slot_plan_again(app: Flask) -> None:
     assert later["per_domain"][0]["first_slot"] > faster["per_domain"][0]["first_slot"]
 
 
-def test_lead_warnings_are_counted_on_every_view(app: Flask) -> None:
+def test_a_lead_edit_makes_the_kept_report_stale(app: Flask) -> None:
     campaign_id = world()
     assert not any(w["code"] == "missing_variables" for w in view(campaign_id)["warnings"])
     kept_marker(campaign_id)
-    db.session.execute(sa.text("UPDATE leads SET company = '', vars = '{}'"))
+    assert view(campaign_id)["total_messages"] == -1  # the lead warnings are kept with it
+    # As the product edits leads (the ORM's update sets updated_at).
+    db.session.execute(sa.update(Lead).values(company="", vars={}))
     db.session.commit()
     report = view(campaign_id)
-    assert report["total_messages"] == -1  # the plan is the kept one
+    assert report["total_messages"] != -1  # made again
     assert any(w["code"] == "missing_variables" for w in report["warnings"])

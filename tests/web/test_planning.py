@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,8 +11,10 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests.factories import make_campaign, make_lead, make_template
+from tests.support.dry_runs import calculated
+from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignAudience, Message
+from webapp.models import Campaign, CampaignAudience, Message, StoredDryRun
 from webapp.services.domains import get_domain, seed_default_domains
 
 V1, V3 = "punthelder-vindbaarheid.nl", "punthelder-seo.nl"
@@ -94,10 +97,10 @@ def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
     dutch: None, login_as: Any, campaign: Campaign
 ) -> None:
     client = login_as("marketer")
-    response = client.get(
-        f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"}
+    response = calculated(
+        client, f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 286  # the answer to the last poll ends the polling
     html = response.text
     assert "<html" not in html and 'id="dry-run"' in html
     assert '<svg id="dry-run-chart"' in html
@@ -114,19 +117,24 @@ def test_the_dry_run_partial_draws_a_chart_with_patterns_and_a_table(
 
 
 def test_the_dry_run_page_without_htmx_is_a_whole_page(login_as: Any, campaign: Campaign) -> None:
-    response = login_as("manager").get(f"/planning/campaigns/{campaign.id}/dry-run")
+    client = login_as("manager")
+    first = client.get(f"/planning/campaigns/{campaign.id}/dry-run")
+    assert first.status_code == 200 and "<html" in first.text
+    assert "Calculating the plan" in first.text  # without JavaScript: a reload link
+    assert f'<a href="/planning/campaigns/{campaign.id}/dry-run">Reload</a>' in first.text
+    response = calculated(client, f"/planning/campaigns/{campaign.id}/dry-run")
     assert response.status_code == 200
-    assert "<html" in response.text and 'id="dry-run"' in response.text
+    assert "<html" in response.text and 'id="dry-run-total"' in response.text
 
 
 def test_the_dry_run_partial_lists_warnings(login_as: Any, campaign: Campaign) -> None:
     get_domain(V3).paused = True
     db.session.commit()
-    html = (
-        login_as("marketer")
-        .get(f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"})
-        .text
-    )
+    html = calculated(
+        login_as("marketer"),
+        f"/planning/campaigns/{campaign.id}/dry-run",
+        headers={"HX-Request": "true"},
+    ).text
     assert 'data-code="domain_paused"' in html and f"{V3} is paused" in html
 
 
@@ -158,9 +166,38 @@ def test_availability_and_the_dry_run_read_in_dutch(
         assert text in html, text
     assert re.search(r'title="\d\d-\d\d-\d{4}: \d+ van \d+ slots geboekt"', html)
 
-    dry_run = client.get(f"/planning/campaigns/{campaign.id}/dry-run").text
+    dry_run = calculated(client, f"/planning/campaigns/{campaign.id}/dry-run").text
     expected = ["<title>Proefplanning", ">120</h2><p>berichten</p>", "verzenddomeinen",
                 "Benodigde dagen", "mail 1: 20", "Berichten per dag en domein",
                 "(strepen)"]  # fmt: skip
     for text in expected:
         assert text in dry_run, text
+
+
+def test_the_page_has_a_job_make_the_report_once_and_the_api_answers_at_once(
+    login_as: Any, api_client: Any, campaign: Campaign
+) -> None:
+    client = login_as("marketer")
+    url = f"/planning/campaigns/{campaign.id}/dry-run"
+    first = client.get(url, headers={"HX-Request": "true"})
+    assert 'data-calculating="true"' in first.text and 'hx-trigger="every 1s"' in first.text
+    done = calculated(client, url, headers={"HX-Request": "true"})
+    assert 'id="dry-run-total"' in done.text
+    kept = db.session.get(StoredDryRun, campaign.id)
+    assert kept is not None and kept.report["total_messages"] == 120 and kept.computing is None
+    # A booking of another campaign on its domain makes the kept report stale.
+    other = make_campaign(domain=V1, status="running")
+    lead = make_lead()
+    db.session.add(
+        Message(campaign_id=other.id, lead_id=lead.id, mail_number=1, domain_used=V1,
+                alias="christian", scheduled_at=utcnow() + timedelta(days=1), status="queued")
+    )  # fmt: skip
+    db.session.commit()
+    assert 'data-calculating="true"' in client.get(url, headers={"HX-Request": "true"}).text
+    # The API does not wait for a job: it answers the report itself.
+    api, headers = api_client("manager")
+    assert (
+        api.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json["total_messages"]
+        == 120
+    )
+    calculated(client, url, headers={"HX-Request": "true"})  # the job ends within the test

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_lead, make_template
+from tests.support.dry_runs import calculated
 from tests.support.untranslated import ROOT, untranslated_in_python
 from webapp.extensions import db
 from webapp.models import CampaignAudience
@@ -56,8 +57,10 @@ def test_a_dry_run_warning_reads_in_dutch(
     assert domain is not None
     domain.paused = True
     db.session.commit()
-    page = login_as("marketer").get(
-        f"/planning/campaigns/{campaign.id}/dry-run", headers={"HX-Request": "true"}
+    page = calculated(
+        login_as("marketer"),
+        f"/planning/campaigns/{campaign.id}/dry-run",
+        headers={"HX-Request": "true"},
     )
     text = html.unescape(page.text)
     assert f"{V3} is gepauzeerd: er wordt niets op ingepland." in text

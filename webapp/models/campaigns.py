@@ -135,6 +135,9 @@ class CampaignAudience(Model):
     # len(lead_ids), set by the database whenever lead_ids is written (migration 0010).
     lead_count: Mapped[int] = mapped_column(server_default="0", server_onupdate=sa.FetchedValue())
     list_names: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # What the dry run warns about the leads, counted when the campaign started (None for a
+    # draft): a started campaign's dry run tells what was true then and reads no lead rows.
+    lead_checks: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
     only_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     exclude_suppressed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     exclude_recent_days: Mapped[int | None] = mapped_column(default=14, server_default="14")

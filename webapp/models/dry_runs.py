@@ -14,9 +14,9 @@ from webapp.extensions import Model
 
 
 class StoredDryRun(Model):
-    """A report without its lead warnings (those are counted again on every view), valid
-    while the fingerprint of its inputs holds and, for a plan that starts now, until its
-    first slot comes."""
+    """A report with its lead warnings, valid while the fingerprint of its inputs (the
+    leads' latest change among them) holds and, for a plan that starts now, until its
+    first slot comes. A page that finds none fresh has a job make it (`computing`)."""
 
     __tablename__ = "dry_run_reports"
 
@@ -29,3 +29,6 @@ class StoredDryRun(Model):
     report: Mapped[dict[str, Any]]
     valid_until: Mapped[datetime | None]
     made_at: Mapped[datetime]
+    # The fingerprint a job is making a report for, and since when (one job at a time).
+    computing: Mapped[str | None] = mapped_column(sa.String(64))
+    computing_since: Mapped[datetime | None]

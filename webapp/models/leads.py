@@ -63,6 +63,8 @@ class Lead(Model):
         sa.Index("idx_leads_stopped", "stopped"),
         sa.Index("idx_leads_deleted_at", "deleted_at"),
         sa.Index("idx_leads_domain", "domain"),
+        # The latest change to any lead: the draft dry run's fingerprint of its leads.
+        sa.Index("idx_leads_updated_at", "updated_at"),
         sa.Index("idx_leads_composite_selection", "status", "deleted_at", "stopped", "list_name"),
         sa.Index("idx_leads_last_emailed_domain", "last_emailed_at", "domain"),
         sa.Index(

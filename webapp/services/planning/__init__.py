@@ -39,9 +39,13 @@ from webapp.services.planning.replanning import (
     request_replan,
 )
 from webapp.services.planning.report import (
+    KeptDryRun,
     WarningCode,
     campaign_dry_run,
     dry_run_report,
+    enqueue_dry_run,
+    kept_dry_run,
+    make_dry_run,
 )
 from webapp.services.planning.slots import (
     DomainCalendar,
@@ -53,6 +57,7 @@ __all__ = [
     "MAX_START_AHEAD",
     "ActionPending",
     "DomainCalendar",
+    "KeptDryRun",
     "Lease",
     "PlanError",
     "PlanRequest",
@@ -66,12 +71,15 @@ __all__ = [
     "domain_availability",
     "domain_spec",
     "dry_run_report",
+    "enqueue_dry_run",
     "estimate",
     "get_action",
+    "kept_dry_run",
     "latest_action",
     "list_domains",
     "live_per_campaign_day",
     "live_per_day",
+    "make_dry_run",
     "open_actions",
     "persist_plan",
     "plan_request_for",

@@ -4,15 +4,21 @@ lead rows, so a 30,000-lead audience costs a few grouped queries."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Lead
+from webapp.models import Lead, Template
+from webapp.services.mail import template_required_variables
 from webapp.services.planning.ids import among, id_chunks
+
+if TYPE_CHECKING:
+    from webapp.services.planning.plans import PlanRequest
 
 EXAMPLES = 3
 # What str.strip() removes: a value of only these is empty, as in the lead's context.
@@ -29,6 +35,53 @@ class LeadChecks:
     missing: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     domains: Counter[str] = field(default_factory=Counter)  # lower-cased, "" for none
+    # The reports folder, whether it exists and the leads without a report in it, when
+    # counted already (a started campaign's checks, kept from its start).
+    reports: tuple[str, bool, int] | None = None
+
+
+def checks_asked(request: PlanRequest) -> tuple[list[str], bool]:
+    """The variables every lead must have, and whether follow-ups attach reports."""
+    wants_reports = request.attach_report and request.followup_enabled and request.steps > 1
+    template = db.session.get(Template, request.template_id) if request.template_id else None
+    variables = sorted(template_required_variables(template)) if template else []
+    return variables, wants_reports
+
+
+def report_counts(company_domains: Counter[str]) -> tuple[str, bool, int]:
+    """The reports folder, whether it exists, and how many leads have no report in it."""
+    folder = current_app.config.get("REPORTS_DIR") or os.path.join(
+        current_app.instance_path, "reports"
+    )
+    if not os.path.isdir(folder):
+        return folder, False, 0
+    present = {name.lower() for name in os.listdir(folder)}
+    absent = sum(n for d, n in company_domains.items() if not d or f"{d}.pdf" not in present)
+    return folder, True, absent
+
+
+def checks_to_json(checks: LeadChecks, skipped: int, wants_reports: bool) -> dict[str, Any]:
+    """The checks as kept with a started campaign's audience (reports counted now)."""
+    kept: dict[str, Any] = {
+        "skipped": skipped,
+        "leads_missing": checks.leads_missing,
+        "missing": dict(checks.missing),
+        "examples": checks.examples,
+    }
+    if wants_reports:
+        folder, exists, absent = checks.reports or report_counts(checks.domains)
+        kept["reports"] = [folder, exists, absent]
+    return kept
+
+
+def checks_from_json(kept: dict[str, Any]) -> LeadChecks:
+    reports = kept.get("reports")
+    return LeadChecks(
+        leads_missing=int(kept.get("leads_missing", 0)),
+        missing=Counter({str(k): int(v) for k, v in kept.get("missing", {}).items()}),
+        examples=[str(e) for e in kept.get("examples", [])],
+        reports=(str(reports[0]), bool(reports[1]), int(reports[2])) if reports else None,
+    )
 
 
 def _blank(value: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:

@@ -27,7 +27,12 @@ from webapp.models import (
     Template,
 )
 from webapp.services.planning.ids import among, id_chunks
-from webapp.services.planning.lead_checks import LeadChecks
+from webapp.services.planning.lead_checks import (
+    LeadChecks,
+    checks_asked,
+    checks_to_json,
+    read_audience,
+)
 from webapp.services.planning.planner import (
     DomainSpec,
     PlanError,
@@ -342,7 +347,15 @@ def persist_plan(campaign: Campaign, now: datetime) -> int:
     lock_planning()
     if not campaign.domains and not campaign.domain:
         campaign.domain = auto_domain_for(plan_request_for(campaign), now)
-    prepared = prepare(plan_request_for(campaign), now)
+    request = plan_request_for(campaign)
+    # The one read of the audience gives the plannable leads and what the dry run warns
+    # about them, kept so the started campaign's dry run reads no lead rows.
+    variables, wants_reports = checks_asked(request)
+    lead_ids, checks = read_audience(request.lead_ids, variables, wants_reports)
+    if campaign.audience is not None:
+        skipped = len(dict.fromkeys(request.lead_ids)) - len(lead_ids)
+        campaign.audience.lead_checks = checks_to_json(checks, skipped, wants_reports)
+    prepared = prepare(request, now, lead_ids=lead_ids)
     if prepared.error:
         raise PlanError(prepared.error)
     existing = {

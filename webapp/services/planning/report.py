@@ -5,35 +5,51 @@ Its JSON shape is the one in docs/interfaces.md (GET /campaigns/{id}/dry-run).
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign, CampaignStatus, Template
-from webapp.services.mail import template_required_variables
-from webapp.services.planning.lead_checks import LeadChecks, check_leads, read_audience
+from webapp.models import Campaign, CampaignStatus
+from webapp.queue import enqueue_after_commit
+from webapp.services.planning.lead_checks import (
+    LeadChecks,
+    check_leads,
+    checks_asked,
+    checks_from_json,
+    read_audience,
+    report_counts,
+)
 from webapp.services.planning.planner import PlannedMessage
 from webapp.services.planning.plans import (
     PlanRequest,
     Prepared,
     campaign_messages,
     domain_spec,
+    list_domains,
     load_domains,
     plan_request_for,
     plannable_lead_ids,
     prepare,
 )
 from webapp.services.planning.slots import DomainCalendar, count_taken_between
-from webapp.services.planning.stored import fingerprint, store_report, stored_report
+from webapp.services.planning.stored import (
+    claim_computing,
+    fingerprint,
+    keep_report,
+    leads_version,
+    store_report,
+    stored_report,
+)
 from webapp.services.planning.written import summarise_written, taken_by_others
 
 _INSTANT = timedelta(microseconds=1)
@@ -267,17 +283,10 @@ def _taken_message(count: int, domain: str, campaigns: int) -> str:
     )
 
 
-def _lead_checks_asked(request: PlanRequest) -> tuple[list[str], bool]:
-    """The variables every lead must have, and whether follow-ups attach reports."""
-    wants_reports = request.attach_report and request.followup_enabled and request.steps > 1
-    template = db.session.get(Template, request.template_id) if request.template_id else None
-    return _template_variables(template), wants_reports
-
-
 def read_leads(request: PlanRequest) -> tuple[list[str], LeadChecks | None]:
     """The request's plannable leads and, when the dry run checks them, the checks: one
     read of the audience for both."""
-    variables, wants_reports = _lead_checks_asked(request)
+    variables, wants_reports = checks_asked(request)
     if not variables and not wants_reports:
         return plannable_lead_ids(request.lead_ids), None
     return read_audience(request.lead_ids, variables, wants_reports)
@@ -285,7 +294,7 @@ def read_leads(request: PlanRequest) -> tuple[list[str], LeadChecks | None]:
 
 def _lead_warnings(prepared: Prepared, checks: LeadChecks | None = None) -> list[dict[str, Any]]:
     """Warnings about the leads themselves; `checks` when read with the audience already."""
-    variables, wants_reports = _lead_checks_asked(prepared.request)
+    variables, wants_reports = checks_asked(prepared.request)
     if not variables and not wants_reports:
         return []
     found = []
@@ -310,15 +319,12 @@ def _lead_warnings(prepared: Prepared, checks: LeadChecks | None = None) -> list
             }
         )
     if wants_reports:
-        found.extend(_report_warnings(checks.domains))
+        found.extend(_report_warnings(*(checks.reports or report_counts(checks.domains))))
     return found
 
 
-def _report_warnings(company_domains: Counter[str]) -> list[dict[str, Any]]:
-    folder = current_app.config.get("REPORTS_DIR") or os.path.join(
-        current_app.instance_path, "reports"
-    )
-    if not os.path.isdir(folder):
+def _report_warnings(folder: str, exists: bool, absent: int) -> list[dict[str, Any]]:
+    if not exists:
         return [
             {
                 "code": WarningCode.REPORTS_FOLDER_MISSING,
@@ -328,8 +334,6 @@ def _report_warnings(company_domains: Counter[str]) -> list[dict[str, Any]]:
                 ),
             }
         ]
-    present = {name.lower() for name in os.listdir(folder)}
-    absent = sum(n for d, n in company_domains.items() if not d or f"{d}.pdf" not in present)
     if not absent:
         return []
     return [
@@ -347,53 +351,103 @@ def _report_warnings(company_domains: Counter[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _template_variables(template: Template | None) -> list[str]:
-    """The variables a lead must have: those the template uses without a fallback."""
-    if template is None:
-        return []
-    return sorted(template_required_variables(template))
-
-
 def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
-    """The dry run (docs/interfaces.md shape); writes nothing. A campaign that already
-    started reports the plan it wrote; any other the plan it would get now."""
+    """The dry run (docs/interfaces.md shape) of a request, made now; writes nothing."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
+    if campaign is not None:
+        return _new_report(campaign, request, now)[0]
     lead_ids, checks = read_leads(request)
-    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+    prepared = prepare(request, now, lead_ids=lead_ids)
+    prepared.lead_checks = checks
+    return build_report(prepared, prepared.messages)
+
+
+def _new_report(
+    campaign: Campaign, request: PlanRequest, now: datetime
+) -> tuple[dict[str, Any], datetime | None]:
+    """A saved campaign's report made now, and until when it holds: a started campaign
+    reports the plan it wrote, any other the plan it would get now (until its first slot)."""
+    lead_ids, checks = read_leads(request)
+    if campaign.status != CampaignStatus.DRAFT:
         summarised = written_report(campaign.id, request, now, lead_ids, checks)
         if summarised is not None:
-            return summarised
+            return summarised, None
         written = campaign_messages(campaign.id)
         if written:
             prepared = prepare(request, now, make_plan=False, lead_ids=lead_ids)
             prepared.lead_checks = checks
-            return build_report(prepared, written)
-    if campaign is None or not request.domains:
-        prepared = prepare(request, now, lead_ids=lead_ids)
-        prepared.lead_checks = checks
-        return build_report(prepared, prepared.messages)
-    return _kept_or_new_report(campaign.id, request, now, lead_ids, checks)
+            return build_report(prepared, written), None
+    prepared = prepare(request, now, lead_ids=lead_ids)
+    prepared.lead_checks = checks
+    first = min((m.scheduled_at for m in prepared.messages), default=None)
+    return build_report(prepared, prepared.messages), first
 
 
-def _kept_or_new_report(
-    campaign_id: str,
-    request: PlanRequest,
-    now: datetime,
-    lead_ids: list[str],
-    checks: LeadChecks | None,
-) -> dict[str, Any]:
-    """A saved campaign's dry run: the kept report when nothing it was made from changed
-    (see `planning.stored`), else a new one, kept for the next view."""
-    domains, _ = load_domains(request.domains)
-    key = fingerprint(request, lead_ids, domains, now)
-    report = stored_report(campaign_id, key, now)
-    if report is None:
-        prepared = prepare(request, now, lead_ids=lead_ids)
-        report = build_report(prepared, prepared.messages, lead_warnings=False)
-        first = min((m.scheduled_at for m in prepared.messages), default=None)
-        store_report(campaign_id, key, report, first, now)
-    audience = Prepared(request, domains, [], {}, lead_ids, 0, now)  # all the checks read
-    return {**report, "warnings": [*report["warnings"], *_lead_warnings(audience, checks)]}
+@dataclass
+class KeptDryRun:
+    """A campaign's dry run when it can be told without planning (`report`), else the
+    fingerprint (`key`) a job should make it for."""
+
+    report: dict[str, Any] | None
+    key: str
+
+
+def kept_dry_run(campaign_id: str, now: datetime) -> KeptDryRun | None:
+    """The dry run of a saved campaign as far as it is told without planning or reading
+    the audience's leads; None when there is no such campaign. A started campaign's comes
+    from the summaries and the lead checks kept at its start; any other's from the kept
+    report while its fingerprint holds."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    request = plan_request_for(campaign)
+    if campaign.status != CampaignStatus.DRAFT:
+        report = _started_report(campaign, request, now)
+        if report is not None:
+            return KeptDryRun(report, "")
+    # The start as saved: one clamped to the furthest allowed moves with the clock.
+    key = _key(replace(request, start_at=campaign.start_at), now)
+    return KeptDryRun(stored_report(campaign.id, key, now), key)
+
+
+def _started_report(
+    campaign: Campaign, request: PlanRequest, now: datetime
+) -> dict[str, Any] | None:
+    kept = campaign.audience.lead_checks if campaign.audience is not None else None
+    if kept is None:  # started before the checks were kept
+        return None
+    checks = checks_from_json(kept)
+    return written_report(campaign.id, request, now, None, checks, skipped=int(kept["skipped"]))
+
+
+def _key(request: PlanRequest, now: datetime) -> str:
+    """The fingerprint of a saved campaign's report: its settings and audience, its
+    domains (every active one when it has none: one of them is assigned), their bookings,
+    the leads' latest change and the language."""
+    if request.domains:
+        domains, _unknown = load_domains(request.domains)
+    else:
+        domains = [d for d in list_domains() if not d.paused]
+    extra = (leads_version(), str(get_locale()))
+    return fingerprint(request, request.lead_ids, domains, now, extra)
+
+
+def enqueue_dry_run(campaign_id: str, key: str, now: datetime) -> None:
+    """Have a job make and keep the report for `key`, unless one is at it already. The
+    caller commits (the job is enqueued then)."""
+    if claim_computing(campaign_id, key, now):
+        enqueue_after_commit("make_dry_run", campaign_id, key, str(get_locale()))
+
+
+def make_dry_run(campaign_id: str, key: str) -> None:
+    """The job: make the campaign's report now and keep it under `key` (committed)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return
+    now = utcnow()
+    report, valid_until = _new_report(campaign, plan_request_for(campaign), now)
+    keep_report(campaign_id, key, report, valid_until, now)
+    db.session.commit()
 
 
 def written_report(
@@ -402,10 +456,11 @@ def written_report(
     now: datetime,
     lead_ids: list[str] | None = None,
     checks: LeadChecks | None = None,
+    skipped: int | None = None,
 ) -> dict[str, Any] | None:
     """The report of a started campaign's plan from the summaries (see `planning.written`),
     or None when they cannot tell it (nothing written, a domain in another time zone)."""
-    summary = summarise_written(campaign_id, request, now, lead_ids)
+    summary = summarise_written(campaign_id, request, now, lead_ids, skipped)
     if summary is None:
         return None
     summary.prepared.lead_checks = checks
@@ -423,8 +478,15 @@ def written_report(
 
 
 def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:
-    """The dry run of a saved campaign, or None when there is no such campaign."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
+    """The dry run of a saved campaign, made now when nothing kept tells it (the JSON
+    API answers it at once); None when there is no such campaign."""
+    kept = kept_dry_run(campaign_id, now)
+    if kept is None:
         return None
-    return dry_run_report(plan_request_for(campaign), now)
+    if kept.report is not None:
+        return kept.report
+    campaign = db.session.get(Campaign, campaign_id)
+    assert campaign is not None
+    report, valid_until = _new_report(campaign, plan_request_for(campaign), now)
+    store_report(campaign_id, kept.key, report, valid_until, now)
+    return report

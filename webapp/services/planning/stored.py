@@ -6,8 +6,14 @@ inputs: the campaign's settings and plannable audience, the domains' settings (t
 gate included), and every booking-summary row of those domains from yesterday on, which
 changes with any mail planned, sent, canceled or moved on them. The stored plan is also
 only reused until its first slot: before that, planning again from a later moment gives
-the same plan (the same free slots lie ahead). Lead warnings are not stored: they read
-the leads' variables, which no cheap fingerprint covers, and are counted on every view.
+the same plan (the same free slots lie ahead). The lead warnings are part of the report:
+the fingerprint takes the latest change to any lead (`leads_version`, one step down an
+index), so a lead edited, stopped, deleted or imported makes every kept draft report
+stale, and nothing reads the audience's leads to tell whether a report still holds.
+
+A page that finds no fresh report does not plan: it claims the campaign's `computing`
+mark for the fingerprint (one job per campaign and fingerprint; a mark older than
+`COMPUTING_STALE` is taken over) and a job makes and keeps the report.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.extensions import db
-from webapp.models import DomainBookingDay, SendingDomain, StoredDryRun
+from webapp.models import DomainBookingDay, Lead, SendingDomain, StoredDryRun
 from webapp.services.planning.bookings import TIMEZONE
 from webapp.services.planning.plans import PlanRequest
 from webapp.services.planning.slots import DomainCalendar, DomainSpec
@@ -30,10 +36,24 @@ from webapp.services.planning.slots import DomainCalendar, DomainSpec
 logger = logging.getLogger(__name__)
 
 
+# A job that has not kept its report by then is taken to be lost: the next view enqueues one.
+COMPUTING_STALE = timedelta(minutes=5)
+
+
+def leads_version() -> str:
+    """The latest change to any lead, read from the top of `idx_leads_updated_at`."""
+    return str(db.session.execute(sa.select(sa.func.max(Lead.updated_at))).scalar())
+
+
 def fingerprint(
-    request: PlanRequest, lead_ids: list[str], domains: list[SendingDomain], now: datetime
+    request: PlanRequest,
+    lead_ids: list[str],
+    domains: list[SendingDomain],
+    now: datetime,
+    extra: tuple[str, ...] = (),
 ) -> str:
-    """A digest of everything the plan (not the lead warnings) is made from."""
+    """A digest of everything the report is made from (`extra`: the leads' version and
+    the language the report is written in)."""
     digest = hashlib.sha256()
 
     def add(value: Any) -> None:
@@ -51,6 +71,7 @@ def fingerprint(
         ]
     )
     digest.update("\n".join(lead_ids).encode())
+    add(list(extra))
     for domain in domains:
         add(
             [
@@ -113,14 +134,72 @@ def store_report(
         "valid_until": valid_until,
         "made_at": now,
     }
-    statement = insert(StoredDryRun.__table__).values(values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["campaign_id"],
-        set_={name: statement.excluded[name] for name in values if name != "campaign_id"},
-    )
+    statement = _upsert(values, key)
     try:
         with db.engine.begin() as connection:
             connection.execute(statement)
     except sa.exc.SQLAlchemyError:
         # Only a copy: a campaign deleted (or not yet committed) meanwhile keeps none.
         logger.info("dry-run report of %s not kept", campaign_id, exc_info=True)
+
+
+def _insert(values: dict[str, Any]) -> Any:
+    make = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    return make(StoredDryRun.__table__).values(values)
+
+
+def _upsert(values: dict[str, Any], key: str) -> Any:
+    """Keep the report; a job's mark for this fingerprint ends with it."""
+    table = StoredDryRun.__table__
+    statement = _insert(values)
+    computing = sa.case((table.c.computing == key, None), else_=table.c.computing)
+    return statement.on_conflict_do_update(
+        index_elements=["campaign_id"],
+        set_={
+            **{name: statement.excluded[name] for name in values if name != "campaign_id"},
+            "computing": computing,
+            "computing_since": sa.case(
+                (table.c.computing == key, None), else_=table.c.computing_since
+            ),
+        },
+    )
+
+
+def keep_report(
+    campaign_id: str, key: str, report: dict[str, Any], valid_until: datetime | None, now: datetime
+) -> None:
+    """Keep the report in the caller's transaction (a job's, which commits it)."""
+    values = {
+        "campaign_id": campaign_id,
+        "fingerprint": key,
+        "report": report,
+        "valid_until": valid_until,
+        "made_at": now,
+    }
+    db.session.execute(_upsert(values, key))
+
+
+def claim_computing(campaign_id: str, key: str, now: datetime) -> bool:
+    """Mark that a job makes the report for `key`; False when one is at it already."""
+    table = StoredDryRun.__table__
+    statement = _insert(
+        {
+            "campaign_id": campaign_id,
+            "fingerprint": "",
+            "report": {},
+            "valid_until": None,
+            "made_at": now,
+            "computing": key,
+            "computing_since": now,
+        }
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["campaign_id"],
+        set_={"computing": key, "computing_since": now},
+        where=sa.or_(
+            table.c.computing.is_(None),
+            table.c.computing != key,
+            table.c.computing_since < now - COMPUTING_STALE,
+        ),
+    ).returning(table.c.campaign_id)
+    return db.session.execute(statement).first() is not None

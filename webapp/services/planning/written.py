@@ -44,22 +44,29 @@ class WrittenPlan:
 
 
 def summarise_written(
-    campaign_id: str, request: PlanRequest, now: datetime, lead_ids: list[str] | None = None
+    campaign_id: str,
+    request: PlanRequest,
+    now: datetime,
+    lead_ids: list[str] | None = None,
+    skipped: int | None = None,
 ) -> WrittenPlan | None:
     """The written plan's figures, or None when the summaries cannot tell them
-    (`lead_ids`: the request's plannable leads, when read already)."""
+    (`lead_ids`: the request's plannable leads, when read already; `skipped`: how many of
+    the audience were not plannable when it started, instead of reading them now)."""
     planned = planned_per_day(campaign_id)
     if not planned:
         return None
     domains, unknown = load_domains(request.domains)
     if not all(summary_zone_fits(d.timezone) for d in domains):
         return None
-    if lead_ids is None:
+    if skipped is not None:
+        lead_ids = []
+    elif lead_ids is None:
         lead_ids = plannable_lead_ids(request.lead_ids)
+    if skipped is None:
+        skipped = len(set(request.lead_ids)) - len(lead_ids)
     start = max(request.start_at or now, now)
-    prepared = Prepared(
-        request, domains, unknown, {}, lead_ids, len(set(request.lead_ids)) - len(lead_ids), start
-    )
+    prepared = Prepared(request, domains, unknown, {}, lead_ids, skipped, start)
     calendars = {spec.name: DomainCalendar(spec) for spec in prepared.specs}
     kpis = list(
         db.session.execute(sa.select(CampaignKpi).where(CampaignKpi.campaign_id == campaign_id))

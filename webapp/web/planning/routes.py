@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 
 from webapp.database import utcnow
-from webapp.htmx import render_page_or_fragment
-from webapp.services.planning import campaign_dry_run, domain_availability
+from webapp.extensions import db
+from webapp.htmx import render_page_or_fragment, wants_fragment
+from webapp.services.planning import domain_availability, enqueue_dry_run, kept_dry_run
 from webapp.web.planning.blueprint import bp
 
 
 @bp.get("/campaigns/<campaign_id>/dry-run")
 def dry_run(campaign_id: str) -> Any:
-    report = campaign_dry_run(campaign_id, utcnow())
-    if report is None:
+    """The kept report, or "calculating" while a job makes it: the fragment polls until
+    the report is there (and answers it with 286, which ends the polling)."""
+    now = utcnow()
+    kept = kept_dry_run(campaign_id, now)
+    if kept is None:
         abort(404)
-    return render_page_or_fragment(
-        "planning/dry_run.html", "planning/_dry_run.html", report=report, campaign_id=campaign_id
+    if kept.report is None:
+        enqueue_dry_run(campaign_id, kept.key, now)
+        db.session.commit()
+        return render_page_or_fragment(
+            "planning/dry_run.html", "planning/_dry_run_pending.html", campaign_id=campaign_id
+        )
+    html = render_page_or_fragment(
+        "planning/dry_run.html",
+        "planning/_dry_run.html",
+        report=kept.report,
+        campaign_id=campaign_id,
     )
+    return (html, 286) if wants_fragment() and request.args.get("poll") else html
 
 
 @bp.get("/availability")
