@@ -100,7 +100,12 @@ def thousands(value: int | None) -> str:
     """12345 -> '12.345' ('12,345')."""
     if value is None:
         return NO_FIGURE
-    return format_decimal(int(value), locale=current_locale())
+    number = int(value)
+    if 0 <= number < 1000:
+        # Nothing to group, and both languages (nl, en) write these digits as Python does:
+        # a page of thousands of small counts skips Babel's formatter (0.03 ms each).
+        return str(number)
+    return format_decimal(number, locale=current_locale())
 
 
 def decimal(value: float | None, places: int = 1) -> str:

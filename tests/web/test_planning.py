@@ -164,7 +164,8 @@ def test_availability_and_the_dry_run_read_in_dutch(
     for text in ("<title>Beschikbaarheid van domeinen", "Lopende campagnes", "Slots per dag",
                  "Eerstvolgende vrije slot", ">Beschikbaarheid</a>", ">leeg</span>"):  # fmt: skip
         assert text in html, text
-    assert re.search(r'title="\d\d-\d\d-\d{4}: \d+ van \d+ slots geboekt"', html)
+    assert "Elke cel: geboekte slots / slots die dag." in html
+    assert re.search(r'<td class="heat heat-\d"[^>]*>\d+<span class="heat-of">/\d+</span>', html)
 
     dry_run = calculated(client, f"/planning/campaigns/{campaign.id}/dry-run").text
     expected = ["<title>Proefplanning", ">120</h2><p>berichten</p>", "verzenddomeinen",
