@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.models import Lead
 from webapp.services.errors import InvalidInput
 from webapp.services.leads import paging
-from webapp.services.leads.manage import LeadFilter, LeadPage, search_leads
+from webapp.services.leads.manage import LeadFilter, LeadPage, list_names, search_leads
 from webapp.services.leads.paging import SORTS, sort_value
 from webapp.services.leads.search import text_condition
 
@@ -171,3 +171,16 @@ def test_the_search_is_answered_by_the_trigram_index(app: Flask) -> None:
             connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(connection.scalars(sa.text("EXPLAIN " + sql)))
         assert "idx_leads_search_trgm" in plan, plan
+
+
+def test_the_list_names_are_every_name_in_use_once_sorted(any_app: Flask) -> None:
+    make_leads_with_ties()
+    for name in ("Zeeland", "achterhoek", "Zeeland", "Ääland", ""):
+        make_lead(list_name=name)
+    gone = make_lead(list_name="alleen verwijderd")
+    gone.deleted_at = utcnow()
+    db.session.commit()
+    plain = db.session.scalars(sa.select(Lead.list_name).distinct()).all()
+    expected = sorted(name for name in plain if name)
+    assert list_names() == expected
+    assert {"lijst 0", "lijst 1", "Zeeland", "alleen verwijderd"} <= set(expected)

@@ -262,10 +262,27 @@ def get_lead(lead_id: str) -> Lead | None:
     return db.session.get(Lead, lead_id)
 
 
+# PostgreSQL has no skip scan: a DISTINCT reads every lead (about 100 ms at 300,000 leads, on
+# every view of the leads page). This walks the list-name index instead, one probe per list.
+_LIST_NAMES_LOOSE_SCAN = sa.text(
+    "WITH RECURSIVE names AS ("
+    " (SELECT list_name FROM leads WHERE list_name IS NOT NULL ORDER BY list_name LIMIT 1)"
+    " UNION ALL"
+    " SELECT (SELECT l.list_name FROM leads l WHERE l.list_name > names.list_name"
+    " ORDER BY l.list_name LIMIT 1) FROM names WHERE names.list_name IS NOT NULL)"
+    " SELECT list_name FROM names WHERE list_name IS NOT NULL"
+)
+
+
 def list_names() -> list[str]:
     """Every list name in use, sorted."""
-    query = sa.select(Lead.list_name).where(Lead.list_name.is_not(None)).distinct()
-    return sorted(name for name in db.session.scalars(query) if name)
+    if db.session.get_bind().dialect.name == "postgresql":
+        names = db.session.scalars(_LIST_NAMES_LOOSE_SCAN)
+    else:
+        names = db.session.scalars(
+            sa.select(Lead.list_name).where(Lead.list_name.is_not(None)).distinct()
+        )
+    return sorted(name for name in names if name)
 
 
 # -- one lead ---------------------------------------------------------------------------
