@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -1015,7 +1016,7 @@ def test_the_api_pages_by_cursor_and_refuses_a_bad_one(
     seen: list[str] = []
     url = "/api/v1/leads?list_name=api&sort=email&direction=asc&per_page=3"
     body = client.get(url, headers=headers).json
-    assert (body["total"], body["more_than"], body["previous_cursor"]) == (7, None, None)
+    assert (body["total"], body["previous_cursor"]) == (7, None)
     while True:
         seen += [item["email"] for item in body["items"]]
         if not body["next_cursor"]:
@@ -1062,3 +1063,17 @@ def test_the_leads_export_is_the_same_file_as_before_the_rows_were_streamed(
                 headers={"Accept-Language": language},
             )
             assert answer.data == expected, (sort, direction, language)
+
+
+def test_the_api_total_stays_exact_past_the_page_count_cap(
+    app: Flask, api_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page stops counting past the cap; scripts get the exact number all the same."""
+    monkeypatch.setattr("webapp.services.leads.paging.COUNT_CAP", 4)
+    monkeypatch.setattr("webapp.services.leads.manage.COUNT_CAP", 4)
+    for n in range(9):
+        make_lead(email=f"lead{n}@telling.nl", list_name="telling")
+    db.session.commit()
+    client, headers = api_client("manager")
+    body = client.get("/api/v1/leads?list_name=telling&per_page=2", headers=headers).json
+    assert body["total"] == 9 and len(body["items"]) == 2

@@ -250,6 +250,13 @@ def _page(
     )
 
 
+def count_selection(chosen: LeadFilter) -> int:
+    """The exact number of leads in the selection (the API's `total`; the page stops counting
+    past COUNT_CAP instead)."""
+    query = filtered_query(chosen).with_only_columns(sa.literal(1)).order_by(None).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query)) or 0
+
+
 def export_rows(chosen: LeadFilter, chunk: int = 1_000) -> Iterator[sa.Row[Any]]:
     """Every lead of the selection, sorted, as rows of the exported columns, streamed from
     a server-side cursor a chunk at a time (plain rows: no objects to build and track)."""

@@ -115,9 +115,8 @@ def leads_index() -> Any:
     )
     return {
         "items": [lead_service.lead_to_dict(lead) for lead in page.items],
-        "total": page.total,
-        # Counting stops past COUNT_CAP: then `total` is null and `more_than` says so.
-        "more_than": page.shown if page.more else None,
+        # Exact, as scripts rely on it (the page says "more than 10,000" instead of counting).
+        "total": page.count if not page.more else lead_service.count_selection(chosen),
         "page": page.page,
         "per_page": page.per_page,
         "next_cursor": page.next_cursor,
