@@ -14,7 +14,7 @@ from tests.factories import make_campaign, make_lead, make_template
 from tests.support.dry_runs import calculated
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import Campaign, CampaignAudience, Message, StoredDryRun
+from webapp.models import Campaign, CampaignAudience, Message, SendingDomain, StoredDryRun
 from webapp.services.domains import get_domain, seed_default_domains
 
 V1, V3 = "punthelder-vindbaarheid.nl", "punthelder-seo.nl"
@@ -202,3 +202,24 @@ def test_the_page_has_a_job_make_the_report_once_and_the_api_answers_at_once(
         == 120
     )
     calculated(client, url, headers={"HX-Request": "true"})  # the job ends within the test
+
+
+def test_the_availability_heat_map_comes_fifty_domains_a_page(
+    login_as: Any, campaign: Campaign
+) -> None:
+    for n in range(56):  # 60 domains with the four defaults
+        db.session.add(SendingDomain(name=f"extra-{n:02d}.nl", label=f"x{n:02d}"))
+    db.session.commit()
+    client = login_as("marketer")
+    rows = r'<tr id="availability-[^"]+" data-domain="([^"]+)">'
+
+    first = client.get("/planning/availability").text
+    assert len(re.findall(rows, first)) == 50
+    assert "Page 1 of 2" in first and 'id="availability-pages-next"' in first
+    second = client.get("/planning/availability?page=2", headers={"HX-Request": "true"})
+    assert second.text.lstrip().startswith('<section id="availability"')  # the fragment
+    assert len(re.findall(rows, second.text)) == 10
+    every = re.findall(rows, first) + re.findall(rows, second.text)
+    assert len(set(every)) == 60  # every domain on one of the two pages, none twice
+    past_the_end = client.get("/planning/availability?page=99").text
+    assert "Page 2 of 2" in past_the_end

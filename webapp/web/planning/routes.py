@@ -9,6 +9,7 @@ from flask import abort, request
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import render_page_or_fragment, wants_fragment
+from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.planning import domain_availability, enqueue_dry_run, kept_dry_run
 from webapp.web.planning.blueprint import bp
 
@@ -36,10 +37,20 @@ def dry_run(campaign_id: str) -> Any:
     return (html, 286) if wants_fragment() and request.args.get("poll") else html
 
 
+# Domains per page of the heat map: 200 domains x 14 days were 2,800 cells to draw per view.
+AVAILABILITY_PER_PAGE = 50
+
+
 @bp.get("/availability")
 def availability() -> Any:
+    domains = domain_availability(utcnow())
+    pages = max(1, -(-len(domains) // AVAILABILITY_PER_PAGE))
+    page = min(clamp_int(request.args.get("page"), 1, 1, MAX_PAGE), pages)
+    first = (page - 1) * AVAILABILITY_PER_PAGE
     return render_page_or_fragment(
         "planning/availability.html",
         "planning/_availability.html",
-        domains=domain_availability(utcnow()),
+        domains=domains[first : first + AVAILABILITY_PER_PAGE],
+        domains_page=page,
+        domains_pages=pages,
     )
