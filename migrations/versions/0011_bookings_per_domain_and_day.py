@@ -24,6 +24,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from webapp.migration_sql import sql_statements
 from sqlalchemy.dialects import postgresql
 
 
@@ -38,31 +40,8 @@ SQL = Path(__file__).resolve().parent.parent / "sql"
 
 
 def _statements(direction: str) -> list[str]:
-    """This revision's statements for the connected database, from its own SQL file.
-
-    A statement ends with a semicolon and a blank line, lines starting with -- are comments,
-    and an indented line continues the line above it: it is joined on with one space.
-    """
-    name = f"0011_{op.get_bind().dialect.name}_{direction}.sql"
-    statements: list[str] = []
-    lines: list[str] = []
-    for line in [*(SQL / name).read_text(encoding="utf-8").splitlines(), ""]:
-        line = line.rstrip()
-        if line.lstrip().startswith("--"):
-            continue
-        if line and line[0].isspace():
-            if not lines:
-                raise ValueError(f"{name}: a statement starts with an indented line: {line!r}")
-            lines[-1] += " " + line.lstrip()
-        elif line:
-            lines.append(line)
-        elif lines:
-            statement = "\n".join(lines)
-            if not statement.endswith(";"):
-                raise ValueError(f"{name}: a blank line inside a statement: {lines[-1]!r}")
-            statements.append(statement[:-1])
-            lines = []
-    return statements
+    """This revision's statements for the connected database, from its own SQL file."""
+    return sql_statements(SQL / f"0011_{op.get_bind().dialect.name}_{direction}.sql")
 
 
 def upgrade():
