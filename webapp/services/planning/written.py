@@ -27,6 +27,7 @@ from webapp.services.planning.plans import (
     plannable_lead_ids,
 )
 from webapp.services.planning.slots import DomainCalendar
+from webapp.services.planning.taken import recent_sends
 
 # A mail goes at or after its slot; one sent later than this after it is looked for the
 # slow way (its domain's messages in full).
@@ -82,6 +83,7 @@ def summarise_written(
     last_overall = max((b[1] for b in bounds.values()), default=None)
     result = WrittenPlan(prepared, total, last_overall)
     order = {name: i for i, name in enumerate(calendars)}
+    recent = recent_sends(domains, now, campaign_id) if last_overall is not None else {}
     for name, calendar in calendars.items():
         rows = [k for k in kpis if k.domain_used == name]
         messages = sum(k.planned for k in rows)
@@ -109,7 +111,10 @@ def summarise_written(
         )
         if last_overall is not None and last_overall >= start:
             name, count, owners = taken_by_others(campaign_id, calendar, start, last_overall)
-            result.taken.append((name, count, len(owners)))
+            # A mail another campaign sent this very moment holds a slot of the plan too.
+            sent = [b for b in recent.get(name, []) if b.other and start <= b.at <= last_overall]
+            owners |= {b.campaign_id for b in sent}
+            result.taken.append((name, count + len(sent), len(owners)))
     result.per_day = [
         {"date": day.isoformat(), "domain": name, "messages": count}
         for (name, day), count in sorted(
