@@ -166,9 +166,7 @@ def lead() -> Lead:
 @pytest.mark.parametrize(
     ("payload", "expected"), [p[1:] for p in PAYLOADS], ids=[p[0] for p in PAYLOADS]
 )
-def test_payload_in_the_html_body_is_a_clear_error(
-    payload: str, expected: str
-) -> None:
+def test_payload_in_the_html_body_is_a_clear_error(payload: str, expected: str) -> None:
     step = StepDraft(1, "Hallo", f"<p>Beste lezer,</p>\n{payload}", "")
     with pytest.raises(RenderError) as caught:
         render_step(step, lead(), sender="Christian", unsubscribe_url="https://x.test/u/1")
