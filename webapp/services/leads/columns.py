@@ -118,8 +118,9 @@ def _is_plain_address(value: str) -> bool:
     return (
         len(labels) >= 2
         and all(_PLAIN_LABEL.fullmatch(label) and "--" not in label for label in labels)
-        and not tld.isdigit()
+        # The validator's rule: every top-level domain ends with a letter.
         and tld[0].isalpha()
+        and tld[-1].isalpha()
         and tld not in SPECIAL_USE_DOMAIN_NAMES
     )
 
