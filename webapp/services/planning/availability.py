@@ -42,9 +42,13 @@ def working_days_ahead(calendar: DomainCalendar, now: datetime, count: int) -> l
     return days
 
 
-def domain_availability(now: datetime) -> list[dict[str, Any]]:
-    """One entry per domain, ordered by label (docs/interfaces.md)."""
-    domains = list_domains()
+def domain_availability(
+    now: datetime, domains: list[SendingDomain] | None = None
+) -> list[dict[str, Any]]:
+    """One entry per domain, ordered by label (docs/interfaces.md); only `domains` (a page
+    of `list_domains()`) when given."""
+    if domains is None:
+        domains = list_domains()
     if not domains:
         return []
     counts = running_campaign_counts()

@@ -10,7 +10,12 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.htmx import render_page_or_fragment, wants_fragment
 from webapp.services.inputs import MAX_PAGE, clamp_int
-from webapp.services.planning import domain_availability, enqueue_dry_run, kept_dry_run
+from webapp.services.planning import (
+    domain_availability,
+    enqueue_dry_run,
+    kept_dry_run,
+    list_domains,
+)
 from webapp.web.planning.blueprint import bp
 
 
@@ -43,14 +48,15 @@ AVAILABILITY_PER_PAGE = 50
 
 @bp.get("/availability")
 def availability() -> Any:
-    domains = domain_availability(utcnow())
-    pages = max(1, -(-len(domains) // AVAILABILITY_PER_PAGE))
+    """The heat map of a page of domains: only that page's bookings are counted."""
+    every = list_domains()
+    pages = max(1, -(-len(every) // AVAILABILITY_PER_PAGE))
     page = min(clamp_int(request.args.get("page"), 1, 1, MAX_PAGE), pages)
     first = (page - 1) * AVAILABILITY_PER_PAGE
     return render_page_or_fragment(
         "planning/availability.html",
         "planning/_availability.html",
-        domains=domains[first : first + AVAILABILITY_PER_PAGE],
+        domains=domain_availability(utcnow(), every[first : first + AVAILABILITY_PER_PAGE]),
         domains_page=page,
         domains_pages=pages,
     )
