@@ -188,7 +188,9 @@ def build(url: str, seed: int, now: datetime | None, rebuild: bool) -> None:
         phases.done("migrations")
         from scale_build import Builder
 
+        _other_triggers("ENABLE ALWAYS")
         sizes = Builder(app, seed, now, phases).run()
+        _other_triggers("ENABLE")
     with _connect(url) as conn:
         conn.execute(
             f"UPDATE {MARKER} SET complete = true, built_at = now(), sizes = %s",
@@ -225,6 +227,24 @@ def _app(url: str, triggers: bool = True) -> Any:
             dbapi_connection.commit()
 
     return app
+
+
+def _other_triggers(state: str) -> None:
+    """Set every trigger but the KPI ones to `state` (ENABLE ALWAYS: they fire for the
+    build's replica-role connections too; ENABLE: back to normal)."""
+    import sqlalchemy as sa
+
+    from webapp.extensions import db
+
+    rows = db.session.execute(
+        sa.text(
+            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+            "WHERE NOT tgisinternal AND tgname NOT LIKE 'kpis\\_%'"
+        )
+    ).all()
+    for table, name in rows:
+        db.session.execute(sa.text(f'ALTER TABLE {table} {state} TRIGGER "{name}"'))
+    db.session.commit()
 
 
 def _migrate() -> None:
