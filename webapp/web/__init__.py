@@ -20,6 +20,7 @@ from webapp.web.outbox import bp as outbox_bp
 from webapp.web.planning import bp as planning_bp
 from webapp.web.public import bp as public_bp
 from webapp.web.suppressions import bp as suppressions_bp
+from webapp.web.team import bp as team_bp
 from webapp.web.templates import bp as templates_bp
 from webapp.web.tracking import bp as tracking_bp
 
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(kpis_bp, url_prefix="/kpis")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(team_bp)  # /users (admins) and the public /invite/<token>
     app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api_bp)
@@ -57,7 +59,10 @@ NAV_ITEMS = [
     ("suppressions.index", _l("Suppressions")),
     ("planning.availability", _l("Availability")),
     ("outbox.index", _l("Outbox")),
+    ("team.index", _l("Users")),
 ]
+# Navigation items only some roles see: endpoint -> the action (security.ACTIONS) it needs.
+NAV_ACTIONS = {"team.index": "manage_users"}
 # The roles as people read them.
 ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("manager")}
 
@@ -65,4 +70,4 @@ ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("m
 def init_navigation(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
-        return {"nav_items": NAV_ITEMS, "role_names": ROLE_NAMES}
+        return {"nav_items": NAV_ITEMS, "nav_actions": NAV_ACTIONS, "role_names": ROLE_NAMES}
