@@ -59,10 +59,7 @@ NAV_ITEMS = [
     ("suppressions.index", _l("Suppressions")),
     ("planning.availability", _l("Availability")),
     ("outbox.index", _l("Outbox")),
-    ("team.index", _l("Users")),
 ]
-# Navigation items only some roles see: endpoint -> the action (security.ACTIONS) it needs.
-NAV_ACTIONS = {"team.index": "manage_users"}
 # The roles as people read them.
 ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("manager")}
 
@@ -70,4 +67,4 @@ ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("m
 def init_navigation(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
-        return {"nav_items": NAV_ITEMS, "nav_actions": NAV_ACTIONS, "role_names": ROLE_NAMES}
+        return {"nav_items": NAV_ITEMS, "role_names": ROLE_NAMES}
