@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "dry_run_reports",
     "import_jobs",
     "import_uploads",
+    "invitations",
     "leads",
     "message_events",
     "messages",

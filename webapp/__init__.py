@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     edge.init_app(app)  # first: nothing after it meets input no view could use
     extensions.csrf.init_app(app)
+    extensions.mail.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     headers.init_app(app)

@@ -35,6 +35,16 @@ class Config:
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "outbox")
         self.OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(ROOT / "instance" / "outbox"))
+        # System mail (invitations, password resets) through Flask-Mail on one server of
+        # the app's own, apart from the sending domains; without MAIL_SERVER it is written
+        # to the outbox (webapp/services/system_mail.py).
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+        self.MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or None
         # Sending: how often the dispatcher looks for due mail, how long a claim may stay
         # in flight before it counts as lost (never started) or uncertain (started).
         self.DISPATCH_INTERVAL_SECONDS = float(os.environ.get("DISPATCH_INTERVAL_SECONDS", "60"))
@@ -64,6 +74,10 @@ class Config:
         self.LOGIN_FAILURE_WINDOW_SECONDS = int(
             os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900")
         )
+        # Password reset mails asked for: at most this many per address and per client
+        # address within the same window; past that the form answers 429.
+        self.PASSWORD_RESETS_PER_ACCOUNT = int(os.environ.get("PASSWORD_RESETS_PER_ACCOUNT", "5"))
+        self.PASSWORD_RESETS_PER_CLIENT = int(os.environ.get("PASSWORD_RESETS_PER_CLIENT", "20"))
         # Uploads larger than this import as a job on a worker, never inside the request.
         self.IMPORT_BACKGROUND_BYTES = int(os.environ.get("IMPORT_BACKGROUND_BYTES", "1048576"))
         # Starts, resumes, stops and re-plans of more messages than this run as a job.
@@ -82,6 +96,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which expires on its own
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Flask-Mail would drop every mail while TESTING; the tests catch it on a real server.
+    MAIL_SUPPRESS_SEND = False
     TESTING = False
 
 

@@ -14,10 +14,12 @@ from flask import Flask, has_app_context
 from flask_babel import force_locale
 
 from webapp.appcontext import current_app_object
+from webapp.database import utcnow
 from webapp.services.campaigns import run_campaign_action as run_action
 from webapp.services.leads import run_import_job
 from webapp.services.planning import make_dry_run as make_campaign_dry_run
 from webapp.services.sending import send_claimed_message
+from webapp.services.team import send_password_reset as send_reset
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,3 +78,10 @@ def make_dry_run(campaign_id: str, key: str, locale: str) -> None:
     """Make and keep a campaign's dry-run report (in the language of the page that asked)."""
     with force_locale(locale):
         make_campaign_dry_run(campaign_id, key)
+
+
+@job
+def send_password_reset(email: str) -> None:
+    """Mail a password reset link, if the address is an active user's (the asker never
+    learns which, nor from how long the request took)."""
+    send_reset(email, utcnow())

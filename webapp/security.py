@@ -32,8 +32,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Endpoints anyone may reach without logging in.
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.login_post", "public.healthz"})
+# Endpoints anyone may reach without logging in (the invitation and password reset pages
+# check their signed link instead).
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "auth.login",
+        "auth.login_post",
+        "public.healthz",
+        "auth.forgot_password",
+        "auth.forgot_password_post",
+        "auth.reset_password_page",
+        "auth.reset_password_post",
+        "team.accept_invitation_page",
+        "team.accept_invitation_post",
+    }
+)
 # Blueprints the internet reaches (email clients): no login, no session, no CSRF.
 PUBLIC_BLUEPRINTS = frozenset({"tracking"})
 # Writes a read-only user may still make (about their own session and API tokens).
@@ -53,6 +67,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "suppress": WRITE_ROLES,  # add an address or a domain to the suppression list
     "unsuppress": ADMIN_ROLES,  # take one off again: it may be mailed again
     "edit_domains": ADMIN_ROLES,
+    "manage_users": ADMIN_ROLES,  # invite, change roles, deactivate and reactivate
 }
 # What a role can do, said on the page that tells it no.
 ROLE_SUMMARIES = {

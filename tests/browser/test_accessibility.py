@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests.conftest import PASSWORD
+from tests.team_support import path_of
 from webapp.database import utcnow
 from webapp.demo.world import seed_demo_world
 from webapp.extensions import db
@@ -24,6 +25,7 @@ from webapp.models import Campaign, CampaignStatus, Lead, Message, MessageStatus
 from webapp.models import Template as MailTemplate
 from webapp.services.sending.mailer import build_mail
 from webapp.services.sending.transport import deliver_outbox
+from webapp.services.team import invitation_url, invite, reset_url
 from webapp.services.tracking.tokens import unsubscribe_token
 
 pytestmark = pytest.mark.browser
@@ -113,6 +115,7 @@ def main_pages(message: Message) -> dict[str, str]:
         "inbox": "/inbox/",
         "outbox": "/outbox/",
         "outbox mail": f"/outbox/{message.id}",
+        "users": "/users",
         "not found": "/campaigns/no-such-campaign",
     }
 
@@ -201,6 +204,12 @@ def test_every_main_page_has_no_serious_accessibility_violation(
     message = a_sent_mail_in(outbox)
     unsubscribe = f"/u/{unsubscribe_token(message.id)}"
     pages = main_pages(message)
+    invitation, _ = invite("nieuw@punthelder.nl", "marketer", admin, utcnow())
+    public = {
+        "forgot password": "/password/forgot",
+        "invitation": path_of(invitation_url(invitation)),
+        "new password": path_of(reset_url(admin, utcnow())),
+    }
     db.session.commit()
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
@@ -214,6 +223,8 @@ def test_every_main_page_has_no_serious_accessibility_violation(
     findings: dict[str, list[dict[str, Any]]] = {}
     try:
         findings["unsubscribe"] = serious_violations(page, f"{live_server}{unsubscribe}")
+        for name, path in public.items():
+            findings[name] = serious_violations(page, f"{live_server}{path}")
         findings["login"] = serious_violations(page, f"{live_server}/login")
         page.locator("input[name=email]").fill(admin.email)
         page.locator("input[name=password]").fill(PASSWORD)

@@ -135,6 +135,7 @@ def test_a_manager_can_read_every_page_but_not_the_pages_that_only_write(
         "campaigns.edit",
         "templates.new",
         "domains.edit",
+        "team.index",
     } <= set(refused)
 
 
@@ -195,6 +196,7 @@ def test_what_each_role_can_do(app: Flask, make_user: Callable[..., Any]) -> Non
     assert {action for action in ACTIONS if not can(action, marketer)} == {
         "unsuppress",
         "edit_domains",
+        "manage_users",
     }
     with pytest.raises(KeyError):
         can("edit_everything", admin)

@@ -1,14 +1,30 @@
-"""`flask users ...`: people, their passwords and their API tokens."""
+"""`flask users ...`: people, invitations, their passwords and their API tokens.
+
+`users invite` prints where the mail went. Without a mail server (MAIL_SERVER unset) it
+went to the outbox on this machine, and the command prints the link too: whoever runs it
+can read that outbox anyway, and may have no other way to pass the link on. With a mail
+server the link goes to the invitee's mailbox only.
+"""
 
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
+from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Invitation, User
 from webapp.models.users import ROLES
 from webapp.services.errors import ServiceError
+from webapp.services.system_mail import Delivered
+from webapp.services.team import (
+    cancel_invitation,
+    invitation_url,
+    invite,
+    list_open_invitations,
+    open_invitation_for,
+    resend_invitation,
+)
 from webapp.services.users import (
     UserError,
     create_user,
@@ -16,6 +32,7 @@ from webapp.services.users import (
     get_user_by_email,
     issue_token,
     list_tokens,
+    list_users,
     revoke_token,
     set_password,
     update_user,
@@ -60,11 +77,43 @@ def users_set_password(email: str, password: str) -> None:
     click.echo(f"password changed for {user.email}; their logins have ended")
 
 
+def _update(user: User, role: str | None = None, active: bool | None = None) -> User:
+    """update_user, with a refusal (the last active admin) as a clean error."""
+    try:
+        return update_user(user, role=role, active=active)
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """Users and open invitations: address, role, status, last login."""
+    for user in list_users():
+        status = "active" if user.active else "deactivated"
+        last = user.last_login_at.isoformat() if user.last_login_at else "never"
+        click.echo("\t".join([user.email, user.role, status, last]))
+    now = utcnow()
+    for invitation in list_open_invitations():
+        status = "invitation expired" if invitation.expired(now) else "invited"
+        click.echo("\t".join([invitation.email, invitation.role, status, "never"]))
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+def users_set_role(email: str, role: str) -> None:
+    """Change a user's role (there is always at least one active admin)."""
+    user = _update(_user(email), role=role)
+    db.session.commit()
+    click.echo(f"{user.email} is now {user.role}")
+
+
 @users_cli.command("deactivate")
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """Stop a user: their logins end and their API tokens are revoked."""
-    user = update_user(_user(email), active=False)
+    user = _update(_user(email), active=False)
     db.session.commit()
     click.echo(f"deactivated {user.email}")
 
@@ -73,9 +122,65 @@ def users_deactivate(email: str) -> None:
 @click.argument("email")
 def users_activate(email: str) -> None:
     """Let a deactivated user log in again (their old API tokens stay revoked)."""
-    user = update_user(_user(email), active=True)
+    user = _update(_user(email), active=True)
     db.session.commit()
     click.echo(f"activated {user.email}")
+
+
+def _report(invitation: Invitation, delivered: Delivered) -> None:
+    if delivered.via == "outbox":
+        click.echo(
+            f"no mail server set (MAIL_SERVER): the mail is in the outbox ({delivered.name})"
+        )
+        click.echo(f"link (works once, until {invitation.expires_at.isoformat()}):")
+        click.echo(invitation_url(invitation))
+    else:
+        click.echo(f"mailed to {invitation.email}")
+
+
+def _open_invitation(email: str) -> Invitation:
+    invitation = open_invitation_for(email)
+    if invitation is None:
+        raise click.BadParameter(f"no open invitation for {email}", param_hint="EMAIL")
+    return invitation
+
+
+@users_cli.command("invite")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def users_invite(email: str, role: str) -> None:
+    """Invite an address: it gets a mail with a link to choose a name and a password."""
+    try:
+        invitation, delivered = invite(email, role, None, utcnow())
+    except UserError as error:
+        raise click.BadParameter(error.message, param_hint=error.field) from None
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"invited {invitation.email} as {invitation.role}")
+    _report(invitation, delivered)
+
+
+@users_cli.command("resend-invitation")
+@click.argument("email")
+def users_resend_invitation(email: str) -> None:
+    """Mail the invitation again with a new link; the earlier link stops working."""
+    invitation = _open_invitation(email)
+    try:
+        delivered = resend_invitation(invitation, None, utcnow())
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    _report(invitation, delivered)
+
+
+@users_cli.command("cancel-invitation")
+@click.argument("email")
+def users_cancel_invitation(email: str) -> None:
+    """Cancel the open invitation of an address; its link stops working."""
+    invitation = cancel_invitation(_open_invitation(email), None, utcnow())
+    db.session.commit()
+    click.echo(f"canceled the invitation of {invitation.email}")
 
 
 @users_cli.command("token")

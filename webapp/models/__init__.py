@@ -13,6 +13,7 @@ from webapp.models.campaigns import (
 from webapp.models.domains import SendingDomain, SmtpTls
 from webapp.models.dry_runs import StoredDryRun
 from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
+from webapp.models.invitations import Invitation
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
 from webapp.models.messages import CancelReason, EventType, Message, MessageEvent, MessageStatus
@@ -35,6 +36,7 @@ __all__ = [
     "ImportJob",
     "ImportStatus",
     "ImportUpload",
+    "Invitation",
     "Lead",
     "LeadStatus",
     "Message",

@@ -40,6 +40,15 @@ class AuditAction(StrEnum):
     SUPPRESSION_REMOVED = "suppression.removed"
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_UPDATE = "template.update"
+    # The team: invitations, roles, who may log in
+    INVITATION_SENT = "invitation.sent"
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_CANCELED = "invitation.canceled"
+    INVITATION_ACCEPTED = "invitation.accepted"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    PASSWORD_RESET = "user.password_reset"
 
 
 # Never written to the record, whatever the caller passes.

@@ -15,7 +15,8 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.i18n import LANGUAGES
 from webapp.models import ApiToken, User
-from webapp.models.users import ROLES, new_session_token
+from webapp.models.users import ROLES, Role, new_session_token
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import Conflict, InvalidInput, NotFound
 from webapp.services.passwords import password_problem
 
@@ -119,21 +120,52 @@ def set_password(user: User, password: str) -> None:
 def update_user(
     user: User, *, acting: User | None = None, role: str | None = None, active: bool | None = None
 ) -> User:
-    """Change a user's role or active flag; deactivation ends their logins and tokens."""
+    """Change a user's role or active flag; deactivation ends their logins and tokens.
+
+    There is always at least one active admin: a change that would leave none is refused
+    (Conflict) and nothing changes. Each change is recorded in the audit trail.
+    """
     if acting is not None and acting.id == user.id:
         # An admin locking themselves out (or demoting the last admin) needs another admin.
         raise Conflict(_("you cannot change your own role or deactivate yourself"))
-    if role is not None:
-        if role not in ROLES:
-            raise UserError("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
+    if role is not None and role not in ROLES:
+        raise UserError("role", _("must be one of %(choices)s", choices=", ".join(ROLES)))
+    _keep_an_active_admin(user, role, active)
+    acting_id = acting.id if acting is not None else None
+    if role is not None and role != user.role:
+        details = {"email": user.email, "from": user.role, "to": role}
         user.role = role
+        record_action(AuditAction.USER_ROLE_CHANGED, "user", user.id, acting_id, details)
     if active is not None and active != user.active:
         user.active = active
         if not active:
             end_login_sessions(user)
             revoke_all_tokens(user)
+        action = AuditAction.USER_REACTIVATED if active else AuditAction.USER_DEACTIVATED
+        record_action(action, "user", user.id, acting_id, {"email": user.email})
     db.session.flush()
     return user
+
+
+def _keep_an_active_admin(user: User, role: str | None, active: bool | None) -> None:
+    """Refuse a change that would leave no active admin.
+
+    Every active admin's row is locked first (PostgreSQL), so two admins demoting each
+    other at the same moment cannot both pass: the second waits, then finds itself alone.
+    """
+    if not (user.role == Role.ADMIN and user.active):
+        return
+    stays = (role is None or role == Role.ADMIN) and (active is None or active)
+    if stays:
+        return
+    admins = db.session.execute(
+        db.select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
+    ).scalars()
+    if not any(admin_id != user.id for admin_id in admins):
+        raise Conflict(
+            _("There must always be an active admin: make someone else an admin first."),
+            code="last_admin",
+        )
 
 
 def _hash_token(token: str) -> str:

@@ -20,6 +20,7 @@ from webapp.web.outbox import bp as outbox_bp
 from webapp.web.planning import bp as planning_bp
 from webapp.web.public import bp as public_bp
 from webapp.web.suppressions import bp as suppressions_bp
+from webapp.web.team import bp as team_bp
 from webapp.web.templates import bp as templates_bp
 from webapp.web.tracking import bp as tracking_bp
 
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp, url_prefix="/outbox")
     app.register_blueprint(kpis_bp, url_prefix="/kpis")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
+    app.register_blueprint(team_bp)  # /users (admins) and the public /invite/<token>
     app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api_bp)

@@ -1,4 +1,7 @@
-"""The team over the API: users (admins) and each person's own API tokens."""
+"""The team over the API: users and invitations (admins), and each person's own API tokens.
+
+An invitation is answered without its link: the link goes to the invitee's mailbox only.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,19 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.security import admin_required
 from webapp.services.inputs import parse_bool
+from webapp.services.team import (
+    cancel_invitation,
+    get_invitation,
+    invitation_to_dict,
+    invite,
+    list_open_invitations,
+    resend_invitation,
+)
 from webapp.services.users import (
     create_token,
     get_token,
@@ -26,12 +38,63 @@ from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
 USER_FIELDS = frozenset({"role", "active"})
+INVITE_FIELDS = frozenset({"email", "role"})
 
 
 @bp.get("/users")
 @admin_required
 def users_index() -> Any:
-    return {"items": [user_to_dict(user) for user in list_users()]}
+    now = utcnow()
+    return {
+        "items": [user_to_dict(user) for user in list_users()],
+        "invitations": [invitation_to_dict(i, now) for i in list_open_invitations()],
+    }
+
+
+@bp.post("/users")
+@admin_required
+def users_invite() -> Any:
+    """Invite `{email, role}`: 201 with the invitation; the mail carries the link."""
+    body = json_body()
+    unknown = sorted(set(body) - INVITE_FIELDS)
+    if unknown:
+        raise ApiError(
+            422, _("unknown fields"), dict.fromkeys(unknown, _("not an invitation field"))
+        )
+    problems = {
+        field: _("must be a string")
+        for field in sorted(INVITE_FIELDS)
+        if not isinstance(body.get(field), str)
+    }
+    if problems:
+        raise ApiError(422, _("invalid invitation"), problems)
+    now = utcnow()
+    invitation, delivered = invite(
+        body["email"], body["role"], current_user._get_current_object(), now
+    )
+    db.session.commit()
+    return {**invitation_to_dict(invitation, now), "mail": delivered.via}, 201
+
+
+@bp.post("/invitations/<invitation_id>/resend")
+@admin_required
+def invitations_resend(invitation_id: str) -> Any:
+    """A new link, valid from now; every earlier link of the invitation stops working."""
+    invitation = get_invitation(invitation_id)
+    now = utcnow()
+    delivered = resend_invitation(invitation, current_user._get_current_object(), now)
+    db.session.commit()
+    return {**invitation_to_dict(invitation, now), "mail": delivered.via}
+
+
+@bp.delete("/invitations/<invitation_id>")
+@admin_required
+def invitations_cancel(invitation_id: str) -> Any:
+    invitation = get_invitation(invitation_id)
+    now = utcnow()
+    cancel_invitation(invitation, current_user._get_current_object(), now)
+    db.session.commit()
+    return invitation_to_dict(invitation, now)
 
 
 @bp.patch("/users/<user_id>")

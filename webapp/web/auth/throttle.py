@@ -6,6 +6,9 @@ window over `LOGIN_FAILURE_WINDOW_SECONDS`: once an account or an address has fa
 that many times, every attempt is refused, the right password included, until the
 oldest failure leaves the window. When Redis cannot be reached, the process counts in
 its own memory meanwhile: a login never fails because the throttle's store is away.
+
+Asking for password reset mails is counted the same way (every request, not only
+failures), in its own namespace of the same store.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from limits.strategies import MovingWindowRateLimiter
 from webapp.services.users import normalise_email
 
 EXTENSION = "login_throttle"
+RESET_EXTENSION = "password_reset_throttle"
 T = TypeVar("T")
 log = logging.getLogger("webapp.auth")
 
@@ -32,16 +36,25 @@ log = logging.getLogger("webapp.auth")
 class LoginThrottle:
     """Counts failed logins; says how long an account or address must wait."""
 
-    def __init__(self, storage_uri: str, per_account: int, per_client: int, window: int) -> None:
-        storage = storage_from_string(storage_uri)
+    def __init__(
+        self,
+        storage_uri: str | Storage,
+        per_account: int,
+        per_client: int,
+        window: int,
+        namespace: str = "login",
+    ) -> None:
+        storage = (
+            storage_uri if isinstance(storage_uri, Storage) else storage_from_string(storage_uri)
+        )
         if not isinstance(storage, Storage):  # the asyncio storages are for asyncio apps
             raise ValueError(f"not a synchronous rate limit storage: {storage_uri}")
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(self.storage)
         self._fallback = MovingWindowRateLimiter(storage_from_string("memory://"))
         self._limits: dict[str, RateLimitItem] = {
-            "account": RateLimitItemPerSecond(per_account, window, namespace="login"),
-            "client": RateLimitItemPerSecond(per_client, window, namespace="login"),
+            "account": RateLimitItemPerSecond(per_account, window, namespace=namespace),
+            "client": RateLimitItemPerSecond(per_client, window, namespace=namespace),
         }
 
     def _keys(self, email: str, client: str) -> list[tuple[RateLimitItem, str, str]]:
@@ -88,14 +101,27 @@ class LoginThrottle:
 
 def init_app(app: App) -> None:
     config = app.config
-    app.extensions[EXTENSION] = LoginThrottle(
+    logins = app.extensions[EXTENSION] = LoginThrottle(
         config.get("LOGIN_THROTTLE_STORAGE") or config.get("REDIS_URL") or "memory://",
         per_account=int(config["LOGIN_FAILURES_PER_ACCOUNT"]),
         per_client=int(config["LOGIN_FAILURES_PER_CLIENT"]),
         window=int(config["LOGIN_FAILURE_WINDOW_SECONDS"]),
     )
+    app.extensions[RESET_EXTENSION] = LoginThrottle(
+        logins.storage,
+        per_account=int(config["PASSWORD_RESETS_PER_ACCOUNT"]),
+        per_client=int(config["PASSWORD_RESETS_PER_CLIENT"]),
+        window=int(config["LOGIN_FAILURE_WINDOW_SECONDS"]),
+        namespace="password-reset",
+    )
 
 
 def login_throttle() -> LoginThrottle:
     throttle: LoginThrottle = current_app.extensions[EXTENSION]
+    return throttle
+
+
+def reset_throttle() -> LoginThrottle:
+    """Counts requests for password reset mails, per address and per client address."""
+    throttle: LoginThrottle = current_app.extensions[RESET_EXTENSION]
     return throttle
