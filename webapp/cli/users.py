@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.users import ROLES
+from webapp.services import two_factor
 from webapp.services.errors import ServiceError
 from webapp.services.users import (
     UserError,
@@ -76,6 +77,19 @@ def users_activate(email: str) -> None:
     user = update_user(_user(email), active=True)
     db.session.commit()
     click.echo(f"activated {user.email}")
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+def users_reset_two_factor(email: str) -> None:
+    """Switch off a user's two-factor sign-in (a lost phone and lost recovery codes);
+    their logins end. They log in with their password and can set it up again."""
+    user = _user(email)
+    if not two_factor.reset(user):
+        click.echo(f"two-factor sign-in was not on for {user.email}; nothing changed")
+        return
+    db.session.commit()
+    click.echo(f"two-factor sign-in switched off for {user.email}; their logins have ended")
 
 
 @users_cli.command("token")
