@@ -113,6 +113,7 @@ def main_pages(message: Message) -> dict[str, str]:
         "inbox": "/inbox/",
         "outbox": "/outbox/",
         "outbox mail": f"/outbox/{message.id}",
+        "two-factor set-up": "/account/two-factor",
         "not found": "/campaigns/no-such-campaign",
     }
 
