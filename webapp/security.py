@@ -7,6 +7,9 @@ public, or the caller is logged in (pages) or presents a valid bearer token
 The interface asks `can(action)` (a Jinja global) before it shows a control, so a
 role never meets a button it may not press; a page it reaches anyway says so in
 words (`NotAllowed`), with the layout and navigation of every other page.
+
+An admin who must use two-factor sign-in and has not set it up (`must_enrol`) is logged
+in, but every page except the set-up and logging out sends them to the set-up.
 """
 
 from __future__ import annotations
