@@ -220,3 +220,20 @@ def test_an_operator_reset_switches_it_off_and_says_when_there_was_nothing(
     ).one()
     assert event.user_id is None and event.subject_id == user.id
     assert two_factor.reset(user) is False
+
+
+@pytest.mark.sqlite
+def test_codes_are_taken_once_on_the_embedded_sqlite_default_too(sqlite_app: Flask) -> None:
+    from webapp.services.users import create_user
+
+    user = create_user("els@punthelder.nl", PASSWORD, "admin")
+    secret = two_factor.pending_secret(user)
+    codes = two_factor.enable(user, code_at(secret, NOW), now=NOW)
+    db.session.commit()
+    assert refused(lambda: two_factor.check_code(user, code_at(secret, NOW), now=NOW))
+    later = NOW + STEP
+    assert two_factor.check_code(user, code_at(secret, later), now=later) == CodeKind.APP
+    assert two_factor.check_code(user, codes[0], now=later) == CodeKind.RECOVERY
+    db.session.commit()
+    assert refused(lambda: two_factor.check_code(user, codes[0], now=later))
+    assert two_factor.remaining_recovery_codes(user) == 9
