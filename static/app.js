@@ -67,3 +67,18 @@ function scrollCalendarToToday(root) {
 
 document.addEventListener("DOMContentLoaded", () => scrollCalendarToToday(document.body));
 document.addEventListener("htmx:load", (event) => scrollCalendarToToday(event.detail.elt));
+
+// <button data-copy="#element" data-copied="Copied">: copies the element's text to the
+// clipboard (recovery codes) and says so on the button.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-copy]");
+  const source = button && document.querySelector(button.dataset.copy);
+  if (!source || !navigator.clipboard) {
+    return;
+  }
+  navigator.clipboard.writeText(source.textContent).then(() => {
+    if (button.dataset.copied) {
+      button.textContent = button.dataset.copied;
+    }
+  });
+});

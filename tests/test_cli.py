@@ -199,3 +199,30 @@ def test_serve_on_a_taken_port_says_which_and_how_to_choose_another(app: Flask) 
     assert f"Port {port} on 127.0.0.1 is already in use" in lines[0]
     assert f"make run PORT={port + 1}" in lines[0] and "--port" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_users_reset_two_factor_for_a_lost_phone(app: Flask) -> None:
+    from tests.support.two_factor import enrol
+    from webapp.models import AuditEvent
+    from webapp.services.users import create_user
+
+    user = create_user("jan@punthelder.nl", "jan-has-a-long-one", "admin")
+    enrol(user)
+    session_token = user.session_token
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["users", "reset-two-factor", "Jan@Punthelder.nl"])
+    assert result.exit_code == 0, result.output
+    assert "switched off for jan@punthelder.nl" in result.output
+    db.session.expire_all()
+    assert not user.two_factor_enabled and user.totp_secret is None
+    assert user.session_token != session_token
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_reset")
+    ).one()
+    assert event.subject_id == user.id and event.user_id is None
+
+    again = runner.invoke(args=["users", "reset-two-factor", "jan@punthelder.nl"])
+    assert again.exit_code == 0 and "was not on" in again.output
+    unknown = runner.invoke(args=["users", "reset-two-factor", "nobody@punthelder.nl"])
+    assert unknown.exit_code != 0 and "no user nobody@punthelder.nl" in unknown.output

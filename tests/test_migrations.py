@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "leads",
     "message_events",
     "messages",
+    "recovery_codes",
     "sending_domains",
     "suppressions",
     "template_steps",

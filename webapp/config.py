@@ -78,6 +78,9 @@ class Config:
         # address within the same window; past that the form answers 429.
         self.PASSWORD_RESETS_PER_ACCOUNT = int(os.environ.get("PASSWORD_RESETS_PER_ACCOUNT", "5"))
         self.PASSWORD_RESETS_PER_CLIENT = int(os.environ.get("PASSWORD_RESETS_PER_CLIENT", "20"))
+        # Two-factor sign-in: when on, an admin without it is sent to set it up at login
+        # and can do nothing else until it is on.
+        self.REQUIRE_TWO_FACTOR_FOR_ADMINS = _bool("REQUIRE_TWO_FACTOR_FOR_ADMINS", False)
         # Uploads larger than this import as a job on a worker, never inside the request.
         self.IMPORT_BACKGROUND_BYTES = int(os.environ.get("IMPORT_BACKGROUND_BYTES", "1048576"))
         # Starts, resumes, stops and re-plans of more messages than this run as a job.
@@ -94,6 +97,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 12 * 3600
+    # How long a sign-in whose password was right waits for its two-factor code.
+    TWO_FACTOR_PENDING_SECONDS = 300
     WTF_CSRF_TIME_LIMIT = None  # bound to the session instead, which expires on its own
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     # Flask-Mail would drop every mail while TESTING; the tests catch it on a real server.

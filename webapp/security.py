@@ -7,6 +7,9 @@ public, or the caller is logged in (pages) or presents a valid bearer token
 The interface asks `can(action)` (a Jinja global) before it shows a control, so a
 role never meets a button it may not press; a page it reaches anyway says so in
 words (`NotAllowed`), with the layout and navigation of every other page.
+
+An admin who must use two-factor sign-in and has not set it up (`must_enrol`) is logged
+in, but every page except the set-up and logging out sends them to the set-up.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Endpoints anyone may reach without logging in (the invitation and password reset pages
-# check their signed link instead).
+# Endpoints anyone may reach without logging in. The invitation and password reset pages
+# check their signed link instead; the second step of a login (the two-factor code) comes
+# before there is a login, and reads who is half-way from the session itself
+# (webapp/web/auth/signin.py).
 PUBLIC_ENDPOINTS = frozenset(
     {
         "static",
@@ -46,12 +51,27 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.reset_password_post",
         "team.accept_invitation_page",
         "team.accept_invitation_post",
+        "auth.two_factor",
+        "auth.two_factor_post",
     }
 )
 # Blueprints the internet reaches (email clients): no login, no session, no CSRF.
 PUBLIC_BLUEPRINTS = frozenset({"tracking"})
 # Writes a read-only user may still make (about their own session and API tokens).
-READ_ONLY_WRITES = frozenset({"auth.logout", "api.create_token_view", "api.revoke_token_view"})
+READ_ONLY_WRITES = frozenset(
+    {
+        "auth.logout",
+        "api.create_token_view",
+        "api.revoke_token_view",
+        "account.enable_two_factor",
+        "account.regenerate_recovery_codes",
+        "account.disable_two_factor",
+    }
+)
+# All an admin who must set up two-factor sign-in and has not may reach (see must_enrol).
+ENROLMENT_ENDPOINTS = frozenset(
+    {"account.two_factor", "account.enable_two_factor", "account.language", "auth.logout"}
+)
 
 ADMIN_ROLES = frozenset({"admin"})
 # What each role may do (docs/rules.md, "Roles"), by the name the interface asks
@@ -117,6 +137,19 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(user_for_session)
     app.before_request(enforce_access)
     app.add_template_global(can, "can")
+    app.add_template_global(must_enrol, "must_enrol")
+
+
+def must_enrol(user: Any = None) -> bool:
+    """An admin who has to use two-factor sign-in (REQUIRE_TWO_FACTOR_FOR_ADMINS) and has
+    not set it up yet: every page but the setup sends them there."""
+    user = current_user if user is None else user
+    return (
+        bool(current_app.config["REQUIRE_TWO_FACTOR_FOR_ADMINS"])
+        and bool(user.is_authenticated)
+        and user.is_admin
+        and not user.two_factor_enabled
+    )
 
 
 def client_address() -> str:
@@ -163,6 +196,11 @@ def enforce_access() -> Any:
             # puts the login page in <body>, so it gets the plain redirect below.)
             return Response(status=401, headers={"HX-Redirect": login_url})
         return redirect(login_url)
+    elif must_enrol(current_user) and request.endpoint not in ENROLMENT_ENDPOINTS:
+        setup_url = url_for("account.two_factor")
+        if wants_fragment():
+            return Response(status=403, headers={"HX-Redirect": setup_url})
+        return redirect(setup_url)
     if (
         request.method not in SAFE_METHODS
         and not current_user.can_write

@@ -116,6 +116,7 @@ def main_pages(message: Message) -> dict[str, str]:
         "outbox": "/outbox/",
         "outbox mail": f"/outbox/{message.id}",
         "users": "/users",
+        "two-factor set-up": "/account/two-factor",
         "not found": "/campaigns/no-such-campaign",
     }
 

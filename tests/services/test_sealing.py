@@ -4,7 +4,7 @@ when no key opens them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +13,9 @@ from flask import Flask
 
 from tests.conftest import new_app
 from tests.sending_support import make_domain
+from tests.support.two_factor import enrol
 from webapp.extensions import db
-from webapp.models import SendingDomain
+from webapp.models import SendingDomain, User
 from webapp.sealing import PREFIX
 from webapp.services.domains import domain_to_dict, get_domain
 
@@ -95,6 +96,23 @@ def test_a_new_secret_key_rolls_out_with_the_old_one_as_fallback_then_reseals(
     # Sealed under the new key now: it opens without the fallback, and the old key is done.
     assert read_with(database_url, SECRET_KEY=NEW_KEY) == SECRETS
     assert read_with(database_url, SECRET_KEY=OLD_KEY) == dict.fromkeys(SECRETS)
+
+
+def test_two_factor_keys_roll_over_to_a_new_secret_key_with_the_domains(
+    app: Flask, database_url: str, make_user: Callable[..., Any]
+) -> None:
+    user = make_user("marketer")
+    secret, _codes = enrol(user)
+    rolling = {"SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]}
+    assert "(1 two-factor keys)" in reseal_with(database_url, **rolling)
+    for key, expected in ((NEW_KEY, secret), (OLD_KEY, None)):
+        other = new_app(database_url, SECRET_KEY=key)
+        try:
+            with other.app_context():
+                assert db.session.get(User, user.id).totp_secret == expected  # type: ignore[union-attr]
+        finally:
+            with other.app_context():
+                db.engine.dispose()
 
 
 def test_secrets_no_key_opens_read_as_unset_and_the_domain_still_shows(

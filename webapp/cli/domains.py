@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from webapp.extensions import db
+from webapp.services import two_factor
 from webapp.services.domains import (
     EDITABLE_FIELDS,
     DomainSettingsError,
@@ -32,10 +33,12 @@ def domains_seed() -> None:
 
 @domains_cli.command("reseal")
 def domains_reseal() -> None:
-    """Seal every domain secret under the current SECRET_KEY (run after changing it)."""
-    count = reseal_domain_secrets()
+    """Seal every domain secret, and the users' two-factor keys, under the current
+    SECRET_KEY (run after changing it)."""
+    keys = two_factor.reseal_secrets()
+    count = reseal_domain_secrets() + keys
     db.session.commit()
-    click.echo(f"sealed {count} secret(s) under the current SECRET_KEY")
+    click.echo(f"sealed {count} secret(s) under the current SECRET_KEY ({keys} two-factor keys)")
 
 
 def _domain_set_options(command: Any) -> Any:

@@ -15,6 +15,7 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Invitation, User
 from webapp.models.users import ROLES
+from webapp.services import two_factor
 from webapp.services.errors import ServiceError
 from webapp.services.system_mail import Delivered
 from webapp.services.team import (
@@ -181,6 +182,19 @@ def users_cancel_invitation(email: str) -> None:
     invitation = cancel_invitation(_open_invitation(email), None, utcnow())
     db.session.commit()
     click.echo(f"canceled the invitation of {invitation.email}")
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+def users_reset_two_factor(email: str) -> None:
+    """Switch off a user's two-factor sign-in (a lost phone and lost recovery codes);
+    their logins end. They log in with their password and can set it up again."""
+    user = _user(email)
+    if not two_factor.reset(user):
+        click.echo(f"two-factor sign-in was not on for {user.email}; nothing changed")
+        return
+    db.session.commit()
+    click.echo(f"two-factor sign-in switched off for {user.email}; their logins have ended")
 
 
 @users_cli.command("token")

@@ -18,7 +18,7 @@ from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
 from webapp.models.messages import CancelReason, EventType, Message, MessageEvent, MessageStatus
 from webapp.models.templates import Template, TemplateStep
-from webapp.models.users import ApiToken, Role, User
+from webapp.models.users import ApiToken, RecoveryCode, Role, User
 
 __all__ = [
     "ActionStatus",
@@ -43,6 +43,7 @@ __all__ = [
     "MessageEvent",
     "MessageStatus",
     "PendingAction",
+    "RecoveryCode",
     "Role",
     "SendingDomain",
     "SmtpTls",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.database import created_at_column, id_column, one_of
+from webapp.database import SealedText, created_at_column, id_column, one_of
 from webapp.extensions import Model
 
 
@@ -52,8 +52,18 @@ class User(UserMixin, Model):
     # Carried in every login session (get_id); a new value ends them all: logout,
     # a password change, deactivation.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
+    # Two-factor sign-in (webapp/services/two_factor.py). The authenticator app's secret,
+    # sealed like the domains' passwords: set while enrolling, in force from
+    # `two_factor_enabled_at` on.
+    totp_secret: Mapped[str | None] = mapped_column(SealedText())
+    two_factor_enabled_at: Mapped[datetime | None]
+    # The time step of the last code accepted: a code is never taken twice, nor an older one.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -72,6 +82,10 @@ class User(UserMixin, Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.two_factor_enabled_at is not None
+
 
 class ApiToken(Model):
     """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
@@ -88,3 +102,24 @@ class ApiToken(Model):
     created_at: Mapped[datetime] = created_at_column()
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class RecoveryCode(Model):
+    """A single-use code that stands in for the authenticator app (a lost phone).
+
+    Only its SHA-256 is stored: the codes are shown once, when they are made, and carry
+    80 random bits each, so a fast hash is as safe here as for API tokens.
+    """
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "code_hash", name="uk_recovery_codes_user_code"),
+    )
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")

@@ -49,10 +49,18 @@ class AuditAction(StrEnum):
     USER_DEACTIVATED = "user.deactivated"
     USER_REACTIVATED = "user.reactivated"
     PASSWORD_RESET = "user.password_reset"
+    # Two-factor sign-in (webapp/services/two_factor.py)
+    USER_TWO_FACTOR_ENABLED = "user.two_factor_enabled"
+    USER_TWO_FACTOR_DISABLED = "user.two_factor_disabled"
+    USER_RECOVERY_CODES_REGENERATED = "user.recovery_codes_regenerated"
+    USER_RECOVERY_CODE_USED = "user.recovery_code_used"
+    USER_TWO_FACTOR_RESET = "user.two_factor_reset"
 
 
 # Never written to the record, whatever the caller passes.
-_SECRET_KEYS = frozenset({"smtp_password", "imap_password", "password", "dkim_private_key"})
+_SECRET_KEYS = frozenset(
+    {"smtp_password", "imap_password", "password", "dkim_private_key", "totp_secret", "code"}
+)
 
 
 def record_action(

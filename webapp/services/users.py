@@ -84,15 +84,23 @@ def list_users() -> list[User]:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this address and password, else None."""
+    """The active user with this address and password, else None.
+
+    Not yet a login: a user with two-factor sign-in still owes a code (`record_login`
+    notes the login once it is one).
+    """
     user = get_user_by_email(email)
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
-    user.last_login_at = utcnow()
     return user
+
+
+def record_login(user: User) -> None:
+    """Note that the user logged in, now."""
+    user.last_login_at = utcnow()
 
 
 def user_for_session(session_id: str) -> User | None:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from webapp.extensions import db
 from webapp.services.users import set_locale
 from webapp.web.account.blueprint import bp
-from webapp.web.auth.routes import safe_next
+from webapp.web.auth.signin import safe_next
 
 
 @bp.post("/language")

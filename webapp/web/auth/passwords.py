@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import login_user
+from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -23,6 +23,7 @@ from webapp.services.team import (
 )
 from webapp.services.users import UserError
 from webapp.web.auth.blueprint import bp
+from webapp.web.auth.signin import log_user_in
 from webapp.web.auth.throttle import login_throttle, reset_throttle
 
 
@@ -96,9 +97,13 @@ def reset_password_post(token: str) -> Any:
     db.session.commit()
     # They proved they read the mailbox: the account's failed logins start again.
     login_throttle().succeeded(user.email)
-    session.clear()  # a fresh session: no fixation
-    login_user(user)
-    flash(
-        _("Your new password is set and you are logged in. Every other login has ended."), "success"
-    )
-    return redirect(url_for("dashboard.index"))
+    # A fresh session; one who uses two-factor sign-in still gives a code: the mailbox
+    # proves the first factor only.
+    answer = log_user_in(user)
+    db.session.commit()
+    if current_user.is_authenticated:
+        done = _("Your new password is set and you are logged in. Every other login has ended.")
+    else:
+        done = _("Your new password is set and every other login has ended. Give your code.")
+    flash(done, "success")
+    return answer

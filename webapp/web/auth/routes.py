@@ -1,30 +1,27 @@
-"""Log in and out."""
+"""Log in (a password, then a two-factor code for those who use it) and out."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from webapp.extensions import db
 from webapp.security import client_address
+from webapp.services.two_factor import (
+    CodeKind,
+    TwoFactorError,
+    check_code,
+    remaining_recovery_codes,
+)
 from webapp.services.users import authenticate, end_login_sessions
 from webapp.web.auth.blueprint import bp
+from webapp.web.auth.signin import finish_login, forget_pending_login, log_user_in, pending_login
 from webapp.web.auth.throttle import login_throttle
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths: a login link must not become an open redirect."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("dashboard.index")
 
 
 @bp.get("/login")
@@ -41,6 +38,20 @@ def _login_refused(email: str, error: str, status: int) -> Any:
     return page, status
 
 
+def _paused(wait: int) -> str:
+    """Why a throttled login (password or code) is refused, and for how long."""
+    minutes = math.ceil(wait / 60)
+    return str(
+        ngettext(
+            "Too many failed logins. For your safety, logging in is paused: "
+            "try again in %(num)d minute.",
+            "Too many failed logins. For your safety, logging in is paused: "
+            "try again in %(num)d minutes.",
+            minutes,
+        )
+    )
+
+
 @bp.post("/login")
 def login_post() -> Any:
     email = request.form.get("email", "")
@@ -49,25 +60,72 @@ def login_post() -> Any:
     wait = throttle.wait_seconds(email, client)
     if wait:
         # Refused before the password is even looked at: the right one too.
-        minutes = math.ceil(wait / 60)
-        error = ngettext(
-            "Too many failed logins. For your safety, logging in is paused: "
-            "try again in %(num)d minute.",
-            "Too many failed logins. For your safety, logging in is paused: "
-            "try again in %(num)d minutes.",
-            minutes,
-        )
-        page, status = _login_refused(email, error, 429)
+        page, status = _login_refused(email, _paused(wait), 429)
         return page, status, {"Retry-After": str(wait)}
     user = authenticate(email, request.form.get("password", ""))
     if user is None:
         throttle.failed(email, client)
         return _login_refused(email, _("Unknown address or wrong password."), 401)
-    throttle.succeeded(email)
-    session.clear()  # a fresh session on login: no fixation
-    login_user(user)
+    if not user.two_factor_enabled:
+        # With two-factor the count starts again only after the code: otherwise the right
+        # password, typed again and again, would reset the guesses at the code.
+        throttle.succeeded(email)
+    response = log_user_in(user, request.form.get("next"))
     db.session.commit()
-    return redirect(safe_next(request.form.get("next")))
+    return response
+
+
+def _start_again() -> Any:
+    if forget_pending_login():
+        flash(_("Your sign-in took too long or was ended. Log in again."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/login/two-factor")
+def two_factor() -> Any:
+    """The second step: the code from the authenticator app, or a recovery code."""
+    if pending_login() is None:
+        return _start_again()
+    return render_template("auth/two_factor.html")
+
+
+@bp.post("/login/two-factor")
+def two_factor_post() -> Any:
+    pending = pending_login()
+    if pending is None:
+        return _start_again()
+    user, next_target = pending
+    client = client_address()
+    throttle = login_throttle()
+    wait = throttle.wait_seconds(user.email, client)
+    if wait:
+        page = render_template("auth/two_factor.html", error=_paused(wait))
+        return page, 429, {"Retry-After": str(wait)}
+    try:
+        kind = check_code(user, request.form.get("code", ""))
+    except TwoFactorError as error:
+        db.session.rollback()
+        throttle.failed(user.email, client)
+        return render_template("auth/two_factor.html", error=error.message), 401
+    throttle.succeeded(user.email)
+    response = finish_login(user, next_target)
+    if kind == CodeKind.RECOVERY:
+        _recovery_code_used(remaining_recovery_codes(user))
+    db.session.commit()
+    return response
+
+
+def _recovery_code_used(remaining: int) -> None:
+    flash(
+        ngettext(
+            "You used a recovery code; %(num)d is left. Make new ones on the two-factor "
+            "page when you can.",
+            "You used a recovery code; %(num)d are left. Make new ones on the two-factor "
+            "page when you can.",
+            remaining,
+        ),
+        "warning",
+    )
 
 
 @bp.post("/logout")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, render_template, request
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -19,6 +18,7 @@ from webapp.services.team import (
     role_name,
 )
 from webapp.services.users import UserError
+from webapp.web.auth.signin import log_user_in
 from webapp.web.team.blueprint import bp
 
 
@@ -78,7 +78,9 @@ def accept_invitation_post(token: str) -> Any:
             errors = {"general": error.message}
         return _form(token, 422, errors=errors, name=name)
     db.session.commit()
-    session.clear()  # whoever was logged in here, the new user starts a fresh session
-    login_user(user)
+    # Whoever was logged in here, the new user starts a fresh session; an admin who has to
+    # use two-factor sign-in is taken to set it up first.
+    answer = log_user_in(user)
+    db.session.commit()
     flash(_("Welcome, %(name)s: your account is ready.", name=user.name), "success")
-    return redirect(url_for("dashboard.index"))
+    return answer
