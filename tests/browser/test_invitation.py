@@ -1,5 +1,6 @@
 """An invitation from the admin's click to the invitee's first login, in a real browser,
-with the mail caught by a real SMTP server on the way."""
+with the mail caught by a real SMTP server on the way; an invited admin's first login with
+two-factor sign-in."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser.test_two_factor import log_in_with_password, set_up_from_the_page
 from tests.conftest import PASSWORD
 from tests.support.services import SmtpCapture
+from tests.support.two_factor import enrol, fresh_code
 from tests.team_support import link_in, mail_server
 from webapp.services.users import get_user_by_email
 
@@ -93,3 +96,63 @@ def test_an_invitation_walks_from_the_admins_click_to_the_first_login(
     row = page.locator("tr[data-email='nieuwe.collega@punthelder.nl']")
     assert re.search("Nieuwe Collega", row.inner_text())
     assert row.locator("[data-status=active]").count() == 1
+
+
+def test_an_invited_admin_sets_up_two_factor_and_logs_in_with_a_code(
+    app: Flask,
+    live_server: str,
+    page: Any,
+    browser: Any,
+    make_user: Callable[..., Any],
+    mail_server: SmtpCapture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", live_server)
+    monkeypatch.setitem(app.config, "REQUIRE_TWO_FACTOR_FOR_ADMINS", True)
+    admin = make_user("admin")
+    admin_secret, _codes = enrol(admin)
+
+    log_in_with_password(page, live_server, admin.email)
+    page.wait_for_url(f"{live_server}/login/two-factor")
+    page.get_by_label("Code").fill(fresh_code(admin, admin_secret))
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server}/")
+    page.goto(f"{live_server}/users")
+    page.fill("#email", "tweede.beheerder@punthelder.nl")
+    page.select_option("#role", "admin")
+    page.click("#invite-button")
+    page.wait_for_selector("#team-message")
+    (mail,) = mail_server.wait_for(1)
+    link = link_in(mail.message)
+
+    context = browser.new_context(locale="en-US")
+    try:
+        invitee = context.new_page()
+        invitee.set_default_timeout(10_000)
+        invitee.goto(link)
+        invitee.fill("#name", "Tweede Beheerder")
+        invitee.fill("#password", INVITEE_PASSWORD)
+        invitee.fill("#password_repeat", INVITEE_PASSWORD)
+        invitee.click("#accept-button")
+        # An admin here must use two-factor sign-in: the first stop is setting it up.
+        invitee.wait_for_url(f"{live_server}/account/two-factor")
+        secret = set_up_from_the_page(invitee)
+        invitee.get_by_role("link", name="I have saved them").click()
+        invitee.wait_for_url(f"{live_server}/")
+        invitee.locator("summary", has_text="tweede.beheerder@punthelder.nl").click()
+        invitee.get_by_role("button", name="Log out").click()
+        invitee.wait_for_url(f"{live_server}/login")
+
+        # The first login of their own: the password, then a code from the app.
+        invitee.get_by_label("Email").fill("tweede.beheerder@punthelder.nl")
+        invitee.get_by_label("Password").fill(INVITEE_PASSWORD)
+        invitee.get_by_role("button", name="Log in").click()
+        invitee.wait_for_url(f"{live_server}/login/two-factor")
+        user = get_user_by_email("tweede.beheerder@punthelder.nl")
+        assert user is not None and user.role == "admin" and user.two_factor_enabled
+        invitee.get_by_label("Code").fill(fresh_code(user, secret))
+        invitee.get_by_role("button", name="Log in").click()
+        invitee.wait_for_url(f"{live_server}/")
+        assert invitee.get_by_role("heading", name="Overview").is_visible()
+    finally:
+        context.close()

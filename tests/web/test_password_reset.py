@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORD, csrf_token_from, log_in
 from tests.support.services import SmtpCapture
+from tests.support.two_factor import enrol, fresh_code
 from tests.team_support import jobs_through_redis, link_in, mail_server, path_of, run_jobs
 from webapp.database import utcnow
 from webapp.extensions import db
@@ -148,3 +149,32 @@ def test_asking_for_resets_is_throttled_like_logging_in(
     assert int(refused.headers["Retry-After"]) > 0
     # Another address from the same client is still fine (its own count).
     assert ask_for_reset(client, "ander@punthelder.nl").status_code == 200
+
+
+def test_a_reset_link_does_not_skip_the_second_factor(
+    app: Flask, make_user: Callable[..., Any]
+) -> None:
+    user = make_user("admin")
+    secret, _codes = enrol(user)
+    link = path_of(reset_url(user, utcnow()))
+    browser = app.test_client()
+    form = browser.get(link)
+    done = browser.post(
+        link,
+        data={
+            "csrf_token": csrf_token_from(form.text),
+            "password": NEW_PASSWORD,
+            "password_repeat": NEW_PASSWORD,
+        },
+    )
+    # The mailbox proves the first factor only: the new password is set, the code is asked.
+    assert done.status_code == 302 and done.location == "/login/two-factor"
+    assert browser.get("/").status_code == 302
+    step = browser.get("/login/two-factor")
+    assert "Give your code" in step.text
+    logged_in = browser.post(
+        "/login/two-factor",
+        data={"csrf_token": csrf_token_from(step.text), "code": fresh_code(user, secret)},
+    )
+    assert logged_in.status_code == 302 and logged_in.location == "/"
+    assert browser.get("/").status_code == 200
