@@ -67,3 +67,28 @@ function scrollCalendarToToday(root) {
 
 document.addEventListener("DOMContentLoaded", () => scrollCalendarToToday(document.body));
 document.addEventListener("htmx:load", (event) => scrollCalendarToToday(event.detail.elt));
+
+// <button data-copy="#input" data-copied="Copied">: copies the input's text (a token shown
+// once) and says so on the button. The input is selected too, for copying by hand where the
+// clipboard is not allowed.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) {
+    return;
+  }
+  const input = document.querySelector(button.dataset.copy);
+  if (!input) {
+    return;
+  }
+  input.select();
+  const done = () => {
+    if (button.dataset.copied) {
+      button.textContent = button.dataset.copied;
+    }
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(input.value).then(done, () => {});
+  } else if (document.execCommand("copy")) {
+    done();
+  }
+});
