@@ -113,6 +113,8 @@ def main_pages(message: Message) -> dict[str, str]:
         "inbox": "/inbox/",
         "outbox": "/outbox/",
         "outbox mail": f"/outbox/{message.id}",
+        "account": "/account/",
+        "audit trail": "/audit/",
         "not found": "/campaigns/no-such-campaign",
     }
 
