@@ -68,17 +68,27 @@ function scrollCalendarToToday(root) {
 document.addEventListener("DOMContentLoaded", () => scrollCalendarToToday(document.body));
 document.addEventListener("htmx:load", (event) => scrollCalendarToToday(event.detail.elt));
 
-// <button data-copy="#element" data-copied="Copied">: copies the element's text to the
-// clipboard (recovery codes) and says so on the button.
+// <button data-copy="#target" data-copied="Copied">: copies the target's text (a token shown
+// once in an input, the recovery codes in a block) and says so on the button. An input is
+// selected too, for copying by hand where the clipboard is not allowed.
 document.addEventListener("click", (event) => {
-  const button = event.target.closest("button[data-copy]");
+  const button = event.target.closest("[data-copy]");
   const source = button && document.querySelector(button.dataset.copy);
-  if (!source || !navigator.clipboard) {
+  if (!source) {
     return;
   }
-  navigator.clipboard.writeText(source.textContent).then(() => {
+  const isInput = source instanceof HTMLInputElement || source instanceof HTMLTextAreaElement;
+  if (isInput) {
+    source.select();
+  }
+  const done = () => {
     if (button.dataset.copied) {
       button.textContent = button.dataset.copied;
     }
-  });
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(isInput ? source.value : source.textContent).then(done, () => {});
+  } else if (isInput && document.execCommand("copy")) {
+    done();
+  }
 });

@@ -57,7 +57,7 @@ PUBLIC_ENDPOINTS = frozenset(
 )
 # Blueprints the internet reaches (email clients): no login, no session, no CSRF.
 PUBLIC_BLUEPRINTS = frozenset({"tracking"})
-# Writes a read-only user may still make (about their own session and API tokens).
+# Writes a read-only user may still make (about their own session, account and API tokens).
 READ_ONLY_WRITES = frozenset(
     {
         "auth.logout",
@@ -66,6 +66,10 @@ READ_ONLY_WRITES = frozenset(
         "account.enable_two_factor",
         "account.regenerate_recovery_codes",
         "account.disable_two_factor",
+        "account.language",
+        "account.change_password",
+        "account.create_token",
+        "account.revoke_token",
     }
 )
 # All an admin who must set up two-factor sign-in and has not may reach (see must_enrol).
@@ -74,6 +78,8 @@ ENROLMENT_ENDPOINTS = frozenset(
 )
 
 ADMIN_ROLES = frozenset({"admin"})
+# Who reads the audit trail: those who answer for what was done, not those who do it.
+AUDIT_READERS = frozenset({"admin", "manager"})
 # What each role may do (docs/rules.md, "Roles"), by the name the interface asks
 # `can(action)` with. Hiding a control is for the person, not the guard: the server
 # refuses every write of a read-only role in enforce_access, and pages that exist only
@@ -232,6 +238,11 @@ def requires(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 def admin_required(view: Callable[P, R]) -> Callable[P, R]:
     """Only admins: users and sending domains."""
     return _only_for(ADMIN_ROLES, view)
+
+
+def audit_reader_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Only admins and managers: the audit trail."""
+    return _only_for(AUDIT_READERS, view)
 
 
 def _only_for(roles: frozenset[str], view: Callable[P, R]) -> Callable[P, R]:

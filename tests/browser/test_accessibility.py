@@ -117,6 +117,8 @@ def main_pages(message: Message) -> dict[str, str]:
         "outbox mail": f"/outbox/{message.id}",
         "users": "/users",
         "two-factor set-up": "/account/two-factor",
+        "account": "/account/",
+        "audit trail": "/audit/",
         "not found": "/campaigns/no-such-campaign",
     }
 

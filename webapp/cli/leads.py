@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 from flask.cli import AppGroup
@@ -13,6 +14,7 @@ from webapp.services.leads import (
     ImportMappingError,
     import_file,
     parse_choices,
+    record_import,
 )
 
 leads_cli = AppGroup("leads", help="Leads.")
@@ -32,6 +34,7 @@ def leads_import(file: str, list_name: str, mapping: str | None) -> None:
     try:
         choices = parse_choices(_read_mapping(mapping))
         summary = import_file(file, list_name, choices=choices)
+        record_import(os.path.basename(file), list_name, summary, None)
     except ImportMappingError as error:
         db.session.rollback()
         raise click.BadParameter(str(error), param_hint="--mapping") from None

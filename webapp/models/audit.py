@@ -19,6 +19,9 @@ class AuditEvent(Model):
     __table_args__ = (
         sa.Index("idx_audit_events_created_at", "created_at"),
         sa.Index("idx_audit_events_subject", "subject_type", "subject_id"),
+        # The trail's filters, newest first (migration 0017, bench/audit_trail.py).
+        sa.Index("idx_audit_events_user_created", "user_id", "created_at", "id"),
+        sa.Index("idx_audit_events_action_created", "action", "created_at", "id"),
     )
 
     id: Mapped[str] = id_column()

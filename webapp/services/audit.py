@@ -27,6 +27,9 @@ class AuditAction(StrEnum):
     LEAD_DELETED = "lead.deleted"
     LEAD_RESTORED = "lead.restored"
     LEAD_EDITED = "lead.edited"
+    # A lead file imported into a list (page, API, command line or its background job).
+    LEADS_IMPORTED = "leads.imported"
+    LEADS_IMPORT_FAILED = "leads.import_failed"
     # `leads.bulk_<bulk action>`
     LEADS_BULK_STOP = "leads.bulk_stop"
     LEADS_BULK_UNSTOP = "leads.bulk_unstop"
@@ -37,6 +40,7 @@ class AuditAction(StrEnum):
     # `message.decided_<decision>`
     MESSAGE_DECIDED_SENT = "message.decided_sent"
     MESSAGE_DECIDED_RESEND = "message.decided_resend"
+    SUPPRESSION_ADDED = "suppression.added"
     SUPPRESSION_REMOVED = "suppression.removed"
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_UPDATE = "template.update"
@@ -55,12 +59,24 @@ class AuditAction(StrEnum):
     USER_RECOVERY_CODES_REGENERATED = "user.recovery_codes_regenerated"
     USER_RECOVERY_CODE_USED = "user.recovery_code_used"
     USER_TWO_FACTOR_RESET = "user.two_factor_reset"
+    # A person's own account: their password and their API tokens.
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_TOKEN_CREATED = "user.token_created"
+    USER_TOKEN_REVOKED = "user.token_revoked"
 
 
 # Never written to the record, whatever the caller passes.
 _SECRET_KEYS = frozenset(
     {"smtp_password", "imap_password", "password", "dkim_private_key", "totp_secret", "code"}
 )
+# Nor anything whose name says it is one (checked again when the trail is shown).
+_SECRET_WORDS = ("password", "secret", "private_key", "token_hash", "session_token")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a detail of this name may hold a secret, whose value is never recorded."""
+    folded = key.lower()
+    return folded in _SECRET_KEYS or any(word in folded for word in _SECRET_WORDS)
 
 
 def record_action(
@@ -72,7 +88,7 @@ def record_action(
 ) -> AuditEvent:
     """Add an audit event (secrets in `details` are reduced to "changed"); the caller commits."""
     safe = {
-        key: ("changed" if key in _SECRET_KEYS else value) for key, value in (details or {}).items()
+        key: ("changed" if is_secret_key(key) else value) for key, value in (details or {}).items()
     }
     event = AuditEvent(
         action=action,

@@ -125,6 +125,26 @@ def set_password(user: User, password: str) -> None:
     end_login_sessions(user)
 
 
+class WrongPassword(UserError):
+    """The current password given to change it was not the user's."""
+
+
+def change_password(user: User, current: str, new: str, repeated: str) -> None:
+    """Change one's own password, proving the current one; every login session ends (the
+    caller logs its own in again). Recorded; the caller commits."""
+    if not check_password_hash(user.password_hash, current):
+        raise WrongPassword("current_password", _("this is not your current password"))
+    if new != repeated:
+        raise UserError("new_password_again", _("does not match the new password"))
+    if check_password_hash(user.password_hash, new):
+        raise UserError("new_password", _("must differ from the current password"))
+    problem = password_problem(new, user.email)
+    if problem is not None:
+        raise UserError("new_password", problem)
+    set_password(user, new)
+    record_action(AuditAction.USER_PASSWORD_CHANGED, "user", user.id, user.id)
+
+
 def update_user(
     user: User, *, acting: User | None = None, role: str | None = None, active: bool | None = None
 ) -> User:
@@ -185,8 +205,10 @@ def issue_token(user: User, name: str = "") -> str:
     return create_token(user, name)[1]
 
 
-def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Create an API token: the row and the token, shown once (only its hash is stored)."""
+def create_token(user: User, name: str = "", by_id: str | None = None) -> tuple[ApiToken, str]:
+    """Create an API token: the row and the token, shown once (only its hash is stored).
+
+    Recorded as done by `by_id` (None: from the command line)."""
     name = name.strip()
     if len(name) > 200:
         raise UserError("name", _("must be at most %(max)s characters", max=thousands(200)))
@@ -194,18 +216,17 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     api_token = ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name)
     db.session.add(api_token)
     db.session.flush()
+    record_action(AuditAction.USER_TOKEN_CREATED, "user", user.id, by_id, {"token": name})
     return api_token, token
 
 
-def list_tokens(user: User) -> list[ApiToken]:
-    """The user's API tokens, newest first, revoked ones included."""
-    return list(
-        db.session.execute(
-            db.select(ApiToken)
-            .where(ApiToken.user_id == user.id)
-            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-        ).scalars()
-    )
+def list_tokens(user: User, active_only: bool = False) -> list[ApiToken]:
+    """The user's API tokens, newest first, revoked ones included unless `active_only`."""
+    query = db.select(ApiToken).where(ApiToken.user_id == user.id)
+    if active_only:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    order = (ApiToken.created_at.desc(), ApiToken.id.desc())
+    return list(db.session.execute(query.order_by(*order)).scalars())
 
 
 def get_token(token_id: str, owner: User | None = None) -> ApiToken:
@@ -216,10 +237,17 @@ def get_token(token_id: str, owner: User | None = None) -> ApiToken:
     return api_token
 
 
-def revoke_token(api_token: ApiToken) -> ApiToken:
-    """The token stops working at once; revoking twice keeps the first time."""
+def revoke_token(api_token: ApiToken, by_id: str | None = None) -> ApiToken:
+    """The token stops working at once; revoking twice keeps the first time (and record)."""
     if api_token.revoked_at is None:
         api_token.revoked_at = utcnow()
+        record_action(
+            AuditAction.USER_TOKEN_REVOKED,
+            "user",
+            api_token.user_id,
+            by_id,
+            {"token": api_token.name},
+        )
     db.session.flush()
     return api_token
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from webapp.extensions import csrf
+from webapp.security import AUDIT_READERS
 from webapp.web.account import bp as account_bp
 from webapp.web.api import bp as api_bp
+from webapp.web.audit import bp as audit_bp
 from webapp.web.auth import bp as auth_bp
 from webapp.web.campaigns import bp as campaigns_bp
 from webapp.web.dashboard import bp as dashboard_bp
@@ -40,6 +43,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kpis_bp, url_prefix="/kpis")
     app.register_blueprint(inbox_bp, url_prefix="/inbox")
     app.register_blueprint(team_bp)  # /users (admins) and the public /invite/<token>
+    app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(tracking_bp)  # public: pixel, tracked links, unsubscribe
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api_bp)
@@ -59,7 +63,10 @@ NAV_ITEMS = [
     ("suppressions.index", _l("Suppressions")),
     ("planning.availability", _l("Availability")),
     ("outbox.index", _l("Outbox")),
+    ("audit.index", _l("Audit trail")),
 ]
+# Entries only some roles see (the page itself refuses the others too).
+NAV_ROLES = {"audit.index": AUDIT_READERS}
 # The roles as people read them.
 ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("manager")}
 
@@ -67,4 +74,10 @@ ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("m
 def init_navigation(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
-        return {"nav_items": NAV_ITEMS, "role_names": ROLE_NAMES}
+        role = current_user.role if current_user.is_authenticated else None
+        items = [
+            (endpoint, label)
+            for endpoint, label in NAV_ITEMS
+            if endpoint not in NAV_ROLES or role in NAV_ROLES[endpoint]
+        ]
+        return {"nav_items": items, "role_names": ROLE_NAMES}

@@ -23,9 +23,15 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import ImportJob, ImportStatus, ImportUpload
 from webapp.queue import IMPORT_TIMEOUT_SECONDS, get_queue
+from webapp.services.audit import AuditAction, record_action
 from webapp.services.leads.columns import clean_text
 from webapp.services.leads.csv_sniff import FileFormat
-from webapp.services.leads.imports import ImportFileError, ImportPreview, import_file
+from webapp.services.leads.imports import (
+    ImportFileError,
+    ImportPreview,
+    ImportSummary,
+    import_file,
+)
 
 # Bigger uploads import in the background (a progress bar on the page, 202 on the API);
 # IMPORT_BACKGROUND_BYTES overrides it.
@@ -132,6 +138,25 @@ def import_job_to_dict(job: ImportJob) -> dict[str, Any]:
     return data
 
 
+def record_import(
+    filename: str, list_name: str, summary: ImportSummary, user_id: str | None
+) -> None:
+    """The audit record of a finished import: which file went into which list, and what it
+    did there. In the transaction that ends the import; the caller commits."""
+    details: dict[str, Any] = {"filename": filename, "list_name": clean_text(list_name)}
+    details.update(created=summary.created, updated=summary.updated)
+    details.update(unchanged=summary.unchanged, duplicates=summary.repeated)
+    details["errors"] = summary.skipped - summary.repeated
+    record_action(AuditAction.LEADS_IMPORTED, "lead_list", None, user_id, details)
+
+
+def record_failed_import(job: ImportJob) -> None:
+    """The audit record of an import that did not finish, with the rows it did commit."""
+    details: dict[str, Any] = {"filename": job.filename, "list_name": job.list_name}
+    details.update(rows=job.processed_rows, error=job.error)
+    record_action(AuditAction.LEADS_IMPORT_FAILED, "lead_list", None, job.created_by_id, details)
+
+
 def run_import_job(job_id: str) -> None:
     """Import a pending job's file, committing progress per batch; ends done or failed."""
     # Claimed atomically, so a job started twice (a retry, a second worker) runs once.
@@ -173,6 +198,9 @@ def run_import_job(job_id: str) -> None:
     else:
         job.status, job.summary = ImportStatus.DONE, summary.to_dict()
         job.processed_bytes = job.total_bytes
+        record_import(job.filename, job.list_name, summary, job.created_by_id)
+    if job.status == ImportStatus.FAILED:
+        record_failed_import(job)
     _forget_upload(job)
     job.finished_at = utcnow()
     db.session.commit()
@@ -224,6 +252,7 @@ def settle_stalled_import_jobs(now: datetime | None = None) -> int:
             job.processed_rows,
             rows=thousands(job.processed_rows),
         )
+        record_failed_import(job)
     return len(stalled)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from webapp.database import affected_rows
 from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import (
@@ -136,7 +137,15 @@ def add_suppression(
     assert existing is not None
     leads = sa.select(Lead.id).where(Lead.email == email if email else _of_domain(domain))
     bounced = reason == SuppressionReason.HARD_BOUNCE
-    _suppress_leads(leads, LeadStatus.BOUNCED if bounced else LeadStatus.SUPPRESSED, reason)
+    suppressed = _suppress_leads(
+        leads, LeadStatus.BOUNCED if bounced else LeadStatus.SUPPRESSED, reason
+    )
+    if created and user_id is not None:
+        # A person's decision is recorded; what recipients and mail servers cause (an
+        # unsubscribe, a hard bounce) is in the mail's own events instead.
+        details: dict[str, Any] = {"email": email, "domain": domain, "reason": reason}
+        details.update(note=note, leads=suppressed)
+        record_action(AuditAction.SUPPRESSION_ADDED, "suppression", existing.id, user_id, details)
     return existing, created
 
 
@@ -190,12 +199,13 @@ def suppress_lead(
     return suppression
 
 
-def _suppress_leads(lead_ids: Any, status: str, reason: str) -> None:
-    """Set the leads' status (a bounce is never softened) and cancel their queued messages."""
+def _suppress_leads(lead_ids: Any, status: str, reason: str) -> int:
+    """Set the leads' status (a bounce is never softened) and cancel their queued messages;
+    returns how many leads changed status."""
     keep_bounced = (
         Lead.status != LeadStatus.BOUNCED if status == LeadStatus.SUPPRESSED else sa.true()
     )
-    db.session.execute(
+    changed = db.session.execute(
         sa.update(Lead)
         .where(Lead.id.in_(lead_ids), keep_bounced, Lead.status != status)
         .values(status=status)
@@ -223,6 +233,7 @@ def _suppress_leads(lead_ids: Any, status: str, reason: str) -> None:
                 for message_id in canceled
             ],
         )
+    return affected_rows(changed)
 
 
 def search_suppressions(q: str = "", page: int = 1, per_page: int = 50) -> SuppressionPage:

@@ -3,6 +3,7 @@
 # Importing the view modules registers their routes on `bp`.
 from webapp.web.api import (
     audience,  # noqa: F401
+    audit,  # noqa: F401
     campaigns,  # noqa: F401
     domains,  # noqa: F401
     kpis,  # noqa: F401

@@ -25,6 +25,7 @@ from webapp.services.leads import (
     import_file,
     import_job_to_dict,
     parse_choices,
+    record_import,
     remove_file,
     settle_stalled_import_jobs,
     start_import_job,
@@ -65,6 +66,7 @@ def leads_import() -> Any:
         summary = import_file(path, list_name, choices=choices)
     finally:
         remove_file(path)
+    record_import(filename, list_name, summary, current_user.id)
     db.session.commit()
     return summary.to_dict()
 

@@ -131,13 +131,14 @@ def create_token_view() -> Any:
     name = body.get("name", "")
     if not isinstance(name, str) or not name.strip():
         raise ApiError(422, _("invalid token"), {"name": _("say what the token is for")})
-    api_token, token = create_token(current_user._get_current_object(), name)
+    api_token, token = create_token(current_user._get_current_object(), name, current_user.id)
     db.session.commit()
     return {**token_to_dict(api_token), "token": token}, 201
 
 
 @bp.delete("/tokens/<token_id>")
 def revoke_token_view(token_id: str) -> Any:
-    api_token = revoke_token(get_token(token_id, owner=current_user._get_current_object()))
+    owner = current_user._get_current_object()
+    api_token = revoke_token(get_token(token_id, owner=owner), by_id=owner.id)
     db.session.commit()
     return token_to_dict(api_token)
