@@ -74,7 +74,8 @@ ROLE_NAMES = {"admin": _l("admin"), "marketer": _l("marketer"), "manager": _l("m
 def init_navigation(app: Flask) -> None:
     @app.context_processor
     def _nav() -> dict[str, object]:
-        role = current_user.role if current_user.is_authenticated else None
+        # No user at all outside a request (system mail rendered by a job or a command).
+        role = current_user.role if getattr(current_user, "is_authenticated", False) else None
         items = [
             (endpoint, label)
             for endpoint, label in NAV_ITEMS
