@@ -275,3 +275,36 @@ def test_a_plan_reading_only_what_it_can_meet_equals_the_plan_over_every_booking
                 assert build_report(bounded, bounded.messages) == build_report(full, full.messages)
     finally:
         db.session.rollback()
+
+
+def test_a_domain_booked_far_past_the_first_stretch_finds_its_first_free_slot(
+    app: Flask,
+) -> None:
+    """300 bookings in a row at a 60-second pace: the reads grow past the first 32 slots."""
+    try:
+        now = datetime(2026, 12, 9, 9, 0, tzinfo=AMS).astimezone(UTC)
+        db.session.add(
+            SendingDomain(
+                name="vol.nl",
+                label="Vol",
+                interval_seconds=60,
+                window_start=time(9, 0),
+                window_end=time(18, 0),
+                working_days=[1, 2, 3, 4, 5],
+                aliases=[{"alias": "christian", "display_name": "C"}],
+            )
+        )
+        db.session.flush()
+        template = make_template(1)
+        campaign = make_campaign(
+            template_id=template.id, domain=None, domains=["vol.nl"], start_at=now
+        )
+        campaign.audience = CampaignAudience(lead_ids=[make_lead().id for _ in range(300)])
+        db.session.flush()
+        assert persist_plan(campaign, now) == 300
+        (entry,) = domain_availability(now)
+        assert entry == reference_availability(now)[0]
+        # The 300 slots from 9:00 on are taken: the first free one is 14:00.
+        assert entry["next_free_slot"] == iso(datetime(2026, 12, 9, 14, 0, tzinfo=AMS))
+    finally:
+        db.session.rollback()

@@ -32,6 +32,8 @@ DAYS_AHEAD = 14
 _FIRST_LOOK = 16
 # How late after its slot a sent mail is still looked for by its slot.
 LATE_SEND_LOOKBACK = timedelta(days=1)
+# Slots of bookings read at first when looking for a domain's first free slot in a day.
+FREE_SLOT_STRETCH = 32
 
 
 def working_days_ahead(calendar: DomainCalendar, now: datetime, count: int) -> list[date]:
@@ -199,7 +201,13 @@ def _free_in_day(
     now: datetime,
 ) -> dict[str, datetime]:
     """Each domain's first free slot of `day` from `now` on, from that day's bookings
-    alone (read for all the domains at once)."""
+    alone (read for all the domains at once).
+
+    The bookings are read from the start on in growing stretches, not the whole day: a
+    domain at a 60-second pace holds 540 bookings on a full day, and its first free slot
+    is usually among the first few. A slot found is sure once the bookings up to an
+    interval past it are read (one closer than that could take it).
+    """
     spans: dict[str, tuple[datetime, datetime, datetime]] = {}
     for calendar in calendars:
         slots = calendar.slots(day)
@@ -212,35 +220,52 @@ def _free_in_day(
             )
     if not spans:
         return {}
+    by_name = {calendar.spec.name: calendar for calendar in calendars}
     taken: dict[str, list[datetime]] = {name: [] for name in spans}
-    low = min(since for _, since, _ in spans.values())
-    high = max(until for _, _, until in spans.values())
-    rows = db.session.execute(
-        sa.select(Message.domain_used, Message.scheduled_at).where(
-            Message.domain_used.in_(list(spans)),
-            Message.status.in_(LIVE),
-            Message.scheduled_at >= low,
-            Message.scheduled_at < high,
-        )
-    )
-    for name, at in rows:
-        _, since, until = spans[name]
-        if since <= at < until:
-            taken[name].append(at)
     recent = [name for name, (_, since, _) in spans.items() if since <= now]
     for name, at in recent_sends(recent, spans, gates, now):
         taken[name].append(at)
+    read_from = {name: since for name, (_, since, _) in spans.items()}
+    reach = {
+        name: min(until, start + FREE_SLOT_STRETCH * by_name[name].interval)
+        for name, (start, _, until) in spans.items()
+    }
     found: dict[str, datetime] = {}
-    for calendar in calendars:
-        name = calendar.spec.name
-        if name not in spans:
-            continue
-        try:
-            moment = SlotCursor(calendar, taken[name], spans[name][0]).peek()
-        except PlanError:
-            continue
-        if calendar.local_date(moment) == day:
-            found[name] = moment
+    pending = set(spans)
+    while pending:
+        # Domains of one pace share their stretch: one read per stretch, not per domain.
+        stretches: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
+        for name in sorted(pending):
+            stretches[(read_from[name], reach[name])].append(name)
+        rows = [
+            row
+            for (low, high), names in stretches.items()
+            for row in db.session.execute(
+                sa.select(Message.domain_used, Message.scheduled_at).where(
+                    Message.domain_used.in_(names),
+                    Message.status.in_(LIVE),
+                    Message.scheduled_at >= low,
+                    Message.scheduled_at < high,
+                )
+            )
+        ]
+        for name, at in rows:
+            taken[name].append(at)
+        for name in sorted(pending):
+            calendar = by_name[name]
+            start, _, until = spans[name]
+            try:
+                moment = SlotCursor(calendar, taken[name], start).peek()
+            except PlanError:
+                pending.discard(name)
+                continue
+            if reach[name] < until and moment + calendar.interval > reach[name]:
+                read_from[name] = reach[name]  # not sure yet: read the next stretch
+                reach[name] = min(until, start + (reach[name] - start) * 4)
+                continue
+            pending.discard(name)
+            if calendar.local_date(moment) == day:
+                found[name] = moment
     return found
 
 
