@@ -189,6 +189,19 @@ def _from_vars(variables: Iterable[str]) -> sa.ColumnElement[bool]:
     return sa.and_(*(sa.not_(_blank(_var(name))) for name in variables))
 
 
+def _folded(text: Any) -> sa.ColumnElement[Any]:
+    """A lead's address or domain with ASCII capitals lowered, to match suppressions.
+
+    Every path that writes them stores them lower-cased already; this guards against
+    ASCII capitals only, as SQLite's lower() does. On PostgreSQL it is lower() under the
+    "C" collation: the database's own locale made lower() of 60,000 addresses a fifth of
+    the funnel's time, for letters no address holds.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.lower(sa.collate(text, "C"))
+    return sa.func.lower(text)
+
+
 def _base(filters: AudienceFilters, variables: Iterable[str], now: datetime) -> sa.Subquery:
     """The base set with the lead's own columns each filter needs, read once per lead.
 
@@ -202,11 +215,11 @@ def _base(filters: AudienceFilters, variables: Iterable[str], now: datetime) -> 
     postgresql = db.session.get_bind().dialect.name == "postgresql"
 
     def leads(complete: sa.ColumnElement[bool], *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        email = sa.func.lower(sa.func.trim(Lead.email)) if filters.exclude_suppressed else None
+        email = _folded(sa.func.trim(Lead.email)) if filters.exclude_suppressed else None
         return sa.select(
             Lead.id,
             Lead.created_at,
-            sa.func.lower(Lead.domain).label("domain"),
+            _folded(Lead.domain).label("domain"),
             (email if email is not None else sa.null()).label("email"),
             (complete if filters.only_complete else true).label("c1"),
             (
