@@ -190,7 +190,8 @@ def _from_vars(variables: Iterable[str]) -> sa.ColumnElement[bool]:
 
 
 def _folded(text: Any) -> sa.ColumnElement[Any]:
-    """A lead's address or domain with ASCII capitals lowered, to match suppressions.
+    """An address or domain (a lead's, a suppression's) with ASCII capitals lowered, so the
+    two match.
 
     Every path that writes them stores them lower-cased already; this guards against
     ASCII capitals only, as SQLite's lower() does. On PostgreSQL it is lower() under the
@@ -267,13 +268,13 @@ def _flags(filters: AudienceFilters, variables: Iterable[str], now: datetime) ->
         # Joins, not correlated EXISTS: a hash join over the (distinct, lower-cased)
         # suppressions instead of a scan of them per lead.
         emails = (
-            sa.select(sa.func.lower(Suppression.email).label("email"))
+            sa.select(_folded(Suppression.email).label("email"))
             .where(Suppression.email.is_not(None))
             .distinct()
             .subquery("suppressed_emails")
         )
         domains = (
-            sa.select(sa.func.lower(Suppression.domain).label("domain"))
+            sa.select(_folded(Suppression.domain).label("domain"))
             .where(Suppression.domain.is_not(None))
             .distinct()
             .subquery("suppressed_domains")
