@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
 
 
 def is_htmx() -> bool:
@@ -29,6 +29,13 @@ def wants_fragment() -> bool:
 def render_page_or_fragment(page: str, fragment: str, **context: object) -> str:
     """The fragment if `wants_fragment()`, the full page (which includes it) otherwise."""
     return render_template(fragment if wants_fragment() else page, **context)
+
+
+def render_uncached(template: str, status: int = 200, **context: object) -> Response:
+    """A page that holds a signed link or a typed address: kept out of every cache."""
+    response = make_response(render_template(template, **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import flash, make_response, render_template, request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.htmx import render_uncached
 from webapp.security import client_address
 from webapp.services.team import (
     RESET_MINUTES,
@@ -27,16 +28,9 @@ from webapp.web.auth.signin import log_user_in
 from webapp.web.auth.throttle import login_throttle, reset_throttle
 
 
-def _page(template: str, status: int = 200, **context: Any) -> Any:
-    # The address typed and the link in the URL stay out of every cache.
-    response = make_response(render_template(template, **context), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/password/forgot")
 def forgot_password() -> Any:
-    return _page("auth/forgot.html", email=request.args.get("email", "")[:320])
+    return render_uncached("auth/forgot.html", email=request.args.get("email", "")[:320])
 
 
 @bp.post("/password/forgot")
@@ -52,14 +46,14 @@ def forgot_password_post() -> Any:
             "Too many requests for a new password. Try again in %(num)d minutes.",
             minutes,
         )
-        response = _page("auth/forgot.html", 429, email=email, error=error)
+        response = render_uncached("auth/forgot.html", 429, email=email, error=error)
         response.headers["Retry-After"] = str(wait)
         return response
     # Counted and queued alike for every address: the answer, and how long it takes,
     # say nothing about whether the address is known.
     throttle.failed(email, client)
     request_password_reset(email)
-    return _page("auth/forgot.html", email=email, sent=True, minutes=RESET_MINUTES)
+    return render_uncached("auth/forgot.html", email=email, sent=True, minutes=RESET_MINUTES)
 
 
 @bp.get("/password/reset/<token>")
@@ -67,11 +61,11 @@ def reset_password_page(token: str) -> Any:
     link = read_reset_link(token, utcnow())
     if link.state != ResetState.OPEN or link.user is None:
         return _closed(link.state)
-    return _page("auth/reset.html", token=token, email=link.user.email, errors={})
+    return render_uncached("auth/reset.html", token=token, email=link.user.email, errors={})
 
 
 def _closed(state: ResetState) -> Any:
-    return _page(
+    return render_uncached(
         "auth/reset_closed.html",
         404 if state == ResetState.INVALID else 410,
         state=state,
@@ -93,7 +87,9 @@ def reset_password_post(token: str) -> Any:
         db.session.rollback()
         link = read_reset_link(token, utcnow())
         email = link.user.email if link.user is not None else ""
-        return _page("auth/reset.html", 422, token=token, email=email, errors=error.fields)
+        return render_uncached(
+            "auth/reset.html", 422, token=token, email=email, errors=error.fields
+        )
     db.session.commit()
     # They proved they read the mailbox: the account's failed logins start again.
     login_throttle().succeeded(user.email)

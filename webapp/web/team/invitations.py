@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, make_response, render_template, request
+from flask import flash, request
 from flask_babel import gettext as _
 
 from webapp.database import utcnow
 from webapp.extensions import db
+from webapp.htmx import render_uncached
 from webapp.services.team import (
     INVITATION_DAYS,
     LinkClosed,
@@ -22,15 +23,8 @@ from webapp.web.auth.signin import log_user_in
 from webapp.web.team.blueprint import bp
 
 
-def _page(template: str, status: int = 200, **context: Any) -> Any:
-    # The link in the URL and the address on the page stay out of every cache.
-    response = make_response(render_template(template, **context), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _closed(state: LinkState) -> Any:
-    return _page(
+    return render_uncached(
         "team/invitation_closed.html",
         404 if state == LinkState.INVALID else 410,
         state=state,
@@ -45,7 +39,7 @@ def _form(token: str, status: int = 200, **context: Any) -> Any:
     invitation = link.invitation
     context.setdefault("errors", {})
     context.setdefault("name", "")
-    return _page(
+    return render_uncached(
         "team/accept.html",
         status,
         token=token,
