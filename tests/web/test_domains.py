@@ -103,6 +103,14 @@ def test_admin_patches_a_domain(domains: None, api_client: Any) -> None:
         ({"smtp_tls": "maybe"}, "smtp_tls"),
         ({"smtp_host": "bad host\n"}, "smtp_host"),
         ({"nonsense": 1}, "nonsense"),
+        ({"daily_cap": 0}, "daily_cap"),
+        ({"daily_cap": "many"}, "daily_cap"),
+        ({"ramp_start": -5}, "ramp_start"),
+        ({"ramp_step": -1}, "ramp_step"),
+        ({"tracking_host": "https://t.punthelder-seo.nl"}, "tracking_host"),
+        ({"tracking_host": "t.punthelder-seo.nl:8080"}, "tracking_host"),
+        ({"tracking_host": "t.elsewhere.nl"}, "tracking_host"),
+        ({"tracking_host": "punthelder-seo.nl"}, "tracking_host"),
     ],
 )
 def test_invalid_settings_get_422_naming_the_field(
@@ -115,6 +123,44 @@ def test_invalid_settings_get_422_naming_the_field(
     assert field in response.json["error"]["fields"]
     after = client.get("/api/v1/domains/punthelder-seo.nl", headers=headers).json
     assert after == before  # nothing half-saved
+
+
+def test_warm_up_and_tracking_host_are_settings(domains: None, api_client: Any) -> None:
+    client, headers = api_client("admin")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl",
+        headers=headers,
+        json={
+            "daily_cap": 120,
+            "ramp_start": 10,
+            "ramp_step": 5,
+            "tracking_host": "T.Punthelder-SEO.nl.",
+        },
+    )
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert (body["daily_cap"], body["ramp_start"], body["ramp_step"]) == (120, 10, 5)
+    assert body["ramp_started_on"] is not None  # a new ramp starts today
+    assert body["tracking_host"] == "t.punthelder-seo.nl"
+
+    # A tracking host serves one domain only.
+    response = client.patch(
+        "/api/v1/domains/punthelder-marketing.nl",
+        headers=headers,
+        json={"tracking_host": "t.punthelder-seo.nl"},
+    )
+    assert response.status_code == 422
+    assert "tracking_host" in response.json["error"]["fields"]
+
+    # Empty values switch the cap, the ramp and the host off again.
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl",
+        headers=headers,
+        json={"daily_cap": None, "ramp_start": "", "tracking_host": ""},
+    )
+    body = response.json
+    assert (body["daily_cap"], body["ramp_start"], body["ramp_started_on"]) == (None, None, None)
+    assert body["tracking_host"] is None
 
 
 def test_a_body_that_is_not_a_json_object_gets_400(domains: None, api_client: Any) -> None:

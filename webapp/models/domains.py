@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +46,15 @@ class SendingDomain(Model):
         ),
         sa.CheckConstraint("window_start < window_end", name="chk_sending_domains_window"),
         sa.CheckConstraint(one_of("smtp_tls", SMTP_TLS_MODES), name="chk_sending_domains_smtp_tls"),
+        sa.CheckConstraint("daily_cap >= 1", name="chk_sending_domains_daily_cap"),
+        sa.CheckConstraint("ramp_start >= 1 AND ramp_step >= 0", name="chk_sending_domains_ramp"),
+        sa.Index(
+            "uk_sending_domains_tracking_host",
+            "tracking_host",
+            unique=True,
+            postgresql_where=sa.text("tracking_host IS NOT NULL"),
+            sqlite_where=sa.text("tracking_host IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = id_column()
@@ -63,6 +72,10 @@ class SendingDomain(Model):
     )
     dkim_selector: Mapped[str | None] = mapped_column(sa.String(63))
     dkim_private_key: Mapped[str | None] = mapped_column(SealedText())
+    # A rotation publishes the next key under a new selector first; signing moves to it only
+    # once its record is in the DNS, so no mail goes out under a selector nobody can read.
+    dkim_pending_selector: Mapped[str | None] = mapped_column(sa.String(63))
+    dkim_pending_private_key: Mapped[str | None] = mapped_column(SealedText())
 
     # The mailbox replies and bounces arrive in.
     imap_host: Mapped[str | None] = mapped_column(sa.String(253))
@@ -86,6 +99,17 @@ class SendingDomain(Model):
         sa.String(64), default="Europe/Amsterdam", server_default="Europe/Amsterdam"
     )
     skip_holidays: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Warm-up: at most daily_cap mails a day (None: what the window holds); a ramp starts at
+    # ramp_start a day on ramp_started_on and adds ramp_step each working day, up to the cap.
+    daily_cap: Mapped[int | None]
+    ramp_start: Mapped[int | None]
+    ramp_step: Mapped[int] = mapped_column(default=0, server_default="0")
+    ramp_started_on: Mapped[date | None]
+    # The sender's own host for pixel, links and unsubscribe URLs (a CNAME to this app).
+    tracking_host: Mapped[str | None] = mapped_column(sa.String(253))
+    # The last DNS preflight: [{name, status, detail, fix}], and when it ran.
+    dns_checks: Mapped[list[Any] | None]
+    dns_checked_at: Mapped[datetime | None]
     paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     paused_reason: Mapped[str | None] = mapped_column(sa.Text)
     # The pace gate: set atomically when a send starts, so two mails from this domain are

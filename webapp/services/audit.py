@@ -67,7 +67,15 @@ class AuditAction(StrEnum):
 
 # Never written to the record, whatever the caller passes.
 _SECRET_KEYS = frozenset(
-    {"smtp_password", "imap_password", "password", "dkim_private_key", "totp_secret", "code"}
+    {
+        "smtp_password",
+        "imap_password",
+        "password",
+        "dkim_private_key",
+        "dkim_pending_private_key",
+        "totp_secret",
+        "code",
+    }
 )
 # Nor anything whose name says it is one (checked again when the trail is shown).
 _SECRET_WORDS = ("password", "secret", "private_key", "token_hash", "session_token")

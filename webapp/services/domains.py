@@ -27,12 +27,13 @@ from webapp.services.planning import request_domain_replans
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 # Fields a caller may change, by kind. Secrets are write-only.
 TEXT_FIELDS = ("label", "smtp_host", "smtp_user", "imap_host", "imap_user", "imap_folder")
 SECRET_FIELDS = ("smtp_password", "imap_password")
 # Stored sealed under SECRET_KEY (webapp/sealing.py).
-SEALED_FIELDS = (*SECRET_FIELDS, "dkim_private_key")
+SEALED_FIELDS = (*SECRET_FIELDS, "dkim_private_key", "dkim_pending_private_key")
 BOOL_FIELDS = ("skip_holidays", "paused", "imap_tls")
 PORT_FIELDS = ("smtp_port", "imap_port")
 # Settings that decide where a domain's slots are.
@@ -45,8 +46,14 @@ PACE_FIELDS = frozenset(
         "working_days",
         "timezone",
         "skip_holidays",
+        "daily_cap",
+        "ramp_start",
+        "ramp_step",
     }
 )
+# Warm-up numbers: None (or an empty form field) for no cap and no ramp.
+CAP_FIELDS = ("daily_cap", "ramp_start")
+MAX_DAILY_MAILS = 100_000
 EDITABLE_FIELDS = (
     *TEXT_FIELDS,
     *SECRET_FIELDS,
@@ -60,6 +67,9 @@ EDITABLE_FIELDS = (
     "aliases",
     "smtp_tls",
     "paused_reason",
+    *CAP_FIELDS,
+    "ramp_step",
+    "tracking_host",
 )
 
 
@@ -99,8 +109,17 @@ def update_domain(
     end = values.get("window_end", domain.window_end)
     if "window_start" not in errors and "window_end" not in errors and start >= end:
         errors["window_end"] = _("must be after the start time")
+    if "tracking_host" not in errors and values.get("tracking_host"):
+        error = _tracking_host_error(domain, values["tracking_host"])
+        if error:
+            errors["tracking_host"] = error
     if errors:
         raise DomainSettingsError(errors)
+    if "ramp_start" in values and values["ramp_start"] is None:
+        domain.ramp_started_on = None
+    elif values.get("ramp_start") is not None and domain.ramp_start is None:
+        # A new ramp starts today, on the domain's own calendar.
+        domain.ramp_started_on = utcnow().astimezone(ZoneInfo(domain.timezone)).date()
     mailbox = ("imap_host", "imap_port", "imap_user", "imap_folder")
     if any(field in values and values[field] != getattr(domain, field) for field in mailbox):
         # Another mailbox: the UIDs remembered for the old one mean nothing there.
@@ -164,6 +183,12 @@ def _parse(field: str, raw: Any) -> Any:
         return _aliases(raw)
     if field == "smtp_tls":
         return _smtp_tls(raw)
+    if field in CAP_FIELDS:
+        return None if raw is None or raw == "" else _int(raw, 1, MAX_DAILY_MAILS)
+    if field == "ramp_step":
+        return 0 if raw is None or raw == "" else _int(raw, 0, MAX_DAILY_MAILS)
+    if field == "tracking_host":
+        return _tracking_host(raw)
     raise ValueError(_("unknown field"))
 
 
@@ -269,6 +294,32 @@ def _smtp_tls(raw: Any) -> str:
     )
 
 
+def _tracking_host(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise ValueError(_("must be text"))
+    host = raw.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
+        raise ValueError(_("must be a host name such as t.example.nl, without a scheme or port"))
+    return host
+
+
+def _tracking_host_error(domain: SendingDomain, host: str) -> str | None:
+    """A tracking host sits under its own sending domain and serves only that domain."""
+    if not host.endswith("." + domain.name):
+        return _("must be a host under %(domain)s, such as t.%(domain)s", domain=domain.name)
+    other = db.session.scalar(
+        sa.select(SendingDomain.name).where(
+            SendingDomain.tracking_host == host, SendingDomain.id != domain.id
+        )
+    )
+    if other:
+        return _("is already the tracking host of %(domain)s", domain=other)
+    return None
+
+
 def domain_to_dict(domain: SendingDomain) -> dict[str, Any]:
     """The public shape of a domain: every setting except the secrets."""
     return {
@@ -283,6 +334,14 @@ def domain_to_dict(domain: SendingDomain) -> dict[str, Any]:
         "aliases": [dict(a) for a in domain.aliases],
         "paused": domain.paused,
         "paused_reason": domain.paused_reason,
+        "daily_cap": domain.daily_cap,
+        "ramp_start": domain.ramp_start,
+        "ramp_step": domain.ramp_step,
+        "ramp_started_on": (domain.ramp_started_on.isoformat() if domain.ramp_started_on else None),
+        "tracking_host": domain.tracking_host,
+        "dkim_selector": domain.dkim_selector,
+        "dkim_key_set": bool(domain.dkim_private_key),
+        "dkim_pending_selector": domain.dkim_pending_selector,
         "smtp_host": domain.smtp_host,
         "smtp_port": domain.smtp_port,
         "smtp_user": domain.smtp_user,

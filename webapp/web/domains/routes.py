@@ -118,6 +118,10 @@ def form_changes(form: MultiDict[str, str]) -> dict[str, Any]:
             "window_start",
             "window_end",
             "timezone",
+            "daily_cap",
+            "ramp_start",
+            "ramp_step",
+            "tracking_host",
         )
     }
     changes["working_days"] = form.getlist("working_days")
