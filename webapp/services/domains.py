@@ -309,14 +309,14 @@ def _tracking_host(raw: Any) -> str | None:
 def _tracking_host_error(domain: SendingDomain, host: str) -> str | None:
     """A tracking host sits under its own sending domain and serves only that domain."""
     if not host.endswith("." + domain.name):
-        return _("must be a host under %(domain)s, such as t.%(domain)s", domain=domain.name)
+        return str(_("must be a host under %(domain)s, such as t.%(domain)s", domain=domain.name))
     other = db.session.scalar(
         sa.select(SendingDomain.name).where(
             SendingDomain.tracking_host == host, SendingDomain.id != domain.id
         )
     )
     if other:
-        return _("is already the tracking host of %(domain)s", domain=other)
+        return str(_("is already the tracking host of %(domain)s", domain=other))
     return None
 
 
