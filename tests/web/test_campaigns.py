@@ -209,11 +209,11 @@ def test_a_draft_page_shows_settings_funnel_and_dry_run(
 @pytest.mark.parametrize(
     ("status", "buttons"),
     [
-        ("draft", ["start", "edit"]),
-        ("running", ["pause", "stop", "edit"]),
-        ("paused", ["resume", "stop", "edit"]),
-        ("completed", []),
-        ("stopped", []),
+        ("draft", ["start", "edit", "duplicate", "delete"]),
+        ("running", ["pause", "stop", "edit", "duplicate"]),
+        ("paused", ["resume", "stop", "edit", "duplicate"]),
+        ("completed", ["duplicate", "archive"]),
+        ("stopped", ["duplicate", "archive"]),
     ],
 )
 def test_a_campaign_offers_only_the_actions_its_status_allows(

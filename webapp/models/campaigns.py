@@ -64,6 +64,10 @@ class Campaign(Model):
             f"pending_action IS NULL OR {one_of('pending_action', PENDING_ACTIONS)}",
             name="chk_campaigns_pending_action",
         ),
+        sa.CheckConstraint(
+            "archived_at IS NULL OR status IN ('completed', 'stopped')",
+            name="chk_campaigns_archived_finished",
+        ),
         sa.Index("idx_campaigns_name", "name"),
         sa.Index("idx_campaigns_domain", "domain"),
         sa.Index("idx_campaigns_status", "status"),
@@ -109,6 +113,8 @@ class Campaign(Model):
     # begin, and the dispatcher claims none of the campaign's mail. The job clears it in
     # the same transaction that applies the change.
     pending_action: Mapped[str | None] = mapped_column(sa.String(16))
+    # A finished campaign put out of the default list; it keeps everything.
+    archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=sa.func.now()

@@ -15,6 +15,11 @@ from webapp.services.campaigns.audience import (
     parse_filters,
     preview_audience,
 )
+from webapp.services.campaigns.copies import (
+    delete_draft,
+    duplicate_campaign,
+    set_archived,
+)
 from webapp.services.campaigns.export import (
     kpi_csv,
     messages_csv,
@@ -68,6 +73,8 @@ __all__ = [
     "complete_if_done",
     "count_messages",
     "create_campaign",
+    "delete_draft",
+    "duplicate_campaign",
     "effective_domains",
     "get_campaign",
     "kpi_csv",
@@ -84,6 +91,7 @@ __all__ = [
     "progress_by_campaign",
     "request_action",
     "run_campaign_action",
+    "set_archived",
     "stored_filters",
     "template_names",
     "update_campaign",

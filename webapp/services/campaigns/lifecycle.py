@@ -168,7 +168,7 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     chosen = values.pop("domains", [])
     campaign = Campaign(**values, domains=chosen, created_by_id=user_id)
     campaign.audience = audience
-    campaign.domain = chosen[0] if chosen else _auto_domain(campaign, now)
+    campaign.domain = chosen[0] if chosen else auto_domain(campaign, now)
     db.session.add(campaign)
     db.session.flush()
     record_action(AuditAction.CAMPAIGN_CREATED, "campaign", campaign.id, user_id,
@@ -176,7 +176,7 @@ def create_campaign(raw: dict[str, Any], user_id: str | None, now: datetime) -> 
     return campaign
 
 
-def _auto_domain(campaign: Campaign, now: datetime) -> str | None:
+def auto_domain(campaign: Campaign, now: datetime) -> str | None:
     """The domain on which the campaign's mails would be out first (docs/rules.md)."""
     return auto_domain_for(plan_request_for(campaign), now)
 
@@ -221,7 +221,7 @@ def update_campaign(
         campaign.audience = audience
     if not campaign.domains and (campaign.domain is None or campaign.status == "draft"):
         # A draft's automatic domain follows its audience, start and follow-ups.
-        campaign.domain = _auto_domain(campaign, now)
+        campaign.domain = auto_domain(campaign, now)
     db.session.flush()
     if campaign.status != CampaignStatus.DRAFT and followups_before != (
         campaign.followup_enabled,

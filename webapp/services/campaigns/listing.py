@@ -20,8 +20,12 @@ from webapp.services.kpis import FIGURES, figures
 from webapp.services.planning import action_to_dict, open_actions
 
 
-def list_campaigns(status: str | None = None) -> list[Campaign]:
-    """Campaigns, newest first, with their audience settings; only those with `status`."""
+def list_campaigns(status: str | None = None, archived: bool | None = False) -> list[Campaign]:
+    """Campaigns, newest first, with their audience settings; only those with `status`.
+
+    Archived campaigns are left out unless `archived` asks for them (True: only those;
+    None: all).
+    """
     query = (
         sa.select(Campaign)
         .options(selectinload(Campaign.audience))
@@ -29,6 +33,9 @@ def list_campaigns(status: str | None = None) -> list[Campaign]:
     )
     if status in CAMPAIGN_STATUSES:
         query = query.where(Campaign.status == status)
+    if archived is not None:
+        archived_at = Campaign.archived_at
+        query = query.where(archived_at.is_not(None) if archived else archived_at.is_(None))
     return list(db.session.execute(query).scalars())
 
 
@@ -148,6 +155,7 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
         "updated_at": _iso(campaign.updated_at),
         "started_at": _iso(campaign.started_at),
         "finished_at": _iso(campaign.finished_at),
+        "archived_at": _iso(campaign.archived_at),
         "finishes_at": _iso(finishes_at),
         "progress": {k: _iso(v) if isinstance(v, datetime) else v for k, v in progress.items()},
         # start / resume / stop / replan while its job has not finished, else null.

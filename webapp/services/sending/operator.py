@@ -198,6 +198,7 @@ def _reopen(campaign: Campaign, message: Message, user_id: str | None, now: date
         return
     campaign.status = CampaignStatus.RUNNING
     campaign.finished_at = None
+    campaign.archived_at = None  # running again: back in the list
     campaign.updated_at = now
     record_action(
         AuditAction.CAMPAIGN_REOPENED, "campaign", campaign.id, user_id, {"message": message.id}

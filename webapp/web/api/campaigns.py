@@ -19,11 +19,14 @@ from webapp.services.campaigns import (
     MessageCursor,
     campaign_to_dict,
     create_campaign,
+    delete_draft,
+    duplicate_campaign,
     get_campaign,
     list_campaigns,
     list_messages,
     progress_by_campaign,
     request_action,
+    set_archived,
     update_campaign,
 )
 from webapp.services.errors import InvalidInput
@@ -49,7 +52,8 @@ def campaigns_index() -> Any:
             _("invalid filter"),
             {"status": _("one of %(choices)s", choices=", ".join(CAMPAIGN_STATUSES))},
         )
-    campaigns = list_campaigns(status)
+    archived = _archived_arg()
+    campaigns = list_campaigns(status, archived)
     progress = progress_by_campaign([c.id for c in campaigns])
     return [campaign_to_dict(c, progress[c.id]) for c in campaigns]
 
@@ -88,6 +92,50 @@ def _act(campaign_id: str, action: str) -> Any:
     body = campaign_to_dict(campaign)
     body["status_url"] = status_url
     return body, 202, {"Location": status_url}
+
+
+def _archived_arg() -> bool | None:
+    """`archived`: false (the default) leaves archived campaigns out, true lists only
+    them, any lists all."""
+    raw = (request.args.get("archived") or "false").lower()
+    choices = {"false": False, "true": True, "any": None}
+    if raw not in choices:
+        raise ApiError(422, _("invalid filter"), {"archived": _("one of false, true, any")})
+    return choices[raw]
+
+
+@bp.post("/campaigns/<campaign_id>/duplicate")
+def campaigns_duplicate(campaign_id: str) -> Any:
+    """A copy of the campaign as a new draft (201), its audience chosen again today."""
+    copy = duplicate_campaign(_campaign_or_404(campaign_id), current_user.id, utcnow())
+    db.session.commit()
+    return (
+        campaign_to_dict(copy),
+        201,
+        {"Location": url_for(".campaigns_show", campaign_id=copy.id)},
+    )
+
+
+@bp.delete("/campaigns/<campaign_id>")
+def campaigns_delete(campaign_id: str) -> Any:
+    """Delete a draft (204); a started campaign answers 409."""
+    delete_draft(_campaign_or_404(campaign_id), current_user.id)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/campaigns/<campaign_id>/archive")
+def campaigns_archive(campaign_id: str) -> Any:
+    campaign = set_archived(_campaign_or_404(campaign_id), True, current_user.id, utcnow())
+    db.session.commit()
+    return campaign_to_dict(campaign)
+
+
+@bp.post("/campaigns/<campaign_id>/unarchive")
+def campaigns_unarchive(campaign_id: str) -> Any:
+    campaign = set_archived(_campaign_or_404(campaign_id), False, current_user.id, utcnow())
+    db.session.commit()
+    return campaign_to_dict(campaign)
 
 
 @bp.get("/campaigns/<campaign_id>/actions/<action_id>")

@@ -2,6 +2,7 @@
 
 # Importing the view modules registers their routes on `bp`.
 from webapp.web.campaigns import (
+    copies,  # noqa: F401
     routes,  # noqa: F401
     wizard,  # noqa: F401
 )

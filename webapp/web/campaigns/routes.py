@@ -101,7 +101,8 @@ def _campaign(campaign_id: str) -> Campaign:
 def index() -> Any:
     status = request.args.get("status") or None
     status = status if status in CAMPAIGN_STATUSES else None
-    campaigns = list_campaigns(status)
+    archived = request.args.get("archived") == "1"
+    campaigns = list_campaigns(status, archived)
     return render_page_or_fragment(
         "campaigns/index.html",
         "campaigns/_table.html",
@@ -110,6 +111,7 @@ def index() -> Any:
         templates=template_names(campaigns),
         status=status,
         statuses=CAMPAIGN_STATUSES,
+        archived=archived,
         domains_of=effective_domains,
     )
 
