@@ -330,3 +330,27 @@ def test_the_editor_reads_in_dutch(app: Any, dutch: None, login_as: Any) -> None
         path for area in ("templates",) for path in (ROOT / "templates" / area).glob("*.html")
     )
     assert [text for path in templates for text in untranslated_in_template(path)] == []
+
+
+def test_the_preview_counts_spintax_versions_and_shows_any_of_them(app: Any, login_as: Any) -> None:
+    lead = make_lead(vars={"first_name": "Jan"})
+    db.session.commit()
+    client = login_as("marketer")
+    data = form(client, "", ("{Hallo|Hoi|Dag} {{ first_name }}", "<p>{Tot ziens|Groet}</p>", ""))
+    subjects = set()
+    for version in ("1", "2", "3", "4", "5", "6"):
+        shown = client.post(
+            "/templates/preview",
+            data=data | {"lead_id": "", "preview_mail": "1", "preview_version": version},
+        )
+        assert shown.status_code == 200
+        assert "6 versions" in shown.text
+        assert f"Showing version {version}." in shown.text
+        subject = html.unescape(shown.text.split('id="preview-subject">')[1].split("<")[0])
+        body = "Groet" if "Groet" in shown.text else "Tot ziens"
+        subjects.add((subject, body))
+    assert len(subjects) == 6  # every version once
+    own = client.post("/templates/preview", data=data | {"lead_id": lead.id, "preview_mail": "1"})
+    assert "Showing the version this lead receives." in own.text
+    again = client.post("/templates/preview", data=data | {"lead_id": lead.id, "preview_mail": "1"})
+    assert own.text == again.text

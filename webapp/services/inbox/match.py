@@ -10,7 +10,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services.inbox import classify as kinds
 from webapp.services.inbox.classify import Classified, has_reply_prefix, strip_reply_prefixes
-from webapp.services.mail import RenderError, lead_context, render_subject
+from webapp.services.mail import RenderError, lead_context, render_subject, spin_seed
 from webapp.services.sending import display_name
 from webapp.services.tracking import message_id_from_unsubscribe_subject
 
@@ -150,9 +150,9 @@ def sent_subject(message: Message, domain: SendingDomain) -> str:
     context.update(sender=display_name(domain, message.alias), unsubscribe_url="", tracking=None)
     try:
         if step.subject.strip():
-            return render_subject(step.subject, context)
+            return render_subject(step.subject, context, spin_seed(lead.id, step.mail_number))
         if 1 in steps:
-            return render_subject(steps[1].subject, context)
+            return render_subject(steps[1].subject, context, spin_seed(lead.id, 1))
     except RenderError:
         return ""
     return ""

@@ -40,6 +40,13 @@ from webapp.services.mail.sandbox import (
     UNAVAILABLE_NAMES,
     MissingVariable,
 )
+from webapp.services.mail.spintax import (
+    SPIN_NAME,
+    SpintaxError,
+    seeded_choices,
+    version_choices,
+)
+from webapp.services.mail.spintax import read as read_spintax
 
 LEAD_COLUMNS = ("email", "company", "url", "domain")
 PART_LABELS = {"subject": _l("Subject"), "body_html": _l("HTML body"), "body_text": _l("Text body")}
@@ -401,11 +408,53 @@ def _output_too_long() -> str:
     )
 
 
+# Which version of a text's spintax to render: a seed (`spin_seed`: the lead and the mail
+# number) or a version number (the editor's previews); None takes every first choice.
+Spin = str | int | None
+
+
+def spin_seed(lead_id: str, mail_number: int) -> str:
+    return f"{lead_id}:{mail_number}"
+
+
+def _spin_context(source: str, spin: Spin) -> dict[str, Any]:
+    """`_spin`, the choice of each spintax group of the text (nothing when it has none)."""
+    spun = read_spintax(source)
+    if not spun.sizes:
+        return {}
+    if isinstance(spin, str):
+        choices = seeded_choices(spun.sizes, spin)
+    else:
+        choices = version_choices(spun, spin or 0)
+    return {SPIN_NAME: choices}
+
+
+def spin_versions(step: StepSource) -> int:
+    """How many versions the step's spintax makes: the subject's times the body's."""
+    counts = []
+    for source in (step.subject, step.body_html or step.body_text):
+        try:
+            counts.append(read_spintax(source).versions)
+        except SpintaxError:
+            counts.append(1)
+    return counts[0] * counts[1]
+
+
+def _part_spin(source: str, part: str, step: StepSource, spin: Spin) -> Spin:
+    """A version number of the whole step, turned into the part's own: the subject's
+    versions vary fastest, the body's (HTML and text alike) after them."""
+    if not isinstance(spin, int):
+        return spin
+    subject_versions = read_spintax(step.subject).versions
+    return spin % subject_versions if part == "subject" else spin // subject_versions
+
+
 def render_sources(
     step: StepSource,
     context: dict[str, Any],
     *,
     subject_fallback: str | None = None,
+    spin: Spin = None,
 ) -> RenderedMail:
     """Render a step's texts with a ready context; the core of render_step and the previews."""
     parts = [
@@ -421,21 +470,29 @@ def render_sources(
         raise RenderError(
             _("mail %(number)s has no body", number=step.mail_number), kind=RenderProblem.CONTENT
         )
-    compiled = [(part, compile_part(source, part)) for part, source in parts]
+    compiled = [
+        (
+            part,
+            compile_part(source, part),
+            _spin_context(source, _part_spin(source, part, step, spin)),
+        )
+        for part, source in parts
+    ]
     rendered = _render_all(compiled, context)
     return _finish(
         rendered, str(context.get("unsubscribe_url", "")), subject_fallback, step.mail_number
     )
 
 
-def render_subject(source: str, context: dict[str, Any]) -> str:
+def render_subject(source: str, context: dict[str, Any], spin: Spin = None) -> str:
     """Just a subject, rendered and cleaned (for the "Re: <mail 1 subject>" of follow-ups)."""
-    rendered = _render_all([("subject", compile_part(source, "subject"))], context)
+    compiled = compile_part(source, "subject")
+    rendered = _render_all([("subject", compiled, _spin_context(source, spin))], context)
     return clean_subject(rendered["subject"])
 
 
 def _render_all(
-    compiled: list[tuple[str, JinjaTemplate]], context: dict[str, Any]
+    compiled: list[tuple[str, JinjaTemplate, dict[str, Any]]], context: dict[str, Any]
 ) -> dict[str, str]:
     """Render the parts within one budget; every missing variable is named, not just the first."""
     context = {
@@ -448,7 +505,9 @@ def _render_all(
     with render_budget():
         for _attempt in range(_MAX_DISCOVERY):
             try:
-                rendered = {part: _render_part(t, context, part) for part, t in compiled}
+                rendered = {
+                    part: _render_part(t, {**context, **spin}, part) for part, t, spin in compiled
+                }
                 break
             except MissingVariable as error:
                 missing.append(error.name)
@@ -524,16 +583,29 @@ def render_step(
     tracking: Any = None,
     subject_fallback: str | None = None,
 ) -> RenderedMail:
-    """One step for one lead, as it will be sent; RenderError names what is wrong or missing."""
+    """One step for one lead, as it will be sent; RenderError names what is wrong or missing.
+
+    The lead's version of the step's spintax is chosen by the lead and the mail number.
+    """
     context = lead_context(lead)
     context.update(sender=sender, unsubscribe_url=unsubscribe_url, tracking=tracking)
-    return render_sources(step, context, subject_fallback=subject_fallback)
+    spin = spin_seed(lead.id, step.mail_number)
+    return render_sources(step, context, subject_fallback=subject_fallback, spin=spin)
 
 
 def preview_steps(
-    steps: Iterable[StepSource], context: dict[str, Any], mail_number: int
+    steps: Iterable[StepSource],
+    context: dict[str, Any],
+    mail_number: int,
+    *,
+    spin: Spin = None,
+    spin_first: Spin = None,
 ) -> RenderedMail:
-    """Mail `mail_number` of some steps (saved or not) with a preview sender and unsubscribe URL."""
+    """Mail `mail_number` of some steps (saved or not) with a preview sender and unsubscribe URL.
+
+    `spin` picks the step's spintax version (a lead's seed, or a version number) and
+    `spin_first` the first mail's, whose subject a follow-up without one answers.
+    """
     by_number = {step.mail_number: step for step in steps}
     step = by_number.get(mail_number)
     if step is None:
@@ -546,13 +618,19 @@ def preview_steps(
     with render_budget():  # the fallback subject and the parts share one time limit
         fallback = None
         if mail_number > 1 and not step.subject.strip() and 1 in by_number:
-            fallback = f"Re: {render_subject(by_number[1].subject, context)}"
-        return render_sources(step, context, subject_fallback=fallback)
+            fallback = f"Re: {render_subject(by_number[1].subject, context, spin_first)}"
+        return render_sources(step, context, subject_fallback=fallback, spin=spin)
 
 
 def render_preview(template: Template, lead: Lead, mail_number: int) -> RenderedMail:
     """What `lead` would receive as mail `mail_number`, with a sample sender and unsubscribe URL."""
-    return preview_steps(template.steps, lead_context(lead), mail_number)
+    return preview_steps(
+        template.steps,
+        lead_context(lead),
+        mail_number,
+        spin=spin_seed(lead.id, mail_number),
+        spin_first=spin_seed(lead.id, 1),
+    )
 
 
 def sample_context(names: Iterable[str]) -> dict[str, Any]:

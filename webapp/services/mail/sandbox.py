@@ -43,6 +43,7 @@ from webapp.services.mail.limits import (
     repeated,
     sized,
 )
+from webapp.services.mail.spintax import SpintaxError, to_jinja
 
 # Names the mail, not the lead, provides.
 BUILTIN_NAMES = frozenset({"sender", "unsubscribe_url", "tracking", "range"})
@@ -259,6 +260,10 @@ class MailSandbox(ImmutableSandboxedEnvironment):
                 ),
                 1,
             )
+        try:
+            source = to_jinja(source)
+        except SpintaxError as error:
+            raise TemplateRefused(str(error), error.line) from None
         tree = self.parse(source)
         # One walk of the tree, read by every check below: a walk per check made a 64 KB
         # part with thousands of nodes take seconds to compile.

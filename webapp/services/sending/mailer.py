@@ -16,7 +16,13 @@ from flask import current_app
 from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services import tracking
-from webapp.services.mail import lead_context, render_budget, render_step, render_subject
+from webapp.services.mail import (
+    lead_context,
+    render_budget,
+    render_step,
+    render_subject,
+    spin_seed,
+)
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
 # SMTP wants CRLF line ends; smtplib sends bytes as they are.
@@ -128,7 +134,7 @@ def _reply_subject(
         return None
     context = lead_context(lead)
     context.update(sender=sender_name, unsubscribe_url=unsubscribe_url, tracking=None)
-    return f"Re: {render_subject(steps[1].subject, context)}"
+    return f"Re: {render_subject(steps[1].subject, context, spin_seed(lead.id, 1))}"
 
 
 def _earlier_message_ids(message: Message) -> list[str]:

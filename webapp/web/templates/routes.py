@@ -32,6 +32,8 @@ from webapp.services.mail import (
     list_templates,
     preview_steps,
     sample_context,
+    spin_seed,
+    spin_versions,
     template_variables,
     update_template,
     variables_in,
@@ -185,13 +187,27 @@ def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
     mail_number_int = clamp_int(mail_number, 1, 1, MAX_STEPS)
     names = sorted(variables_in(getattr(s, p) for s in steps for p in PARTS))
     context = lead_context(lead) if lead is not None else sample_context(names)
+    step = next((s for s in steps if s.mail_number == mail_number_int), None)
+    versions = spin_versions(step) if step is not None else 1
+    # A version number picks one of the step's spintax versions; without one a lead shows
+    # its own, and stand-in values the first.
+    version: int | None = None
+    spin: str | int
+    spin_first: str | int = 0
+    if lead is not None:
+        spin = spin_seed(lead.id, mail_number_int)
+        spin_first = spin_seed(lead.id, 1)
+    if values.get("preview_version", "").strip() or lead is None:
+        version = clamp_int(values.get("preview_version", ""), 1, 1, versions)
+        spin = version - 1
+    variables = {"variables": names, "versions": versions, "version": version}
     try:
-        mail = preview_steps(steps, context, mail_number_int)
+        mail = preview_steps(steps, context, mail_number_int, spin=spin, spin_first=spin_first)
     except RenderError as error:
-        html = render_template("templates/_preview.html", error=error, lead=lead, variables=names)
+        html = render_template("templates/_preview.html", error=error, lead=lead, **variables)
         return html, 422
     shown = _untracked(mail)
-    return render_template("templates/_preview.html", mail=shown, lead=lead, variables=names)
+    return render_template("templates/_preview.html", mail=shown, lead=lead, **variables)
 
 
 def _untracked(mail: RenderedMail) -> RenderedMail:
