@@ -116,6 +116,11 @@ def test_the_messages_table_says_why_a_mail_was_canceled_in_dutch(
         CancelReason.LEAD_REPLIED: "lead heeft geantwoord",
         "emailed recently": "onlangs gemaild",
         CancelReason.EARLIER_MAIL_FAILED: "eerdere mail mislukt",
+        CancelReason.ADDRESS_SUPPRESSED: "adres uitgesloten",
+        CancelReason.DOMAIN_SUPPRESSED: "domein uitgesloten",
+        CancelReason.LEAD_BOUNCED: "lead gebounced",
+        CancelReason.LEAD_MAILED_ELSEWHERE: "lead onlangs gemaild door een andere campagne",
+        CancelReason.COMPANY_MAILED_ELSEWHERE: "bedrijf onlangs gemaild door een andere campagne",
     }
     for reason in reasons:
         make_message(campaign, make_lead(), status="canceled", last_error=reason)

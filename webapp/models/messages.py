@@ -58,6 +58,17 @@ class CancelReason(StrEnum):
     EARLIER_MAIL_FAILED = "earlier mail failed"
     LEAD_REPLIED = "lead replied"
     COMPANY_REPLIED = "company replied"
+    # The send-time guard (docs/rules.md, "Sending"): the lead or its company stopped
+    # being mailable between planning and sending.
+    LEAD_DELETED = "lead deleted"
+    LEAD_STOPPED = "lead stopped"
+    LEAD_BOUNCED = "lead bounced"
+    LEAD_SUPPRESSED = "lead suppressed"
+    ADDRESS_SUPPRESSED = "address suppressed"
+    DOMAIN_SUPPRESSED = "domain suppressed"
+    EMAILED_RECENTLY = "emailed recently"
+    LEAD_MAILED_ELSEWHERE = "lead mailed by another campaign"
+    COMPANY_MAILED_ELSEWHERE = "company mailed by another campaign"
 
 
 _queued = sa.text("status = 'queued'")

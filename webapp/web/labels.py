@@ -60,12 +60,17 @@ MESSAGE_REASON_LABELS = {
     "earlier mail not sent": _l("earlier mail not sent"),
     CancelReason.LEAD_REPLIED: _l("lead replied"),
     CancelReason.COMPANY_REPLIED: _l("someone at the company replied"),
-    "lead deleted": _l("lead deleted"),
-    "lead stopped": _l("lead stopped"),
-    "lead suppressed": _l("lead suppressed"),
-    "lead bounced": _l("lead bounced"),
+    CancelReason.LEAD_DELETED: _l("lead deleted"),
+    CancelReason.LEAD_STOPPED: _l("lead stopped"),
+    CancelReason.LEAD_SUPPRESSED: _l("lead suppressed"),
+    CancelReason.LEAD_BOUNCED: _l("lead bounced"),
+    CancelReason.ADDRESS_SUPPRESSED: _l("address on the suppression list"),
+    CancelReason.DOMAIN_SUPPRESSED: _l("domain on the suppression list"),
+    # Written before the guard named which of the two it was.
     "suppressed": _l("suppressed"),
-    "emailed recently": _l("emailed recently"),
+    CancelReason.EMAILED_RECENTLY: _l("emailed recently"),
+    CancelReason.LEAD_MAILED_ELSEWHERE: _l("lead recently mailed by another campaign"),
+    CancelReason.COMPANY_MAILED_ELSEWHERE: _l("company recently mailed by another campaign"),
     "no outcome within the send lease": _l("no answer from the mail server in time"),
 }
 

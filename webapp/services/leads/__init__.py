@@ -95,6 +95,7 @@ from webapp.services.leads.suppressions import (
     remove_suppression,
     search_suppressions,
     suppress_lead,
+    suppressed_by,
     suppression_to_dict,
 )
 
@@ -166,6 +167,7 @@ __all__ = [
     "start_import_job",
     "store_upload",
     "suppress_lead",
+    "suppressed_by",
     "suppression_to_dict",
     "unicode_email",
     "unicode_host",

@@ -73,6 +73,25 @@ def is_suppressed(email: str, domain: str | None = None) -> bool:
     return found.first() is not None
 
 
+def suppressed_by(email: str, domain: str | None = None) -> str | None:
+    """What suppresses the address: "address", "domain" (its mail domain or the given
+    company domain), or None. One read of the two unique indexes."""
+    email = (email or "").strip().lower()
+    domains = [d for d in dict.fromkeys((_mail_domain(email), (domain or "").lower())) if d]
+    clauses = [Suppression.email == email]
+    if domains:
+        clauses.append(Suppression.domain.in_(domains))
+    found = db.session.execute(
+        sa.select(Suppression.email)
+        .where(sa.or_(*clauses))
+        .order_by(Suppression.email.is_(None))
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    return "address" if found.email is not None else "domain"
+
+
 def find_suppression(email: str | None = None, domain: str | None = None) -> Suppression | None:
     """The suppression of exactly this address or domain."""
     column, value = (Suppression.email, email) if email else (Suppression.domain, domain)

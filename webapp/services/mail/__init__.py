@@ -5,6 +5,12 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
+from webapp.services.mail.content_checks import (
+    ContentCode,
+    ContentWarning,
+    check_step,
+    check_steps,
+)
 from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.limits import render_budget
 from webapp.services.mail.rendering import (
@@ -42,11 +48,15 @@ from webapp.services.mail.templates import (
 __all__ = [
     "MAX_STEPS",
     "PARTS",
+    "ContentCode",
+    "ContentWarning",
     "RenderError",
     "RenderProblem",
     "RenderedMail",
     "StepDraft",
     "TemplateInvalid",
+    "check_step",
+    "check_steps",
     "check_template",
     "create_template",
     "get_template",

@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import Campaign, CampaignStatus
 from webapp.queue import enqueue_after_commit
+from webapp.services.planning.content import with_content_warnings
 from webapp.services.planning.lead_checks import (
     LeadChecks,
     check_leads,
@@ -355,11 +356,11 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape) of a request, made now; writes nothing."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
     if campaign is not None:
-        return _new_report(campaign, request, now)[0]
+        return with_content_warnings(_new_report(campaign, request, now)[0], request)
     lead_ids, checks = read_leads(request)
     prepared = prepare(request, now, lead_ids=lead_ids)
     prepared.lead_checks = checks
-    return build_report(prepared, prepared.messages)
+    return with_content_warnings(build_report(prepared, prepared.messages), request)
 
 
 def _new_report(
@@ -404,10 +405,11 @@ def kept_dry_run(campaign_id: str, now: datetime) -> KeptDryRun | None:
     if campaign.status != CampaignStatus.DRAFT:
         report = _started_report(campaign, request, now)
         if report is not None:
-            return KeptDryRun(report, "")
+            return KeptDryRun(with_content_warnings(report, request), "")
     # The start as saved: one clamped to the furthest allowed moves with the clock.
     key = _key(replace(request, start_at=campaign.start_at), now)
-    return KeptDryRun(stored_report(campaign.id, key, now), key)
+    kept = stored_report(campaign.id, key, now)
+    return KeptDryRun(None if kept is None else with_content_warnings(kept, request), key)
 
 
 def _started_report(
@@ -487,6 +489,7 @@ def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:
         return kept.report
     campaign = db.session.get(Campaign, campaign_id)
     assert campaign is not None
-    report, valid_until = _new_report(campaign, plan_request_for(campaign), now)
+    request = plan_request_for(campaign)
+    report, valid_until = _new_report(campaign, request, now)
     store_report(campaign_id, kept.key, report, valid_until, now)
-    return report
+    return with_content_warnings(report, request)

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
-    CampaignAudience,
     CampaignStatus,
     CancelReason,
     EventType,
@@ -21,8 +20,13 @@ from webapp.models import (
     MessageStatus,
     SendingDomain,
 )
-from webapp.services.leads import is_suppressed
 from webapp.services.planning import DomainCalendar, domain_spec
+from webapp.services.sending.guard import (
+    company_replied,
+    mailed_elsewhere,
+    recent_days,
+    suppression_reason,
+)
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
 # A send may start this much before its domain's interval has passed since the last
@@ -47,23 +51,18 @@ GO = Verdict()
 
 
 def check_send_rules(message: Message, campaign: Campaign, lead: Lead, now: datetime) -> Verdict:
-    """Campaign running, lead mailable, not replied, not emailed recently, parent sent."""
+    """Campaign running, lead mailable, no reply, not mailed elsewhere lately, parent sent.
+
+    Run by the send job on its claimed message before anything is written or sent; a
+    cancel carries one CancelReason, which the campaign's messages table shows.
+    """
     if campaign.status in (CampaignStatus.STOPPED, CampaignStatus.COMPLETED):
         return Verdict(cancel=True, reason=f"campaign {campaign.status}")
     if campaign.status != CampaignStatus.RUNNING:
         return Verdict(wait=True, reason=f"campaign {campaign.status}")
-    if lead.deleted_at is not None:
-        return Verdict(cancel=True, reason="lead deleted")
-    if lead.stopped:
-        return Verdict(cancel=True, reason="lead stopped")
-    if lead.status != LeadStatus.ACTIVE:
-        return Verdict(cancel=True, reason=f"lead {lead.status}")
-    if is_suppressed(lead.email, lead.domain):
-        return Verdict(cancel=True, reason="suppressed")
-    if _has_replied(message):
-        return Verdict(cancel=True, reason=CancelReason.LEAD_REPLIED)
-    if message.mail_number == 1 and _emailed_recently(campaign, lead, now):
-        return Verdict(cancel=True, reason="emailed recently")
+    reason = _unmailable(message, campaign, lead, now)
+    if reason is not None:
+        return Verdict(cancel=True, reason=reason)
     if message.parent_message_id is not None:
         parent = db.session.get(Message, message.parent_message_id)
         if parent is None or parent.status not in SENT_STATUSES + PARENT_PENDING:
@@ -71,6 +70,38 @@ def check_send_rules(message: Message, campaign: Campaign, lead: Lead, now: date
         if parent.status in PARENT_PENDING:
             return Verdict(wait=True, reason="earlier mail not sent yet")
     return GO
+
+
+def _unmailable(
+    message: Message, campaign: Campaign, lead: Lead, now: datetime
+) -> CancelReason | None:
+    """Why the lead may not get this mail now (the guard's order: the lead's own state,
+    the suppression list, replies, then other campaigns' mail)."""
+    if lead.deleted_at is not None:
+        return CancelReason.LEAD_DELETED
+    if lead.stopped:
+        return CancelReason.LEAD_STOPPED
+    if lead.status == LeadStatus.BOUNCED:
+        return CancelReason.LEAD_BOUNCED
+    suppressed = suppression_reason(lead)
+    if suppressed is not None:
+        return suppressed
+    if lead.status != LeadStatus.ACTIVE:
+        return CancelReason.LEAD_SUPPRESSED
+    if _has_replied(message):
+        return CancelReason.LEAD_REPLIED
+    if company_replied(message, lead):
+        return CancelReason.COMPANY_REPLIED
+    days = recent_days(campaign)
+    if not days:
+        return None
+    elsewhere = mailed_elsewhere(message, campaign, lead, days, now)
+    if elsewhere is not None:
+        return elsewhere
+    # First mails only: a follow-up follows its own earlier mail, which set last_emailed_at.
+    if message.mail_number == 1 and _emailed_recently(lead, days, now):
+        return CancelReason.EMAILED_RECENTLY
+    return None
 
 
 def _has_replied(message: Message) -> bool:
@@ -87,18 +118,9 @@ def _has_replied(message: Message) -> bool:
     return replied is not None
 
 
-def _emailed_recently(campaign: Campaign, lead: Lead, now: datetime) -> bool:
-    """The audience's 14-day rule, for first mails only (follow-ups follow their own mail)."""
-    if lead.last_emailed_at is None:
-        return False
-    days = db.session.execute(
-        sa.select(CampaignAudience.exclude_recent_days).where(
-            CampaignAudience.campaign_id == campaign.id
-        )
-    ).scalar_one_or_none()
-    if not days:
-        return False
-    return lead.last_emailed_at > now - timedelta(days=days)
+def _emailed_recently(lead: Lead, days: int, now: datetime) -> bool:
+    """The audience's 14-day rule on the lead's last mail, whichever campaign sent it."""
+    return lead.last_emailed_at is not None and lead.last_emailed_at > now - timedelta(days=days)
 
 
 def in_sending_window(domain: SendingDomain, now: datetime) -> bool:

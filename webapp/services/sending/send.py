@@ -70,6 +70,7 @@ def send_claimed_message(message_id: str, claim_token: str) -> str:
     ).scalar_one_or_none()
     assert campaign is not None and lead is not None
 
+    failpoint("before_rules")
     verdict = check_send_rules(message, campaign, lead, now)
     if verdict.cancel:
         message.status = MessageStatus.CANCELED
