@@ -8,6 +8,7 @@ from __future__ import annotations
 from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.limits import render_budget
 from webapp.services.mail.rendering import (
+    PREVIEW_UNSUBSCRIBE_URL,
     RenderedMail,
     RenderError,
     RenderProblem,
@@ -40,6 +41,7 @@ from webapp.services.mail.templates import (
 __all__ = [
     "MAX_STEPS",
     "PARTS",
+    "PREVIEW_UNSUBSCRIBE_URL",
     "RenderError",
     "RenderProblem",
     "RenderedMail",

@@ -24,6 +24,7 @@ from webapp.services.sending.dispatch import (
     dispatch_once,
 )
 from webapp.services.sending.domain_health import check_domain_health
+from webapp.services.sending.mail_to_self import SentTestMail, send_test_mail
 from webapp.services.sending.mailer import display_name
 from webapp.services.sending.operator import (
     DECISIONS,
@@ -51,6 +52,7 @@ __all__ = [
     "Decision",
     "DispatchResult",
     "MessageConflict",
+    "SentTestMail",
     "check_domain_health",
     "check_smtp_connection",
     "complete_finished_campaigns",
@@ -64,5 +66,6 @@ __all__ = [
     "read_outbox_mail",
     "resend_message",
     "send_claimed_message",
+    "send_test_mail",
     "tls_problem",
 ]
