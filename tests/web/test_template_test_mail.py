@@ -317,3 +317,23 @@ def test_the_test_mail_reads_in_dutch(
     assert "Lead: geen lead met dit id" in refused.text
     for name in ("_test_mail.html", "_test_mail_result.html"):
         assert untranslated_in_template(ROOT / "templates" / "templates" / name) == []
+
+
+def test_a_test_mail_the_server_refuses_is_a_422_on_the_domain_and_not_audited(
+    setting: tuple[Template, Lead], smtp_server: SmtpCapture, api_client: Any
+) -> None:
+    template, lead = setting
+    client, headers = api_client("marketer")
+    me = client.get("/api/v1/me", headers=headers).json["email"]
+    smtp_server.reject(me, 550, "5.1.1 User unknown")
+    body = {"lead_id": lead.id, "mail_number": 1, "domain": "punthelder-seo.nl"}
+    response = client.post(f"/api/v1/templates/{template.id}/test-mail", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "domain": "the mail server did not take the test mail: 550 5.1.1 User unknown"
+    }
+    audited = sa.select(sa.func.count()).where(AuditEvent.action == "template.test_mail")
+    assert db.session.scalar(audited) == 0
+    # The lead is not touched by a refusal that was about the test address.
+    stored = db.session.get(Lead, lead.id)
+    assert stored is not None and stored.status == "active"
