@@ -48,6 +48,8 @@ class AuditAction(StrEnum):
     SUPPRESSION_REMOVED = "suppression.removed"
     TEMPLATE_CREATE = "template.create"
     TEMPLATE_UPDATE = "template.update"
+    # A step of a template sent to the person themself, never tracked or counted.
+    TEMPLATE_TEST_MAIL = "template.test_mail"
     # The team: invitations, roles, who may log in
     INVITATION_SENT = "invitation.sent"
     INVITATION_RESENT = "invitation.resent"

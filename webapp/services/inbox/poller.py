@@ -142,22 +142,40 @@ def imap_tls_mode(domain: SendingDomain) -> str:
     return "starttls" if int(domain.imap_port) == 143 else "ssl"
 
 
-def connect_imap(host: str, port: int, tls: str) -> imaplib.IMAP4:
+def connect_imap(host: str, port: int, tls: str, timeout: float = TIMEOUT_SECONDS) -> imaplib.IMAP4:
     """A connection, not yet logged in, with TLS as asked and the certificate verified
     against the default trust store (`SSL_CERT_FILE` names another bundle). A server that
     does not offer STARTTLS is an error, never a login in the clear."""
-    if tls == "ssl":
-        context = ssl.create_default_context()
-        return imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TIMEOUT_SECONDS)
-    connection = imaplib.IMAP4(host, port, timeout=TIMEOUT_SECONDS)
+    connection = open_imap(host, port, tls, timeout)
     if tls == "starttls":
         try:
-            connection.starttls(ssl.create_default_context())
+            start_tls_imap(connection)
         except BaseException:
             with suppress(OSError):
                 connection.shutdown()
             raise
     return connection
+
+
+def open_imap(host: str, port: int, tls: str, timeout: float = TIMEOUT_SECONDS) -> imaplib.IMAP4:
+    """A connection past the server's greeting; with implicit TLS ("ssl") already encrypted.
+
+    The connection check calls this and `start_tls_imap` one by one, to say which failed."""
+    if tls == "ssl":
+        context = ssl.create_default_context()
+        return imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
+    return imaplib.IMAP4(host, port, timeout=timeout)
+
+
+def start_tls_imap(connection: imaplib.IMAP4) -> None:
+    """Upgrade a plain connection with STARTTLS, verifying the certificate."""
+    connection.starttls(ssl.create_default_context())
+
+
+def open_folder(connection: imaplib.IMAP4, folder: str) -> tuple[str, list[Any]]:
+    """EXAMINE the folder (read-only, so nothing is marked read): IMAP's status and data."""
+    status, data = connection.select(_quote(folder), readonly=True)
+    return status, list(data)
 
 
 @contextmanager
@@ -166,7 +184,7 @@ def _mailbox(domain: SendingDomain) -> Iterator[imaplib.IMAP4]:
     connection = connect_imap(str(domain.imap_host), int(domain.imap_port), imap_tls_mode(domain))
     try:
         connection.login(str(domain.imap_user), domain.imap_password or "")
-        status, data = connection.select(_quote(domain.imap_folder or "INBOX"), readonly=True)
+        status, data = open_folder(connection, domain.imap_folder or "INBOX")
         if status != "OK":
             raise imaplib.IMAP4.error(f"cannot open folder {domain.imap_folder}: {data!r}")
         yield connection

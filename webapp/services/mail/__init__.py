@@ -14,6 +14,7 @@ from webapp.services.mail.content_checks import (
 from webapp.services.mail.html_text import html_to_text
 from webapp.services.mail.limits import render_budget
 from webapp.services.mail.rendering import (
+    PREVIEW_UNSUBSCRIBE_URL,
     RenderedMail,
     RenderError,
     RenderProblem,
@@ -48,6 +49,7 @@ from webapp.services.mail.templates import (
 __all__ = [
     "MAX_STEPS",
     "PARTS",
+    "PREVIEW_UNSUBSCRIBE_URL",
     "ContentCode",
     "ContentWarning",
     "RenderError",

@@ -5,12 +5,26 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
+from webapp.services.sending.connection_check import (
+    CHECK_TIMEOUT_SECONDS,
+    CONNECT,
+    FOLDER,
+    LOGIN,
+    TLS,
+    CheckStep,
+    ConnectionReport,
+    check_smtp_connection,
+    connection_problem,
+    decoded,
+    tls_problem,
+)
 from webapp.services.sending.dispatch import (
     DispatchResult,
     complete_finished_campaigns,
     dispatch_once,
 )
 from webapp.services.sending.domain_health import check_domain_health
+from webapp.services.sending.mail_to_self import SentTestMail, send_test_mail
 from webapp.services.sending.mailer import display_name
 from webapp.services.sending.operator import (
     DECISIONS,
@@ -27,13 +41,24 @@ from webapp.services.sending.outbox import (
 from webapp.services.sending.send import send_claimed_message
 
 __all__ = [
+    "CHECK_TIMEOUT_SECONDS",
+    "CONNECT",
     "DECISIONS",
+    "FOLDER",
+    "LOGIN",
+    "TLS",
+    "CheckStep",
+    "ConnectionReport",
     "Decision",
     "DispatchResult",
     "MessageConflict",
+    "SentTestMail",
     "check_domain_health",
+    "check_smtp_connection",
     "complete_finished_campaigns",
+    "connection_problem",
     "decide_uncertain",
+    "decoded",
     "dispatch_once",
     "display_name",
     "list_outbox",
@@ -41,4 +66,6 @@ __all__ = [
     "read_outbox_mail",
     "resend_message",
     "send_claimed_message",
+    "send_test_mail",
+    "tls_problem",
 ]

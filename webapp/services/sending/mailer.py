@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services import tracking
 from webapp.services.mail import (
+    RenderedMail,
     lead_context,
     render_budget,
     render_step,
@@ -60,18 +61,10 @@ def build_mail(
     Raises rendering.RenderError when the step cannot be rendered for this lead.
     """
     steps = {step.mail_number: step for step in campaign.template.steps}
-    step = steps[message.mail_number]
     sender_name = display_name(domain, message.alias)
     from_email = message.from_email or f"{message.alias}@{domain.name}"
     unsubscribe_url = tracking.unsubscribe_url(message.id)
-    with render_budget():  # the fallback subject and the parts share the mail's time limit
-        rendered = render_step(
-            step,
-            lead,
-            sender=sender_name,
-            unsubscribe_url=unsubscribe_url,
-            subject_fallback=_reply_subject(steps, step, lead, sender_name, unsubscribe_url),
-        )
+    rendered = render_for_lead(steps, message.mail_number, lead, sender_name, unsubscribe_url)
     html = rendered.html
     if campaign.track_clicks:
         html = tracking.rewrite_links(html, message.id)
@@ -102,6 +95,35 @@ def build_mail(
             with_report = True
 
     mailto = tracking.unsubscribe_mailto(domain.name, message.id)
+    raw = wire_bytes(mail, domain, unsubscribe_url, mailto)
+    return BuiltMail(raw, from_email, lead.email, rendered.subject, with_report)
+
+
+def render_for_lead(
+    steps: dict[int, TemplateStep],
+    mail_number: int,
+    lead: Lead,
+    sender_name: str,
+    unsubscribe_url: str,
+) -> RenderedMail:
+    """Mail `mail_number` for the lead in the sandbox, a follow-up without a subject of its
+    own getting `Re: <mail 1 subject>`; the real send and the test mail both come here."""
+    step = steps[mail_number]
+    with render_budget():  # the fallback subject and the parts share the mail's time limit
+        return render_step(
+            step,
+            lead,
+            sender=sender_name,
+            unsubscribe_url=unsubscribe_url,
+            subject_fallback=_reply_subject(steps, step, lead, sender_name, unsubscribe_url),
+        )
+
+
+def wire_bytes(
+    mail: EmailMessage, domain: SendingDomain, unsubscribe_url: str, mailto: str
+) -> bytes:
+    """The mail as sent: CRLF bytes, List-Unsubscribe as written, DKIM-signed when the
+    domain has a key."""
     raw = _with_raw_header(
         mail.as_bytes(policy=WIRE_POLICY),
         "List-Unsubscribe",
@@ -109,7 +131,7 @@ def build_mail(
     )
     if domain.dkim_selector and domain.dkim_private_key:
         raw = dkim_sign(raw, domain)
-    return BuiltMail(raw, from_email, lead.email, rendered.subject, with_report)
+    return raw
 
 
 def _with_raw_header(raw: bytes, name: str, parts: list[str]) -> bytes:

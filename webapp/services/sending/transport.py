@@ -105,28 +105,45 @@ def deliver_smtp(server: SmtpServer, raw: bytes, sender: str, recipient: str) ->
 
 
 def _connect(server: SmtpServer) -> smtplib.SMTP:
-    """A client past EHLO, STARTTLS and AUTH as the domain asks; closed again on failure.
-
-    Certificates are verified against the system's trust store (`SSL_CERT_FILE` names
-    another bundle)."""
-    host = server.host or ""
-    if server.tls == SmtpTls.SSL:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            host, server.port, timeout=SMTP_TIMEOUT_SECONDS, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(host, server.port, timeout=SMTP_TIMEOUT_SECONDS)
+    """A client past EHLO, STARTTLS and AUTH as the domain asks; closed again on failure."""
+    client = open_smtp(server)
     try:
-        client.ehlo(server.name)
-        if server.tls == SmtpTls.STARTTLS:
-            client.starttls(context=ssl.create_default_context())
-            client.ehlo(server.name)
+        secure_smtp(client, server)
         if server.user and server.password:
             client.login(server.user, server.password)
     except BaseException:
         client.close()
         raise
     return client
+
+
+def open_smtp(server: SmtpServer, timeout: float = SMTP_TIMEOUT_SECONDS) -> smtplib.SMTP:
+    """A client past the greeting and EHLO; with implicit TLS ("ssl") already encrypted.
+
+    Certificates are verified against the system's trust store (`SSL_CERT_FILE` names
+    another bundle). The connection check (`connection_check`) calls the phases one by
+    one, so that it can say which of them failed."""
+    host = server.host or ""
+    if server.tls == SmtpTls.SSL:
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, server.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(host, server.port, timeout=timeout)
+    try:
+        client.ehlo(server.name)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def secure_smtp(client: smtplib.SMTP, server: SmtpServer) -> None:
+    """STARTTLS when the domain asks for it (a server without it is an error, never a
+    login in the clear); nothing to do for implicit TLS or no encryption."""
+    if server.tls == SmtpTls.STARTTLS:
+        client.starttls(context=ssl.create_default_context())
+        client.ehlo(server.name)
 
 
 def _refused(code: int, text: bytes | str, sender_refused: bool = False) -> Delivery:

@@ -1,4 +1,4 @@
-"""Mail templates over the API: list, create, read, replace, preview for a lead."""
+"""Mail templates over the API: list, create, read, replace, preview for a lead, test mail."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead, Template
@@ -21,6 +22,7 @@ from webapp.services.mail import (
     template_to_dict,
     update_template,
 )
+from webapp.services.sending import send_test_mail
 from webapp.web.api.blueprint import bp
 from webapp.web.api.helpers import json_body
 
@@ -72,6 +74,17 @@ def templates_preview(template_id: str) -> Any:
             fields = {"template": error.message}
         raise ApiError(422, error.message, fields) from None
     return {"subject": mail.subject, "html": mail.html, "text": mail.text}
+
+
+@bp.post("/templates/<template_id>/test-mail")
+def templates_test_mail(template_id: str) -> Any:
+    """One step for a lead, from a domain and alias, to the caller: marked, untracked, uncounted."""
+    template = _template_or_404(template_id)
+    sent = send_test_mail(
+        template, json_body(), recipient=current_user.email, user_id=current_user.id, now=utcnow()
+    )
+    db.session.commit()
+    return {"sent": True, "to": sent.to, "subject": sent.subject}
 
 
 def _template_or_404(template_id: str) -> Template:

@@ -57,6 +57,7 @@ SENTENCES: dict[str, Any] = {
     AuditAction.SUPPRESSION_REMOVED: _l("Took an address or domain off the suppression list"),
     AuditAction.TEMPLATE_CREATE: _l("Created a template"),
     AuditAction.TEMPLATE_UPDATE: _l("Changed a template"),
+    AuditAction.TEMPLATE_TEST_MAIL: _l("Sent themself a test mail of a template"),
     AuditAction.USER_PASSWORD_CHANGED: _l("Changed their password"),
     AuditAction.USER_TOKEN_CREATED: _l("Created an API token"),
     AuditAction.USER_TOKEN_REVOKED: _l("Revoked an API token"),

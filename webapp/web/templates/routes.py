@@ -38,6 +38,7 @@ from webapp.services.mail import (
     update_template,
     variables_in,
 )
+from webapp.services.planning import list_domains
 from webapp.web.templates.blueprint import bp
 
 _STEP_FIELD = re.compile(r"^steps-([0-9]{1,3})-(subject|body_html|body_text)$")
@@ -178,6 +179,8 @@ def _editor(
         can_edit=can("edit_templates"),
         max_steps=MAX_STEPS,
         leads=pick_leads(""),
+        # The senders a test mail can come from (a saved template, for those who edit).
+        sending_domains=list_domains() if template is not None and can("edit_templates") else [],
     )
 
 
