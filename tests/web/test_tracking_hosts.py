@@ -326,3 +326,16 @@ def test_a_tracking_host_given_up_still_answers_for_the_mail_that_named_it(
     response = on(app, OWN_HOST).get(path(urls(sent[OWN])["click"]))
     assert (response.status_code, response.location) == (302, LINK)
     assert events(message, "clicked") == 1
+
+
+def test_the_404_on_a_tracking_host_speaks_the_readers_language(
+    app: Flask, hosts: None, dutch: None
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    client = app.test_client()
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE", None)
+    page = On(client, OWN_HOST).get("/login")
+    assert page.status_code == 404 and '<html lang="nl">' in page.text
+    assert "Link niet gevonden" in page.text and "Log in" not in page.text
+    assert_no_cookies(page)
