@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from webapp import cli, edge, errors, extensions, formatting, headers, i18n, security
+from webapp import cli, edge, errors, extensions, formatting, headers, hosts, i18n, security
 from webapp.config import ROOT, Config
 from webapp.extensions import db
 from webapp.web import register_blueprints
@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         render_as_batch=True,
     )
     edge.init_app(app)  # first: nothing after it meets input no view could use
+    hosts.init_app(app)  # a tracking host answers its tracking URLs and nothing else
     extensions.csrf.init_app(app)
     extensions.mail.init_app(app)
     security.init_app(app)

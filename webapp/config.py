@@ -65,6 +65,10 @@ class Config:
         # Opens and clicks are queued in each web process and written in batches (about
         # every 50 ms); off writes each hit within its request.
         self.TRACKING_BUFFER = _bool("TRACKING_BUFFER", True)
+        # Each process reads the sending domains' tracking hosts again this often (seconds).
+        self.TRACKING_HOSTS_REFRESH_SECONDS = float(
+            os.environ.get("TRACKING_HOSTS_REFRESH_SECONDS", "60")
+        )
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
         # Failed logins: at most this many per account and per client address within the

@@ -24,6 +24,7 @@ from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import parse_bool
 from webapp.services.planning import request_domain_replans
+from webapp.services.tracking import forget_tracking_hosts_after_commit
 
 _ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -128,6 +129,8 @@ def update_domain(
     reshaped = any(
         field in PACE_FIELDS and getattr(domain, field) != value for field, value in values.items()
     )
+    if "tracking_host" in values and values["tracking_host"] != domain.tracking_host:
+        forget_tracking_hosts_after_commit()  # this process answers on the new host at once
     for field, value in values.items():
         setattr(domain, field, value)
     wake_dispatcher_after_commit()  # unpaused, or its window or pace moved

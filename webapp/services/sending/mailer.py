@@ -63,13 +63,15 @@ def build_mail(
     steps = {step.mail_number: step for step in campaign.template.steps}
     sender_name = display_name(domain, message.alias)
     from_email = message.from_email or f"{message.alias}@{domain.name}"
-    unsubscribe_url = tracking.unsubscribe_url(message.id)
+    # Mail from a domain with its own tracking host tracks on that host (docs/rules.md).
+    host = domain.tracking_host
+    unsubscribe_url = tracking.unsubscribe_url(message.id, host)
     rendered = render_for_lead(steps, message.mail_number, lead, sender_name, unsubscribe_url)
     html = rendered.html
     if campaign.track_clicks:
-        html = tracking.rewrite_links(html, message.id)
+        html = tracking.rewrite_links(html, message.id, host)
     if campaign.track_opens:
-        html = _append_pixel(html, tracking.pixel_tag(message.id))
+        html = _append_pixel(html, tracking.pixel_tag(message.id, host))
 
     mail = EmailMessage()
     mail["From"] = formataddr((sender_name, from_email))

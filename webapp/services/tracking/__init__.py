@@ -1,4 +1,4 @@
-"""Tracking: signed link tokens, opens and clicks, unsubscribes, retention.
+"""Tracking: signed link tokens, tracking hosts, opens and clicks, unsubscribes, retention.
 
 What other areas and the web layer may use; the modules inside are the area's own.
 """
@@ -12,6 +12,13 @@ from webapp.services.tracking.events import (
     client_ip,
     open_hit,
     write_hits,
+)
+from webapp.services.tracking.hosts import (
+    forget_tracking_hosts,
+    forget_tracking_hosts_after_commit,
+    is_tracking_host,
+    token_hosts,
+    tracking_hosts,
 )
 from webapp.services.tracking.links import (
     message_id_from_unsubscribe_subject,
@@ -41,6 +48,9 @@ __all__ = [
     "click_hit",
     "client_ip",
     "enqueue",
+    "forget_tracking_hosts",
+    "forget_tracking_hosts_after_commit",
+    "is_tracking_host",
     "is_unsubscribed",
     "message_id_from_unsubscribe_subject",
     "open_hit",
@@ -51,6 +61,8 @@ __all__ = [
     "read_unsubscribe_token",
     "retention_days",
     "rewrite_links",
+    "token_hosts",
+    "tracking_hosts",
     "unsubscribe",
     "unsubscribe_mailto",
     "unsubscribe_url",

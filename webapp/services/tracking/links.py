@@ -1,18 +1,23 @@
 """The tracking parts of an outgoing mail: pixel, tracked links, unsubscribe links.
 
 These never decide whether to track: the sender checks the campaign's
-`track_opens` / `track_clicks` and calls what it needs.
+`track_opens` / `track_clicks` and calls what it needs. With a `host` (the sending
+domain's tracking host) the URLs are on that host, with PUBLIC_BASE_URL's scheme, port
+and path, and their tokens are signed for it; without one they are on PUBLIC_BASE_URL.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from html import escape, unescape
 from html.parser import HTMLParser
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app
 
 from webapp.services.tracking import tokens
+from webapp.services.tracking.hosts import normalize_host
 
 UNSUBSCRIBE_SUBJECT_PREFIX = "unsubscribe-"
 _SUBJECT_TOKEN = re.compile(rf"{UNSUBSCRIBE_SUBJECT_PREFIX}([A-Za-z0-9_\-.]{{1,200}})")
@@ -21,7 +26,7 @@ _SUBJECT_TOKEN = re.compile(rf"{UNSUBSCRIBE_SUBJECT_PREFIX}([A-Za-z0-9_\-.]{{1,2
 # path), protocol-relative, or a bare path. `kind` is o (open pixel) or c (tracked link).
 # A token never ends in a dot: the full stop after a URL in a sentence stays in the text.
 _TRACKING_URL = re.compile(
-    r"""(?:(?i:https?:)?//[^\s"'<>()]*?)?/t/(?P<kind>[oc])/"""
+    r"""(?:(?i:https?:)?//(?P<authority>[^\s"'<>()/]*)[^\s"'<>()]*?)?/t/(?P<kind>[oc])/"""
     r"""(?P<token>(?:[A-Za-z0-9_\-.]*[A-Za-z0-9_\-])?)"""
 )
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -33,28 +38,38 @@ _ATTRIBUTE = re.compile(
 )
 
 
-def _base() -> str:
-    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+def _base(host: str | None = None) -> str:
+    return _on_host(str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/"), host)
 
 
-def open_pixel_url(message_id: str) -> str:
+@functools.lru_cache(maxsize=256)
+def _on_host(base: str, host: str | None) -> str:
+    """The public base URL with its host name replaced by `host` (when given)."""
+    if not host:
+        return base
+    parts = urlsplit(base)
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+
+
+def open_pixel_url(message_id: str, host: str | None = None) -> str:
     """The URL of the message's open pixel."""
-    return f"{_base()}/t/o/{tokens.open_token(message_id)}.gif"
+    return f"{_base(host)}/t/o/{tokens.open_token(message_id, host)}.gif"
 
 
-def click_url(message_id: str, url: str) -> str:
+def click_url(message_id: str, url: str, host: str | None = None) -> str:
     """The tracked form of one link of the message."""
-    return f"{_base()}/t/c/{tokens.click_token(message_id, url)}"
+    return f"{_base(host)}/t/c/{tokens.click_token(message_id, url, host)}"
 
 
-def unsubscribe_url(message_id: str) -> str:
+def unsubscribe_url(message_id: str, host: str | None = None) -> str:
     """The unsubscribe page (and RFC 8058 one-click POST target) of the message."""
-    return f"{_base()}/u/{tokens.unsubscribe_token(message_id)}"
+    return f"{_base(host)}/u/{tokens.unsubscribe_token(message_id, host)}"
 
 
 def unsubscribe_mailto(domain: str, message_id: str) -> str:
     """The mailto: form of List-Unsubscribe; `message_id_from_unsubscribe_subject` reads it back."""
-    token = tokens.unsubscribe_token(message_id)
+    token = tokens.unsubscribe_token(message_id)  # read by the inbox, on no host
     return f"mailto:unsubscribe@{domain}?subject={UNSUBSCRIBE_SUBJECT_PREFIX}{token}"
 
 
@@ -67,16 +82,16 @@ def message_id_from_unsubscribe_subject(subject: str) -> str | None:
     return None
 
 
-def pixel_tag(message_id: str) -> str:
+def pixel_tag(message_id: str, host: str | None = None) -> str:
     """The <img> to append to the mail's HTML."""
-    src = escape(open_pixel_url(message_id))
+    src = escape(open_pixel_url(message_id, host))
     return (
         f'<img src="{src}" width="1" height="1" alt="" '
         'style="display:block;width:1px;height:1px;border:0;" />'
     )
 
 
-def rewrite_links(html: str, message_id: str) -> str:
+def rewrite_links(html: str, message_id: str, host: str | None = None) -> str:
     """Point every http(s) link of <a> tags at its tracked URL; everything else is left as it is.
 
     mailto:, tel:, anchors, the unsubscribe link and our own URLs stay. Only the href
@@ -85,13 +100,14 @@ def rewrite_links(html: str, message_id: str) -> str:
     finder = _LinkFinder(html)
     finder.feed(html)
     finder.close()
-    own = _base() + "/"
+    own = _base(host) + "/"
+    ours = (own, _base() + "/")
     parts: list[str] = []
     done = 0
     for start, end, url in finder.links:
-        if url.startswith(own) or not tokens.is_trackable_url(url):
+        if url.startswith(ours) or not tokens.is_trackable_url(url):
             continue
-        token = tokens.click_token(message_id, url)
+        token = tokens.click_token(message_id, url, host)
         if len(token) > tokens.MAX_CLICK_TOKEN_LENGTH:
             continue  # too long for a request line: better untracked than broken
         parts.append(html[done:start])
@@ -127,9 +143,11 @@ def _unless_open_pixel(match: re.Match[str]) -> str:
 
 def _untracked_url(match: re.Match[str]) -> str:
     if match["kind"] == "c":
-        found = tokens.read_click_token(match["token"])
-        if found is not None:
-            return found[1]  # the link as it was written, signed into the token
+        # Signed for the host the URL names (a tracking host), or for the main address.
+        for host in dict.fromkeys((normalize_host(match["authority"]), None)):
+            found = tokens.read_click_token(match["token"], host)
+            if found is not None:
+                return found[1]  # the link as it was written, signed into the token
     return INERT_URL
 
 

@@ -12,6 +12,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.sessions import SessionInterface, SessionMixin
 
 from webapp.extensions import csrf
+from webapp.services import tracking
 from webapp.web.tracking.pixel import OpenPixel
 
 bp = Blueprint("tracking", __name__)
@@ -22,7 +23,8 @@ PATH_PREFIXES = ("/t/", "/u/")
 
 
 class _NoSessionForTracking(SessionInterface):
-    """The app's session interface, except that tracking URLs get a null session.
+    """The app's session interface, except that tracking URLs, and every request on a
+    sending domain's tracking host, get a null session.
 
     A null session is neither read from the cookie nor ever saved: no Set-Cookie and no
     `Vary: Cookie`, whatever cookie a browser sends along, and a write fails loudly.
@@ -42,7 +44,7 @@ class _NoSessionForTracking(SessionInterface):
         return self.inner.is_null_session(obj)
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.path.startswith(PATH_PREFIXES):
+        if request.path.startswith(PATH_PREFIXES) or tracking.is_tracking_host(request.host):
             return self.inner.make_null_session(app)
         return self.inner.open_session(app, request)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
@@ -41,19 +41,26 @@ PREFIX = "/t/o/"
 # A one-click POST body is 26 bytes; a button press a little more. Nothing needs more.
 MAX_BODY_BYTES = 4096
 
+T = TypeVar("T")
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def record_open(
-    token: str, user_agent: str | None, remote_addr: str | None, forwarded_for: str | None
+    token: str,
+    user_agent: str | None,
+    remote_addr: str | None,
+    forwarded_for: str | None,
+    host: str | None = None,
 ) -> None:
     """Record the open a pixel token stands for; a token that is not valid records nothing.
 
+    `host` is the request's Host: a tracking host records only the opens of mail that
+    named it (`tracking.token_hosts`); another sender's token still gets the GIF.
     Never raises: the pixel answers its GIF whatever happens, and the failure is logged.
     """
     try:
-        message_id = tracking.read_open_token(token.removesuffix(".gif"))
+        message_id = read_token(tracking.read_open_token, token.removesuffix(".gif"), host)
         if message_id is None:
             return
         ip = client_ip(remote_addr, forwarded_for)
@@ -61,6 +68,17 @@ def record_open(
     except Exception:
         current_app.logger.exception("tracking: open not recorded")
         rollback()
+
+
+def read_token(
+    read: Callable[[str, str | None], T | None], token: str, host: str | None
+) -> T | None:
+    """What a token holds, if it was signed for a host this request's Host may answer for."""
+    for signed_for in tracking.token_hosts(host):
+        found = read(token, signed_for)
+        if found is not None:
+            return found
+    return None
 
 
 def client_ip(remote_addr: str | None, forwarded_for: str | None) -> str | None:
@@ -109,6 +127,7 @@ class OpenPixel:
                     environ.get("HTTP_USER_AGENT"),
                     environ.get("REMOTE_ADDR"),
                     environ.get("HTTP_X_FORWARDED_FOR"),
+                    environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
                 )
         start_response("200 OK", list(PIXEL_HEADERS))
         return [PIXEL_GIF] if method == "GET" else []

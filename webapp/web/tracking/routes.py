@@ -17,6 +17,7 @@ from webapp.web.tracking.pixel import (
     PIXEL_GIF,
     TRACKING_HEADERS,
     client_ip,
+    read_token,
     record,
     record_open,
     rollback,
@@ -90,6 +91,7 @@ def pixel(token: str) -> Response:
             request.headers.get("User-Agent"),
             request.remote_addr,
             request.headers.get("X-Forwarded-For"),
+            request.host,
         )
     return _gif()
 
@@ -97,7 +99,7 @@ def pixel(token: str) -> Response:
 @bp.get("/t/c/<path:token>")
 def click(token: str) -> Any:
     """Redirect to the link signed into the token; record the click if the database lets us."""
-    link = tracking.read_click_token(token)
+    link = read_token(tracking.read_click_token, token, request.host)
     if link is None:
         abort(404)
     message_id, url = link
@@ -116,7 +118,7 @@ def click(token: str) -> Any:
 @bp.get("/u/<path:token>")
 def unsubscribe_page(token: str) -> Any:
     """The page with one button; reading it changes nothing (link scanners GET it too)."""
-    message_id = tracking.read_unsubscribe_token(token) or abort(404)
+    message_id = read_token(tracking.read_unsubscribe_token, token, request.host) or abort(404)
     done = tracking.is_unsubscribed(message_id)
     return _page("tracking/unsubscribe.html", done=done)
 
@@ -124,7 +126,7 @@ def unsubscribe_page(token: str) -> Any:
 @bp.post("/u/<path:token>")
 def unsubscribe(token: str) -> Any:
     """The button, or an RFC 8058 one-click POST: the signed token is the proof of intent."""
-    message_id = tracking.read_unsubscribe_token(token) or abort(404)
+    message_id = read_token(tracking.read_unsubscribe_token, token, request.host) or abort(404)
     result = tracking.unsubscribe(message_id)
     db.session.commit()
     if not result.found:
