@@ -65,6 +65,15 @@ class Config:
         # Opens and clicks are queued in each web process and written in batches (about
         # every 50 ms); off writes each hit within its request.
         self.TRACKING_BUFFER = _bool("TRACKING_BUFFER", True)
+        # DNS checks of the sending domains: the resolver to ask (`host:port`; unset: the
+        # system's), DNS blocklist zones to look the domain and the SMTP host's address up
+        # in (comma-separated; empty: none), and whether a campaign may start on a domain
+        # failing SPF, DKIM or DMARC (unset: refused only when mail really leaves, by SMTP).
+        self.DNS_RESOLVER = os.environ.get("DNS_RESOLVER") or None
+        self.DNS_BLOCKLISTS = os.environ.get("DNS_BLOCKLISTS", "")
+        self.REQUIRE_DNS_CHECKS: bool | None = (
+            _bool("REQUIRE_DNS_CHECKS", False) if os.environ.get("REQUIRE_DNS_CHECKS") else None
+        )
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
         # Failed logins: at most this many per account and per client address within the

@@ -20,8 +20,14 @@ class AuditAction(StrEnum):
     CAMPAIGN_RESUME = "campaign.resume"
     CAMPAIGN_STOP = "campaign.stop"
     CAMPAIGN_REOPENED = "campaign.reopened"
+    # An admin started a campaign whose domains failed SPF, DKIM or DMARC.
+    CAMPAIGN_DNS_OVERRIDE = "campaign.dns_override"
     DOMAIN_UPDATED = "domain.updated"
     DOMAIN_PAUSED = "domain.paused"
+    # DKIM keys (webapp/services/deliverability): made, imported, and a rotation finished.
+    DKIM_GENERATED = "domain.dkim_generated"
+    DKIM_IMPORTED = "domain.dkim_imported"
+    DKIM_ACTIVATED = "domain.dkim_activated"
     LEAD_STOPPED = "lead.stopped"
     LEAD_UNSTOPPED = "lead.unstopped"
     LEAD_DELETED = "lead.deleted"

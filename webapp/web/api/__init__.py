@@ -5,6 +5,7 @@ from webapp.web.api import (
     audience,  # noqa: F401
     audit,  # noqa: F401
     campaigns,  # noqa: F401
+    deliverability,  # noqa: F401
     domains,  # noqa: F401
     kpis,  # noqa: F401
     leads,  # noqa: F401

@@ -32,8 +32,14 @@ SENTENCES: dict[str, Any] = {
     AuditAction.CAMPAIGN_RESUME: _l("Resumed a campaign"),
     AuditAction.CAMPAIGN_STOP: _l("Stopped a campaign"),
     AuditAction.CAMPAIGN_REOPENED: _l("Reopened a completed campaign to send a mail again"),
+    AuditAction.CAMPAIGN_DNS_OVERRIDE: _l(
+        "Started a campaign although its sending domains failed DNS checks"
+    ),
     AuditAction.DOMAIN_UPDATED: _l("Changed the settings of a sending domain"),
     AuditAction.DOMAIN_PAUSED: _l("Paused a sending domain"),
+    AuditAction.DKIM_GENERATED: _l("Generated a DKIM key for a sending domain"),
+    AuditAction.DKIM_IMPORTED: _l("Imported a DKIM key for a sending domain"),
+    AuditAction.DKIM_ACTIVATED: _l("Moved a sending domain's signing to its new DKIM key"),
     AuditAction.LEAD_STOPPED: _l("Stopped a lead"),
     AuditAction.LEAD_UNSTOPPED: _l("Let a stopped lead be mailed again"),
     AuditAction.LEAD_DELETED: _l("Deleted a lead"),
