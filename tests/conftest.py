@@ -293,3 +293,27 @@ def page(browser: Any, app: Flask, request: pytest.FixtureRequest) -> Iterator[A
     yield page
     context.close()
     assert refused == [], "the Content-Security-Policy refused something"
+
+
+# -- a real DNS server ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _dns_server() -> Iterator[Any]:
+    from tests.support.dns import DnsServer
+
+    server = DnsServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_server(app: Flask, _dns_server: Any) -> Iterator[Any]:
+    """An authoritative server with empty zones that the app's DNS_RESOLVER points at."""
+    _dns_server.set_zone("")
+    previous = app.config.get("DNS_RESOLVER")
+    app.config["DNS_RESOLVER"] = _dns_server.address
+    yield _dns_server
+    app.config["DNS_RESOLVER"] = previous
+    _dns_server.set_zone("")

@@ -69,6 +69,15 @@ class Config:
         self.TRACKING_HOSTS_REFRESH_SECONDS = float(
             os.environ.get("TRACKING_HOSTS_REFRESH_SECONDS", "60")
         )
+        # DNS checks of the sending domains: the resolver to ask (`host:port`; unset: the
+        # system's), DNS blocklist zones to look the domain and the SMTP host's address up
+        # in (comma-separated; empty: none), and whether a campaign may start on a domain
+        # failing SPF, DKIM or DMARC (unset: refused only when mail really leaves, by SMTP).
+        self.DNS_RESOLVER = os.environ.get("DNS_RESOLVER") or None
+        self.DNS_BLOCKLISTS = os.environ.get("DNS_BLOCKLISTS", "")
+        self.REQUIRE_DNS_CHECKS: bool | None = (
+            _bool("REQUIRE_DNS_CHECKS", False) if os.environ.get("REQUIRE_DNS_CHECKS") else None
+        )
         # How often the worker reads the sending domains' mailboxes for replies and bounces.
         self.INBOX_POLL_SECONDS = float(os.environ.get("INBOX_POLL_SECONDS", "300"))
         # Failed logins: at most this many per account and per client address within the

@@ -27,6 +27,7 @@ from webapp import jobs
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE, WAKE_CHANNEL
+from webapp.services.deliverability import daily_checks
 from webapp.services.inbox import poll_inbox_once
 from webapp.services.planning import settle_stalled_actions
 from webapp.services.sending import DispatchResult, complete_finished_campaigns, dispatch_once
@@ -119,6 +120,34 @@ def retention_pass() -> object:
     return purged
 
 
+_dns_threads: list[threading.Thread] = []
+
+
+def dns_pass() -> object:
+    """Check the DNS of the domains not checked for a day (and move signing to a pending
+    DKIM key whose record is published), on a thread of its own: a domain's lookups may take
+    seconds, and the dispatcher shares the scheduler's thread."""
+    if any(thread.is_alive() for thread in _dns_threads):
+        return False
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                daily_checks(utcnow())
+            except Exception:  # the database or the DNS away; the next pass tries again
+                db.session.rollback()
+                log.exception("dns checks failed; retrying next pass")
+            finally:
+                db.session.remove()
+
+    _dns_threads[:] = [threading.Thread(target=run, name="dns-checks", daemon=True)]
+    _dns_threads[0].start()
+    return True
+
+
 def periodic_passes(app: Flask) -> list[Periodic]:
     """The scheduler's work: dispatching, completing, reading mailboxes, forgetting."""
     return [
@@ -132,6 +161,9 @@ def periodic_passes(app: Flask) -> list[Periodic]:
         Periodic("actions", 30, action_sweep),
         Periodic("inbox", float(app.config["INBOX_POLL_SECONDS"]), inbox_pass),
         Periodic("retention", 24 * 3600, retention_pass),
+        # Hourly, for the domains whose last checks are a day old: a restart never
+        # re-checks them all, and a new domain waits at most an hour.
+        Periodic("dns", 3600, dns_pass),
     ]
 
 

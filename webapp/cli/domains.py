@@ -8,6 +8,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from webapp.cli import dkim
 from webapp.extensions import db
 from webapp.services import two_factor
 from webapp.services.domains import (
@@ -21,6 +22,7 @@ from webapp.services.domains import (
 )
 
 domains_cli = AppGroup("domains", help="Sending domains.")
+dkim.register(domains_cli)
 
 
 @domains_cli.command("seed")

@@ -24,8 +24,14 @@ class AuditAction(StrEnum):
     CAMPAIGN_DELETED = "campaign.deleted"
     CAMPAIGN_ARCHIVED = "campaign.archived"
     CAMPAIGN_UNARCHIVED = "campaign.unarchived"
+    # An admin started a campaign whose domains failed SPF, DKIM or DMARC.
+    CAMPAIGN_DNS_OVERRIDE = "campaign.dns_override"
     DOMAIN_UPDATED = "domain.updated"
     DOMAIN_PAUSED = "domain.paused"
+    # DKIM keys (webapp/services/deliverability): made, imported, and a rotation finished.
+    DKIM_GENERATED = "domain.dkim_generated"
+    DKIM_IMPORTED = "domain.dkim_imported"
+    DKIM_ACTIVATED = "domain.dkim_activated"
     LEAD_STOPPED = "lead.stopped"
     LEAD_UNSTOPPED = "lead.unstopped"
     LEAD_DELETED = "lead.deleted"

@@ -6,6 +6,7 @@ from webapp.web.api import (
     audit,  # noqa: F401
     campaigns,  # noqa: F401
     connection_checks,  # noqa: F401
+    deliverability,  # noqa: F401
     domains,  # noqa: F401
     kpis,  # noqa: F401
     leads,  # noqa: F401

@@ -29,6 +29,7 @@ from webapp.services.campaigns import (
     set_archived,
     update_campaign,
 )
+from webapp.services.deliverability import refresh_campaign_checks, start_campaign
 from webapp.services.errors import InvalidInput
 from webapp.services.inputs import MAX_PAGE, parse_int
 from webapp.services.planning import action_to_dict, get_action, settle_stalled_actions
@@ -82,7 +83,14 @@ def _act(campaign_id: str, action: str) -> Any:
     """200 with the campaign when done at once; 202 with it and `status_url` when a job
     does the work (a large start, resume or stop)."""
     campaign = _campaign_or_404(campaign_id)
-    recorded = request_action(campaign, action, current_user.id, utcnow())
+    now = utcnow()
+    if action == "start":
+        override = _override_dns()
+        if refresh_campaign_checks(campaign, now):
+            db.session.commit()  # kept even when the start is refused
+        recorded = start_campaign(campaign, current_user.id, now, admin_override=override)
+    else:
+        recorded = request_action(campaign, action, current_user.id, now)
     db.session.commit()
     if recorded is None:
         return campaign_to_dict(campaign)
@@ -136,6 +144,17 @@ def campaigns_unarchive(campaign_id: str) -> Any:
     campaign = set_archived(_campaign_or_404(campaign_id), False, current_user.id, utcnow())
     db.session.commit()
     return campaign_to_dict(campaign)
+
+
+def _override_dns() -> bool:
+    """`{"override_dns": true}`: an admin starts although the domains fail DNS checks."""
+    body = json_body() if request.is_json and request.get_data() else {}
+    override = body.get("override_dns", False)
+    if not isinstance(override, bool):
+        raise ApiError(422, _("invalid input"), {"override_dns": _("must be true or false")})
+    if override and not current_user.is_admin:
+        raise ApiError(403, _("only an admin may start a campaign despite failing DNS checks"))
+    return override
 
 
 @bp.get("/campaigns/<campaign_id>/actions/<action_id>")

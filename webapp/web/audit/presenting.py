@@ -36,8 +36,14 @@ SENTENCES: dict[str, Any] = {
     AuditAction.CAMPAIGN_DELETED: _l("Deleted a draft campaign"),
     AuditAction.CAMPAIGN_ARCHIVED: _l("Archived a finished campaign"),
     AuditAction.CAMPAIGN_UNARCHIVED: _l("Brought an archived campaign back into the list"),
+    AuditAction.CAMPAIGN_DNS_OVERRIDE: _l(
+        "Started a campaign although its sending domains failed DNS checks"
+    ),
     AuditAction.DOMAIN_UPDATED: _l("Changed the settings of a sending domain"),
     AuditAction.DOMAIN_PAUSED: _l("Paused a sending domain"),
+    AuditAction.DKIM_GENERATED: _l("Generated a DKIM key for a sending domain"),
+    AuditAction.DKIM_IMPORTED: _l("Imported a DKIM key for a sending domain"),
+    AuditAction.DKIM_ACTIVATED: _l("Moved a sending domain's signing to its new DKIM key"),
     AuditAction.LEAD_STOPPED: _l("Stopped a lead"),
     AuditAction.LEAD_UNSTOPPED: _l("Let a stopped lead be mailed again"),
     AuditAction.LEAD_DELETED: _l("Deleted a lead"),

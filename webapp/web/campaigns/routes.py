@@ -38,12 +38,14 @@ from webapp.services.campaigns import (
     template_names,
     update_campaign,
 )
+from webapp.services.deliverability import DnsChecksFailed
 from webapp.services.errors import Conflict, InvalidInput
 from webapp.services.inputs import MAX_PAGE, clamp_int
 from webapp.services.mail import get_template, list_templates
 from webapp.services.planning import latest_action, list_domains, settle_stalled_actions
 from webapp.services.sending import Decision, decide_uncertain, resend_message
 from webapp.web.campaigns.blueprint import bp
+from webapp.web.campaigns.dns_gate import refused_start, start_from_page
 from webapp.web.campaigns.forms import (
     audience_input,
     form_errors,
@@ -225,7 +227,16 @@ def act(campaign_id: str, action: str) -> Any:
     campaign = _campaign(campaign_id)
     name = campaign.name
     try:
-        recorded = request_action(campaign, action, current_user.id, utcnow())
+        if action == "start":
+            recorded = start_from_page(campaign)
+        else:
+            recorded = request_action(campaign, action, current_user.id, utcnow())
+    except DnsChecksFailed as error:
+        db.session.rollback()
+        if current_user.is_admin:
+            return refused_start(_campaign(campaign_id), error)
+        flash(error.message, "error")
+        return _back_to(campaign_id, status=409)
     except Conflict as error:
         db.session.rollback()
         flash(error.message, "error")

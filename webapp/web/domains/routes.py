@@ -15,6 +15,7 @@ from webapp.extensions import db
 from webapp.formats import decimal
 from webapp.i18n import current_locale
 from webapp.security import admin_required
+from webapp.services.deliverability import worst_status
 from webapp.services.domains import (
     SECRET_FIELDS,
     DomainSettingsError,
@@ -25,6 +26,7 @@ from webapp.services.domains import (
 )
 from webapp.services.planning import list_domains
 from webapp.web.domains.blueprint import bp
+from webapp.web.domains.deliverability import checks_context, dkim_context
 
 # The SMTP security modes the form offers, as people read them.
 TLS_MODES = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": _l("no encryption")}
@@ -45,6 +47,7 @@ def index() -> Any:
         weekdays=weekdays(),
         tls_modes=TLS_MODES,
         slots={d.name: slots_per_day(d) for d in domains},
+        dns_status={d.name: worst_status(d.dns_checks) for d in domains},
         load=sending_load(domains),
     )
 
@@ -60,6 +63,8 @@ def edit(name: str) -> Any:
         tls_modes=TLS_MODES,
         errors={},
         load=sending_load(list_domains()),
+        dkim_section=dkim_context(domain),
+        checks_section=checks_context(domain),
     )
 
 
@@ -81,6 +86,8 @@ def update(name: str) -> Any:
                 errors=error.fields,
                 form=request.form,
                 load=sending_load(list_domains()),
+                dkim_section=dkim_context(domain),
+                checks_section=checks_context(domain),
             ),
             422,
         )
