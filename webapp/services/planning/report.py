@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import Campaign, CampaignStatus
 from webapp.queue import enqueue_after_commit
+from webapp.services.planning.caps import pace_line
 from webapp.services.planning.lead_checks import (
     LeadChecks,
     check_leads,
@@ -112,6 +113,7 @@ def build_report(
                     if first and last
                     else 0
                 ),
+                "warm_up": pace_line(calendar.spec),
             }
         )
     order = {name: i for i, name in enumerate(calendars)}
