@@ -49,6 +49,9 @@ class Config:
         # in flight before it counts as lost (never started) or uncertain (started).
         self.DISPATCH_INTERVAL_SECONDS = float(os.environ.get("DISPATCH_INTERVAL_SECONDS", "60"))
         self.SEND_LEASE_SECONDS = float(os.environ.get("SEND_LEASE_SECONDS", "300"))
+        # Human timing: each mail goes at a moment inside its slot drawn from its id, and a
+        # domain's sends are a full interval apart (off: on the slot, as planned).
+        self.SEND_JITTER = _bool("SEND_JITTER", True)
         self.REPORTS_DIR = os.environ.get("REPORTS_DIR", str(ROOT / "instance" / "reports"))
         # A domain whose last DOMAIN_HEALTH_WINDOW sends hold more than this share of hard
         # bounces (and at least DOMAIN_HEALTH_MIN_SENDS sends) is paused automatically.

@@ -106,6 +106,7 @@ def workers(
         MAIL_BACKEND="smtp",
         DISPATCH_INTERVAL_SECONDS="0.2",
         SEND_LEASE_SECONDS="2",
+        SEND_JITTER="0",
         PYTHONUNBUFFERED="1",
     )
     pool = Workers(env, tmp_path)

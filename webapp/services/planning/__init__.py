@@ -50,6 +50,7 @@ from webapp.services.planning.report import (
 from webapp.services.planning.slots import (
     DomainCalendar,
     PlanError,
+    send_offset,
 )
 
 __all__ = [
@@ -89,5 +90,6 @@ __all__ = [
     "request_domain_replans",
     "request_replan",
     "run_pending",
+    "send_offset",
     "settle_stalled_actions",
 ]

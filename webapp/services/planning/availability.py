@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import Message, SendingDomain
 from webapp.services.planning.bookings import live_per_day, summary_zone_fits
+from webapp.services.planning.caps import day_usage, pace_line
 from webapp.services.planning.plans import (
     LIVE,
     availability_rows,
@@ -72,14 +73,22 @@ def domain_availability(
                 "domain": domain.name,
                 "label": domain.label,
                 "active_campaigns": counts.get(domain.name, 0),
-                "capacity_per_day": calendar.slots_per_day(),
+                "capacity_per_day": _capacity_per_day(calendar),
                 "booked": {d.isoformat(): per_day.get(d, 0) for d in days[domain.name]},
-                "capacity": {d.isoformat(): calendar.capacity(d) for d in days[domain.name]},
+                "capacity": {d.isoformat(): calendar.day_limit(d) for d in days[domain.name]},
+                "warm_up": pace_line(calendar.spec),
                 "next_free_slot": None if domain.paused else iso(free.get(domain.name)),
                 "paused": domain.paused,
             }
         )
     return result
+
+
+def _capacity_per_day(calendar: DomainCalendar) -> int:
+    """Slots of an ordinary day, or the daily cap when that is lower (a ramp shows per day)."""
+    cap = calendar.spec.daily_cap
+    slots = calendar.slots_per_day()
+    return slots if cap is None else min(slots, cap)
 
 
 def _booked(
@@ -116,16 +125,22 @@ def _next_free_slots(
     domains are looked at together: one read of bookings per day looked at, not one per
     domain and day (200 domains made 600 round trips).
     """
-    full = _FullDays(calendars, [d.name for d in domains], now)
+    # A day of a domain under a cap or ramp counts what went or is booked, as the planner does.
+    used = day_usage([calendars[d.name].spec for d in domains], now)
+    full = _FullDays(calendars, [d.name for d in domains], now, used)
     gates = {d.name: d.last_sent_at for d in domains}
     looking: dict[str, date] = {}
     for domain in domains:
         calendar = calendars[domain.name]
+        today = calendar.local_date(now)
         try:
-            first = calendar.next_working_day(calendar.local_date(now))
+            first = calendar.next_working_day(today)
         except PlanError:
             continue
-        day = first if first == calendar.local_date(now) else full.next_open(domain.name, first)
+        spent = used.get(domain.name, {}).get(today, 0) >= calendar.day_limit(today)
+        if first == today and spent:
+            first = calendar.next_working_day(today + timedelta(days=1))
+        day = first if first == today else full.next_open(domain.name, first)
         if day is not None:
             looking[domain.name] = day
     found: dict[str, datetime] = {}
@@ -157,8 +172,15 @@ class _FullDays:
     stretches: the first for every domain at once, further ones per domain (a domain in
     another time zone has no summary days: each of its days is read)."""
 
-    def __init__(self, calendars: dict[str, DomainCalendar], names: list[str], now: datetime):
+    def __init__(
+        self,
+        calendars: dict[str, DomainCalendar],
+        names: list[str],
+        now: datetime,
+        used: dict[str, dict[date, int]],
+    ):
         self.calendars = calendars
+        self.used = used
         self.first = {n: calendars[n].local_date(now) for n in names}
         self.fits = {n for n in names if summary_zone_fits(calendars[n].spec.timezone)}
         self.read_until: dict[str, date] = {}
@@ -175,6 +197,8 @@ class _FullDays:
         return self.first[name] + timedelta(days=HORIZON_DAYS)
 
     def is_full(self, name: str, day: date) -> bool:
+        if name in self.used:  # capped: every day's mail is known already
+            return self.used[name].get(day, 0) >= self.calendars[name].day_limit(day)
         if name not in self.fits:
             return False
         limit = self.limit(name)
@@ -183,7 +207,7 @@ class _FullDays:
             end = min(limit, start + timedelta(days=self.stretch[name]))
             self.known[name].update(live_per_day([name], start, end)[name])
             self.read_until[name], self.stretch[name] = end, self.stretch[name] * 4
-        return self.known[name].get(day, 0) >= self.calendars[name].capacity(day)
+        return self.known[name].get(day, 0) >= self.calendars[name].day_limit(day)
 
     def next_open(self, name: str, day: date) -> date | None:
         """The first working day from `day` on that is not full (None past the horizon)."""

@@ -103,6 +103,15 @@ class _Domain:
     leads_assigned: int = 0
     # The follow-up start for a mail sent on each local day (`_followup_due`).
     followup_starts: dict[date, datetime] = field(default_factory=dict)
+    # Under a cap or ramp: the mails each local day carries already (others', and this plan's).
+    day_counts: dict[date, int] | None = None
+
+    def day_is_full(self, day: date) -> bool:
+        """Whether the domain's cap or ramp allows no more mail on `day`."""
+        if self.day_counts is None:
+            return False
+        allowed = self.calendar.allowance(day)
+        return allowed is not None and self.day_counts.get(day, 0) >= allowed
 
 
 def plan(
@@ -111,9 +120,12 @@ def plan(
     leads: list[LeadSpec],
     settings: PlanSettings,
     now: datetime,
+    used: dict[str, dict[date, int]] | None = None,
 ) -> list[PlannedMessage]:
     """Place every mail of every lead; the result is in time order.
 
+    `used`: per domain with a cap or ramp, the mails each local day already carries
+    (sent, in flight, other campaigns' queued); a day gets no more than its allowance.
     Leads fixed to a domain that is not among the active `domains` are left out
     (they wait for it). Raises PlanError when new leads have no active domain.
     """
@@ -124,6 +136,8 @@ def plan(
         calendar = DomainCalendar(spec)
         cursor = SlotCursor(calendar, taken.get(spec.name, []), start)
         state[spec.name] = _Domain(spec, calendar, cursor)
+        if spec.limited:
+            state[spec.name].day_counts = dict((used or {}).get(spec.name, {}))
     order = [state[spec.name] for spec in active]
     senders: list[tuple[_Domain, str] | None] = [None] * len(leads)
     new_leads: list[int] = []
@@ -149,6 +163,12 @@ def plan(
     while heap:
         moment, position = heapq.heappop(heap)
         domain = order[position]
+        if domain.day_counts is not None and domain.day_is_full(domain.cursor.day):
+            # The day's allowance is spent: its remaining slots are not offered.
+            domain.cursor.seek(domain.calendar.day_start(domain.cursor.day + timedelta(days=1)))
+            if domain.ready or domain.waiting or new_leads:
+                heapq.heappush(heap, (domain.cursor.peek(), position))
+            continue
         while domain.waiting and domain.waiting[0][0] <= moment:
             item = heapq.heappop(domain.waiting)[2]
             heapq.heappush(domain.ready, (item.rank[0], item.due, item.lead, item))
@@ -167,6 +187,9 @@ def plan(
         else:
             continue  # nothing left for this domain
         domain.cursor.take()
+        if domain.day_counts is not None:
+            day = domain.cursor.day
+            domain.day_counts[day] = domain.day_counts.get(day, 0) + 1
         lead = leads[item.lead]
         sender = senders[item.lead]
         assert sender is not None

@@ -26,6 +26,7 @@ from webapp.models import (
     SendingDomain,
     Template,
 )
+from webapp.services.planning.caps import day_usage
 from webapp.services.planning.ids import among, id_chunks
 from webapp.services.planning.lead_checks import (
     LeadChecks,
@@ -126,6 +127,10 @@ def domain_spec(domain: SendingDomain) -> DomainSpec:
         aliases=tuple(a["alias"] for a in domain.aliases) or ("christian",),
         paused=domain.paused,
         label=domain.label,
+        daily_cap=domain.daily_cap,
+        ramp_start=domain.ramp_start,
+        ramp_step=domain.ramp_step or 0,
+        ramp_started_on=domain.ramp_started_on,
     )
 
 
@@ -181,6 +186,7 @@ def auto_assign_domain(
     counts = running_campaign_counts()
     domains.sort(key=lambda d: (counts.get(d.name, 0), d.label, d.name))
     taken = _times(taken_slots(domains, now))
+    used = day_usage([domain_spec(d) for d in domains], now)
     best: tuple[datetime, int, str, str] | None = None
     for domain in domains:
         finish = nth_free_slot(
@@ -189,6 +195,7 @@ def auto_assign_domain(
             start,
             needed,
             not_after=best[0] if best else None,
+            used=used.get(domain.name),
         )
         if finish is None:
             continue
@@ -323,10 +330,11 @@ def prepare(
     until: datetime | None = first_horizon(
         specs, start, len(lead_ids) * steps, steps, settings.followup_days
     )
+    used = day_usage(specs, now, request.campaign_id)
     while True:
         taken = taken_times(specs, recent, now, until, request.campaign_id)
         try:
-            prepared.messages = plan(specs, taken, leads, settings, now)
+            prepared.messages = plan(specs, taken, leads, settings, now, used)
         except PlanError as error:
             if until is not None:  # fewer bookings than all: read them all before saying so
                 until = None

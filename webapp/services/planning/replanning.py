@@ -13,6 +13,7 @@ from webapp.database import affected_rows
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignStatus, Message, MessageStatus, PendingAction
 from webapp.queue import wake_dispatcher_after_commit
+from webapp.services.planning.caps import day_usage
 from webapp.services.planning.pending import (
     ActionPending,
     background_messages,
@@ -106,7 +107,8 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
         return 0
     settings = PlanSettings(request.start_at, max(0, campaign.followup_days))
     specs = [domain_spec(d) for d in domains]
-    planned = plan(specs, _times(taken_slots(domains, now, campaign.id)), leads, settings, now)
+    taken = _times(taken_slots(domains, now, campaign.id))
+    planned = plan(specs, taken, leads, settings, now, day_usage(specs, now, campaign.id))
     changes: list[tuple[Any, ...]] = []
     for item in planned:
         message = queued[(item.lead_id, item.mail_number)]

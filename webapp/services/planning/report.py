@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.formats import thousands
 from webapp.models import Campaign, CampaignStatus
 from webapp.queue import enqueue_after_commit
+from webapp.services.planning.caps import pace_line
 from webapp.services.planning.content import with_content_warnings
 from webapp.services.planning.lead_checks import (
     LeadChecks,
@@ -113,6 +114,7 @@ def build_report(
                     if first and last
                     else 0
                 ),
+                "warm_up": pace_line(calendar.spec),
             }
         )
     order = {name: i for i, name in enumerate(calendars)}

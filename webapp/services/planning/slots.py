@@ -6,6 +6,7 @@ interval, before window end, on a working day) converted to UTC with zoneinfo.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +41,17 @@ class DomainSpec:
     aliases: tuple[str, ...] = ("christian", "victor")
     paused: bool = False
     label: str = ""
+    # Warm-up: at most `daily_cap` mails a day (None: what the window holds); a ramp starts
+    # at `ramp_start` on `ramp_started_on` and adds `ramp_step` each working day after it.
+    daily_cap: int | None = None
+    ramp_start: int | None = None
+    ramp_step: int = 0
+    ramp_started_on: date | None = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether a cap or a ramp bounds the mails of a day below what the window holds."""
+        return self.daily_cap is not None or self.ramp_start is not None
 
 
 @lru_cache(maxsize=64)
@@ -78,6 +90,7 @@ class DomainCalendar:
     _days: dict[date, list[datetime]] = field(default_factory=dict, init=False)
     _raw: dict[date, list[datetime]] = field(default_factory=dict, init=False)
     _shift: dict[tuple[date, int], date] = field(default_factory=dict, init=False)
+    _allowed: dict[date, int | None] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.zone = ZoneInfo(self.spec.timezone)
@@ -126,6 +139,41 @@ class DomainCalendar:
             for offset in range((last - first).days + 1)
             if self.is_working_day(first + timedelta(days=offset))
         )
+
+    def allowance(self, day: date) -> int | None:
+        """How many mails the domain may send on `day` by its cap and ramp (None: no bound
+        but the window): min(cap, ramp start + step x working days since the ramp began);
+        days up to the ramp's first count as its day 0. Without a cap the ramp stops
+        growing once it passes what any day of the window holds."""
+        spec = self.spec
+        if spec.ramp_start is None:
+            return spec.daily_cap
+        if day in self._allowed:
+            return self._allowed[day]
+        target = spec.daily_cap
+        if target is None:  # no cap: the ramp grows until the window is the bound
+            target = self.slots_per_day() + 86400 // max(1, spec.interval_seconds) + 1
+        grown = 0
+        started = spec.ramp_started_on
+        if spec.ramp_step > 0 and started is not None and day > started:
+            # Counting stops once the ramp has reached its target.
+            enough = -(-(target - spec.ramp_start) // spec.ramp_step)
+            current = started
+            while grown < enough:
+                current = self.next_working_day(current + timedelta(days=1))
+                if current > day:
+                    break
+                grown += 1
+        allowed = spec.ramp_start + spec.ramp_step * grown
+        value = allowed if spec.daily_cap is None else min(spec.daily_cap, allowed)
+        self._allowed[day] = value
+        return value
+
+    def day_limit(self, day: date) -> int:
+        """The most mails `day` can carry: its usable slots, bounded by the allowance."""
+        allowed = self.allowance(day)
+        capacity = self.capacity(day)
+        return capacity if allowed is None else min(capacity, allowed)
 
     def grid(self, day: date) -> list[datetime]:
         """Every wall-clock slot of a day that exists (not in a DST gap), in UTC."""
@@ -181,6 +229,17 @@ class DomainCalendar:
                 return grid[-1]
         return None
 
+    def window_end_at(self, moment: datetime) -> datetime:
+        """The instant the window of `moment`'s local day closes."""
+        return datetime.combine(
+            self.local_date(moment), self.spec.window_end, self.zone
+        ).astimezone(UTC)
+
+    def send_moment(self, message_id: str, slot: datetime) -> datetime:
+        """The moment a message of this slot goes: the slot plus its `send_offset`."""
+        offset = send_offset(message_id, slot, self.spec.interval_seconds, self.window_end_at(slot))
+        return slot + offset
+
     def window_open_at(self, moment: datetime) -> datetime | None:
         """`moment` itself when it lies inside the sending window, else the instant the
         window next opens (None when it never does: no working day within the horizon)."""
@@ -228,6 +287,21 @@ class DomainCalendar:
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
         end = self.spec.window_end.hour * 3600 + self.spec.window_end.minute * 60
         return max(0, -(-(end - start) // self.spec.interval_seconds))
+
+
+def send_offset(
+    message_id: str, slot: datetime, interval_seconds: int, window_end_at: datetime
+) -> timedelta:
+    """Where inside its slot a message goes: a moment drawn from a hash of its id, so the
+    same message always gets the same one, within nine tenths of the slot (or of what is
+    left of the window, for a last slot cut short), whole seconds.
+
+    The dispatcher's claim on PostgreSQL restates this in SQL (`sending.claims`).
+    """
+    room = min(interval_seconds, int((window_end_at - slot).total_seconds()))
+    span = max(0, room) * 9 // 10
+    share = int(hashlib.md5(message_id.encode(), usedforsecurity=False).hexdigest()[:4], 16)
+    return timedelta(seconds=share * span // 65536)
 
 
 class SlotCursor:
@@ -301,9 +375,11 @@ def nth_free_slot(
     start: datetime,
     count: int,
     not_after: datetime | None = None,
+    used: dict[date, int] | None = None,
 ) -> datetime | None:
     """The `count`-th free slot of the domain from `start` on (the moment its last mail of
     `count` would go if it had them all), or None when that lies after `not_after`.
+    A domain with a cap or ramp offers no more of a day than its allowance less `used`.
 
     Whole days without a taken time nearby are counted at once, so a domain with a long,
     empty calendar costs one step a day rather than one a slot.
@@ -322,18 +398,23 @@ def nth_free_slot(
         slots = slots[first:]
         if not_after is not None and slots and slots[0] > not_after:
             return None
-        if slots:
+        allowed = calendar.allowance(day)
+        left = len(slots)
+        if allowed is not None:
+            left = max(0, min(left, allowed - (used or {}).get(day, 0)))
+        if slots and left:
             low = bisect_right(taken, slots[0] - interval)
             busy = low < len(taken) and taken[low] < slots[-1] + interval
-            if not busy and len(slots) < remaining:
-                remaining -= len(slots)
+            if not busy and left < remaining:
+                remaining -= left
             else:
                 cursor = SlotCursor(calendar, taken, slots[0])
                 day_end = calendar.day_start(day + timedelta(days=1))
-                while True:
+                while left:
                     moment = cursor.peek()
                     if moment >= day_end:
                         break
+                    left -= 1
                     cursor.take()
                     remaining -= 1
                     if remaining == 0:

@@ -87,9 +87,15 @@ def fingerprint(
                 domain.paused,
                 domain.paused_reason,
                 domain.last_sent_at,
+                domain.daily_cap,
+                domain.ramp_start,
+                domain.ramp_step,
+                domain.ramp_started_on,
             ]
         )
     today = DomainCalendar(DomainSpec("summary", timezone=TIMEZONE)).local_date(now)
+    if any(domain.ramp_start is not None for domain in domains):
+        add(today.isoformat())  # a ramp grows by the day: yesterday's report is stale
     rows = db.session.execute(
         sa.select(
             DomainBookingDay.domain_used,

@@ -107,7 +107,7 @@ def full_days(
     calendars = {s.name: DomainCalendar(s) for s in specs}
     for name, day, live in rows:
         calendar = calendars[name]
-        capacity = calendar.capacity(day)
+        capacity = calendar.day_limit(day)  # a cap or ramp fills a day sooner
         if capacity and int(live) >= capacity and calendar.is_ordinary(day):
             found[name].add(day)
     return found
@@ -206,7 +206,7 @@ def first_horizon(
     remaining, day = needed, first
     while remaining > 0 and day <= first + LAST_HORIZON:
         for calendar in calendars:
-            free = calendar.capacity(day) - live.get((calendar.spec.name, day), 0)
+            free = calendar.day_limit(day) - live.get((calendar.spec.name, day), 0)
             remaining -= max(0, free)
         day += timedelta(days=1)
     waits = timedelta(days=(max(1, steps) - 1) * (followup_days * 7 // 5 + 3))

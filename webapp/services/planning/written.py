@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import CampaignKpi, DomainBookingDay, Message, MessageStatus
 from webapp.services.planning.bookings import TIMEZONE, planned_per_day, summary_zone_fits
+from webapp.services.planning.caps import pace_line
 from webapp.services.planning.plans import (
     LIVE,
     PlanRequest,
@@ -107,6 +108,7 @@ def summarise_written(
                     if first and last
                     else 0
                 ),
+                "warm_up": pace_line(calendar.spec),
             }
         )
         if last_overall is not None and last_overall >= start:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, BIT
 from sqlalchemy.orm import aliased
 
 from webapp.database import UTCDateTime, affected_rows
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignStatus, Message, MessageStatus, SendingDomain
+from webapp.services.planning import send_offset
 from webapp.services.sending.rules import SENT_STATUSES
 
 
@@ -39,6 +41,10 @@ class Opening:
     name: str
     seen: datetime  # its updated_at when read: an edit since then skips it this pass
     gate: datetime  # the latest last_sent_at that lets it send now (now - pace gap)
+    # Human timing: when today's window closes and the interval, which bound where in its
+    # slot a message goes (`send_offset`); None: every message goes on its slot.
+    window_end: datetime | None = None
+    interval_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,24 +122,35 @@ def _claim_together(openings: list[Opening], now: datetime) -> dict[str, Pick]:
             sa.bindparam("seen", [o.seen for o in openings], type_=ARRAY(UTCDateTime())),
             sa.bindparam("gates", [o.gate for o in openings], type_=ARRAY(UTCDateTime())),
             sa.bindparam("tokens", tokens, type_=ARRAY(sa.String)),
+            sa.bindparam("ends", [o.window_end for o in openings], type_=ARRAY(UTCDateTime())),
+            sa.bindparam(
+                "intervals", [o.interval_seconds for o in openings], type_=ARRAY(sa.Integer)
+            ),
         )
-        .table_valued("domain_id", "seen", "gate", "token")
+        .table_valued("domain_id", "seen", "gate", "token", "window_end", "interval_seconds")
         .render_derived(name="opening")
     )
     ready = (
-        sa.select(SendingDomain.id, SendingDomain.name, given.c.token)
+        sa.select(
+            SendingDomain.id,
+            SendingDomain.name,
+            given.c.token,
+            given.c.window_end,
+            given.c.interval_seconds,
+        )
         .join(given, given.c.domain_id == SendingDomain.id)
         .where(*_still_open(given.c.seen, given.c.gate))
         .with_for_update(of=SendingDomain, skip_locked=True)
         .cte("ready")
     )
     candidate = next_message(ready.c.name).lateral("candidate")
+    due = _send_moment_sql(candidate, ready)
     picked = (
         sa.select(
             ready.c.id.label("domain_id"),
             ready.c.token,
             candidate.c.message_id,
-            candidate.c.scheduled_at,
+            due.label("scheduled_at"),
         )
         .select_from(ready.outerjoin(candidate, sa.true()))
         .cte("picked")
@@ -170,6 +187,23 @@ def _claim_together(openings: list[Opening], now: datetime) -> dict[str, Pick]:
     }
 
 
+def _send_moment_sql(candidate: Any, ready: Any) -> sa.ColumnElement[datetime]:
+    """`send_offset` in SQL: the slot plus a share (the first 16 bits of the md5 of the
+    id) of nine tenths of the slot or of what is left of the window, whole seconds."""
+    room = sa.func.least(
+        ready.c.interval_seconds,
+        sa.func.floor(sa.extract("epoch", ready.c.window_end - candidate.c.scheduled_at)).cast(
+            sa.BigInteger
+        ),
+    )
+    span = sa.func.greatest(0, room).cast(sa.BigInteger) * 9 // 10
+    digits = sa.literal("x") + sa.func.substr(sa.func.md5(candidate.c.message_id), 1, 4)
+    share = sa.cast(sa.cast(digits, BIT(16)), sa.Integer)
+    offset = share.cast(sa.BigInteger) * span // 65536
+    moment = candidate.c.scheduled_at + sa.func.make_interval(0, 0, 0, 0, 0, 0, offset)
+    return sa.case((ready.c.window_end.is_(None), candidate.c.scheduled_at), else_=moment)
+
+
 def _claim_one(opening: Opening, now: datetime) -> Pick | None:
     """The same rules for one domain, in the caller's transaction (SQLite)."""
     still = db.session.execute(
@@ -184,6 +218,8 @@ def _claim_one(opening: Opening, now: datetime) -> Pick | None:
     if candidate is None:
         return Pick()
     message_id, due = candidate
+    if opening.window_end is not None:
+        due += send_offset(message_id, due, opening.interval_seconds, opening.window_end)
     if due > now:
         return Pick(message_id, due)
     token = secrets.token_hex(16)

@@ -78,15 +78,24 @@ def dispatch_once(now: datetime, enqueue: bool = True) -> DispatchResult:
         result.requeued, result.uncertain = settle_expired_claims(now)
         db.session.commit()
     openings: dict[str, tuple[Opening, datetime]] = {}
+    jitter = bool(current_app.config.get("SEND_JITTER", True))
     for domain, busy in _active_domains():
-        closed, opens = _not_yet(domain, now)
+        closed, opens = _not_yet(domain, now, jitter)
         if closed:
             result.expect(opens)
         elif busy:
             result.expect(now + RECHECK)
         else:
-            gap = pace_gap(domain.interval_seconds)
-            opening = Opening(domain.id, domain.name, domain.updated_at, now - gap)
+            gap = _gap(domain, jitter)
+            calendar = DomainCalendar(domain_spec(domain))
+            opening = Opening(
+                domain.id,
+                domain.name,
+                domain.updated_at,
+                now - gap,
+                calendar.window_end_at(now) if jitter else None,
+                domain.interval_seconds,
+            )
             # After a claim, the send job takes the pace gate a moment from now.
             openings[domain.id] = (opening, now + gap)
     picks = claim_openings([opening for opening, _ in openings.values()], now)
@@ -206,16 +215,33 @@ _CALENDAR_FIELDS = (
     SendingDomain.paused,
     SendingDomain.last_sent_at,
     SendingDomain.updated_at,
+    SendingDomain.daily_cap,
+    SendingDomain.ramp_start,
+    SendingDomain.ramp_step,
+    SendingDomain.ramp_started_on,
 )
 
 
-def _not_yet(domain: SendingDomain, now: datetime) -> tuple[bool, datetime | None]:
+def _gap(domain: SendingDomain, jitter: bool) -> timedelta:
+    """The least time between two sends of the domain the dispatcher claims for. Mail on
+    its slot may start a moment early (`pace_gap`); mail at a random moment inside its
+    slot keeps a full interval from the one before it."""
+    if jitter:
+        return timedelta(seconds=domain.interval_seconds)
+    return pace_gap(domain.interval_seconds)
+
+
+def _not_yet(
+    domain: SendingDomain, now: datetime, jitter: bool = False
+) -> tuple[bool, datetime | None]:
     """Is the domain's window shut or its pace gate closed, and if so when does it open
     (None: its window never does)?"""
     opens = DomainCalendar(domain_spec(domain)).window_open_at(now)
     if opens is None or opens > now:
         return True, opens
     gate = pace_opens_at(domain)
+    if jitter and domain.last_sent_at is not None:
+        gate = domain.last_sent_at + _gap(domain, jitter)
     if gate is not None and gate > now:
         return True, gate
     return False, None
