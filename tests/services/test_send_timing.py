@@ -4,6 +4,7 @@ moment every time, and the dispatcher claims it then (on both databases), never 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -85,3 +86,29 @@ def test_without_jitter_mail_goes_on_its_slot(app: Flask) -> None:
     messages[0].scheduled_at = now
     db.session.commit()
     assert [m for m, _ in dispatch_once(now, enqueue=False).claimed] == [messages[0].id]
+
+
+def test_the_messages_list_shows_the_moment_the_dispatcher_sends(
+    app: Flask, api_client: Any
+) -> None:
+    app.config["SEND_JITTER"] = True
+    domains = [make_domain(f"moment{n}.nl", 2525, 1200) for n in range(6)]
+    campaign, _, messages = make_running_campaign(domains, leads=6)
+    now = utcnow().replace(microsecond=0)
+    for message in messages:
+        message.scheduled_at = now
+    db.session.commit()
+    client, headers = api_client("manager")
+    body = client.get(f"/api/v1/campaigns/{campaign.id}/messages", headers=headers).json
+    shown = {item["id"]: datetime.fromisoformat(item["send_at"]) for item in body["items"]}
+    assert set(shown) == {m.id for m in messages}
+    assert all(item["scheduled_at"] == now.isoformat() for item in body["items"])
+    assert len(set(shown.values())) > 1  # not all on the slot itself
+    claimed: set[str] = set()
+    for message_id, moment in sorted(shown.items(), key=lambda item: item[1]):
+        claimed |= {
+            i for i, _ in dispatch_once(moment - timedelta(seconds=1), enqueue=False).claimed
+        }
+        assert message_id not in claimed  # nothing goes before the moment shown...
+        claimed |= {i for i, _ in dispatch_once(moment, enqueue=False).claimed}
+        assert message_id in claimed  # ...and it goes at it

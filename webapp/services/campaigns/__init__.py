@@ -56,6 +56,7 @@ from webapp.services.campaigns.message_pages import (
     list_messages,
     message_domains,
     message_to_dict,
+    send_moments,
 )
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "progress_by_campaign",
     "request_action",
     "run_campaign_action",
+    "send_moments",
     "set_archived",
     "stored_filters",
     "template_names",

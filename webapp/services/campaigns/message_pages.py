@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from webapp.extensions import db
-from webapp.models import CampaignKpi, Lead, Message, MessageStatus
+from webapp.models import CampaignKpi, Lead, Message, MessageStatus, SendingDomain
 from webapp.services.errors import InvalidInput
+from webapp.services.planning import DomainCalendar, domain_spec
 
 MESSAGES_PER_PAGE = 50
 # Status filters with a counter of their own in campaign_kpis; the rest are counted.
@@ -177,7 +179,8 @@ def list_messages(
             position = 0
     has_prev = more if cursor is not None and cursor.before else position > 0
     has_next = True if cursor is not None and cursor.before else more
-    items = [message_to_dict(m, email, company) for m, email, company in rows]
+    moments = send_moments([m for m, _email, _company in rows])
+    items = [message_to_dict(m, email, company, moments.get(m.id)) for m, email, company in rows]
     result = MessagePage(
         items=items,
         total=count_messages(campaign_id, status, mail_number, domain),
@@ -205,7 +208,31 @@ def _literal_key(cursor: MessageCursor) -> tuple[Any, ...]:
     )
 
 
-def message_to_dict(message: Message, email: str, company: str | None) -> dict[str, Any]:
+def send_moments(messages: list[Message]) -> dict[str, datetime]:
+    """When each queued message goes: its slot plus its place inside the slot (human timing,
+    `SEND_JITTER`), as the dispatcher will claim it."""
+    queued = [m for m in messages if m.status == MessageStatus.QUEUED]
+    if not queued or not current_app.config.get("SEND_JITTER", True):
+        return {}
+    names = {m.domain_used for m in queued}
+    calendars = {
+        d.name: DomainCalendar(domain_spec(d))
+        for d in db.session.scalars(sa.select(SendingDomain).where(SendingDomain.name.in_(names)))
+    }
+    return {
+        m.id: calendars[m.domain_used].send_moment(m.id, m.scheduled_at)
+        for m in queued
+        if m.domain_used in calendars
+    }
+
+
+def message_to_dict(
+    message: Message, email: str, company: str | None, send_at: datetime | None = None
+) -> dict[str, Any]:
+    """A message's public shape; `send_at` is when a queued one goes (its slot, `scheduled_at`,
+    plus its place inside the slot), else null."""
+    if send_at is None and message.status == MessageStatus.QUEUED:
+        send_at = message.scheduled_at
     return {
         "id": message.id,
         "campaign_id": message.campaign_id,
@@ -218,6 +245,7 @@ def message_to_dict(message: Message, email: str, company: str | None) -> dict[s
         "alias": message.alias,
         "from_email": message.from_email,
         "scheduled_at": _iso(message.scheduled_at),
+        "send_at": _iso(send_at),
         "sent_at": _iso(message.sent_at),
         "open_at": _iso(message.open_at),
         "retry_count": message.retry_count,

@@ -11,7 +11,7 @@ from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
 from webapp.models import Lead, Message
-from webapp.services.campaigns import message_to_dict
+from webapp.services.campaigns import message_to_dict, send_moments
 from webapp.services.sending import (
     DECISIONS,
     decide_uncertain,
@@ -30,7 +30,12 @@ def _message(message_id: str) -> Message:
 
 def _answer(message: Message) -> dict[str, Any]:
     lead = db.session.get(Lead, message.lead_id)
-    return message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
+    return message_to_dict(
+        message,
+        lead.email if lead else "",
+        lead.company if lead else None,
+        send_moments([message]).get(message.id),
+    )
 
 
 @bp.post("/messages/<message_id>/resend")

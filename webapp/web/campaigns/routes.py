@@ -34,6 +34,7 @@ from webapp.services.campaigns import (
     message_to_dict,
     progress_by_campaign,
     request_action,
+    send_moments,
     stored_filters,
     template_names,
     update_campaign,
@@ -215,7 +216,12 @@ def message_action(campaign_id: str, message_id: str) -> Any:
         decide_uncertain(message, cast(str, MESSAGE_ACTIONS[action]), current_user.id, utcnow())
     db.session.commit()
     lead = db.session.get(Lead, message.lead_id)
-    row = message_to_dict(message, lead.email if lead else "", lead.company if lead else None)
+    row = message_to_dict(
+        message,
+        lead.email if lead else "",
+        lead.company if lead else None,
+        send_moments([message]).get(message.id),
+    )
     return render_template("campaigns/_message_row.html", m=row, campaign=campaign)
 
 
