@@ -319,6 +319,60 @@ def test_pausing_a_domain_moves_the_queued_mail_of_running_campaigns(
     assert on("punthelder-marketing.nl") == 6
 
 
+def test_a_lower_daily_cap_moves_the_queued_mail_of_running_campaigns(
+    domains: None, api_client: Any
+) -> None:
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from tests.factories import make_lead
+    from webapp.database import utcnow
+    from webapp.demo.seed import template_steps
+    from webapp.models import Campaign, CampaignAudience, Message, Template, TemplateStep
+    from webapp.services.campaigns.lifecycle import apply_action
+
+    template = Template(name="t", steps=[TemplateStep(**step) for step in template_steps()[:1]])
+    db.session.add(template)
+    db.session.flush()
+    leads = [
+        make_lead(
+            vars={"company": "X", "url": "https://x.nl", "first_name": "Jan", "branche": "bouw"}
+        )
+        for _ in range(12)
+    ]
+    campaign = Campaign(
+        name="c", template_id=template.id, domains=["punthelder-seo.nl"], followup_enabled=False
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    db.session.add(CampaignAudience(campaign_id=campaign.id, lead_ids=[lead.id for lead in leads]))
+    apply_action(campaign, "start", None, utcnow())
+    db.session.commit()
+    zone = ZoneInfo("Europe/Amsterdam")
+
+    def per_day() -> Counter[Any]:
+        times = db.session.scalars(
+            sa.select(Message.scheduled_at).where(
+                Message.campaign_id == campaign.id, Message.status == "queued"
+            )
+        )
+        return Counter(moment.astimezone(zone).date() for moment in times)
+
+    assert max(per_day().values()) > 3  # 27 slots a day: most of it fits on one day
+    client, headers = api_client("admin")
+    response = client.patch(
+        "/api/v1/domains/punthelder-seo.nl", headers=headers, json={"daily_cap": 3}
+    )
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    days = per_day()
+    assert sum(days.values()) == 12  # every mail kept, none twice
+    assert max(days.values()) <= 3
+    assert len(days) >= 4
+
+
 def test_the_pages_say_what_the_pace_asks_of_the_workers(
     domains: None, login_as: Callable[[str], FlaskClient]
 ) -> None:
