@@ -161,7 +161,12 @@ def check_plan(
         for index, (_, _, alias) in enumerate(sorted(firsts)):
             assert alias == aliases[index % len(aliases)], f"{name}: aliases do not alternate"
 
-    # Follow-ups: in order, the right parent, `followup_days` working days apart.
+    # Follow-ups: in order, the right parent, each its own delay apart (`step_delays`, where
+    # the campaign sets one for that mail number, else `followup_days` working days).
+    def delay_before(number: int) -> int:
+        delays = settings.step_delays
+        return delays[number - 2] if 0 <= number - 2 < len(delays) else settings.followup_days
+
     due_of: dict[tuple[str, int], datetime] = {}
     for lead_id, own in mails.items():
         lead = lead_by_id[lead_id]
@@ -173,12 +178,11 @@ def check_plan(
             if index:
                 assert m.parent_mail_number == own[index - 1].mail_number
             if previous is not None:
-                if settings.followup_days == 0:
+                delay = delay_before(m.mail_number)
+                if delay == 0:
                     due = previous + timedelta(microseconds=1)
                 else:
-                    day = add_working_days(
-                        spec, previous.astimezone(zone).date(), settings.followup_days
-                    )
+                    day = add_working_days(spec, previous.astimezone(zone).date(), delay)
                     due = datetime.combine(day, time(0), zone).astimezone(UTC)
                 due_of[(lead_id, m.mail_number)] = due
                 assert m.scheduled_at >= due, f"follow-up {m} earlier than {due}"

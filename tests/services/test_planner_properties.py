@@ -79,7 +79,8 @@ def scenarios(draw: st.DrawFn, max_steps: int = 4) -> tuple:
     steps = draw(st.integers(1, max_steps))
     leads = fresh_leads([f"lead-{i}" for i in range(draw(st.integers(0, 40)))], steps)
     followup_days = draw(st.integers(0, 4))
-    return domains, taken, leads, PlanSettings(start_at, followup_days), now
+    step_delays = tuple(draw(st.lists(st.integers(0, 6), max_size=3)))
+    return domains, taken, leads, PlanSettings(start_at, followup_days, step_delays), now
 
 
 @PROPERTY_SETTINGS

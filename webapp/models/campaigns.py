@@ -98,6 +98,9 @@ class Campaign(Model):
 
     followup_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     followup_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    # Working days before mail 2, 3 and 4 each ([n2, n3, n4], or fewer); empty: followup_days
+    # before every follow-up.
+    step_delays: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     followup_attach_report: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A reply from one lead stops every lead of that company domain.
     stop_company_on_reply: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

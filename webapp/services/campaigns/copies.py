@@ -42,6 +42,7 @@ def duplicate_campaign(campaign: Campaign, user_id: str | None, now: datetime) -
         start_at=campaign.start_at if campaign.start_at and campaign.start_at > now else None,
         followup_enabled=campaign.followup_enabled,
         followup_days=campaign.followup_days,
+        step_delays=list(campaign.step_delays or []),
         followup_attach_report=campaign.followup_attach_report,
         stop_company_on_reply=campaign.stop_company_on_reply,
         track_opens=campaign.track_opens,

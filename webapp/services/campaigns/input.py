@@ -18,7 +18,9 @@ from webapp.services.inputs import parse_bool
 from webapp.services.planning import MAX_START_AHEAD
 
 # What a campaign that has started may still change.
-LIVE_EDITABLE = frozenset({"name", "followup_enabled", "followup_days", "followup_attach_report"})
+LIVE_EDITABLE = frozenset(
+    {"name", "followup_enabled", "followup_days", "step_delays", "followup_attach_report"}
+)
 EDITABLE = LIVE_EDITABLE | {"template_id", "audience", "start_at", "domains"}
 MAX_FOLLOWUP_DAYS = 60
 # "Today at 09:00" picked in the afternoon is not an error: the plan starts now instead.
@@ -81,6 +83,11 @@ def parse_campaign_input(
             values["followup_days"] = _followup_days(raw.get("followup_days", 3))
         except ValueError as error:
             errors["followup_days"] = str(error)
+    if "step_delays" in raw:
+        try:
+            values["step_delays"] = _step_delays(raw["step_delays"])
+        except ValueError as error:
+            errors["step_delays"] = str(error)
     if "domains" in raw:
         try:
             values["domains"] = _domains(raw["domains"])
@@ -140,6 +147,16 @@ def _followup_days(raw: Any) -> int:
             _("must be between 0 and %(max)s working days", max=thousands(MAX_FOLLOWUP_DAYS))
         )
     return days
+
+
+def _step_delays(raw: Any) -> list[int]:
+    """`[n2, n3, n4]`: working days before mail 2, 3 and 4; fewer (or none) leave the rest
+    at `followup_days`."""
+    if raw is None or raw == "":
+        return []
+    if not isinstance(raw, list) or len(raw) > 3:
+        raise ValueError(_("must be a list of at most three numbers of working days"))
+    return [_followup_days(days) for days in raw]
 
 
 def _domains(raw: Any) -> list[str]:

@@ -205,7 +205,11 @@ def update_campaign(
     values, errors = parse_campaign_input(raw, now, partial=True)
     if errors:
         raise CampaignInputError(errors)
-    followups_before = (campaign.followup_enabled, campaign.followup_days)
+    followups_before = (
+        campaign.followup_enabled,
+        campaign.followup_days,
+        list(campaign.step_delays or []),
+    )
     filters: AudienceFilters | None = values.pop("audience", None)
     if "domains" in values:
         campaign.domains = values.pop("domains")
@@ -226,6 +230,7 @@ def update_campaign(
     if campaign.status != CampaignStatus.DRAFT and followups_before != (
         campaign.followup_enabled,
         campaign.followup_days,
+        list(campaign.step_delays or []),
     ):
         _replan_followups(campaign, now)
     record_action(
@@ -392,6 +397,7 @@ def plan_request_for_input(raw: dict[str, Any], now: datetime) -> Any:
         start_at=values.get("start_at"),
         followup_enabled=values["followup_enabled"],
         followup_days=values["followup_days"],
+        step_delays=tuple(values.get("step_delays", [])),
         domains=values.get("domains", []),
         campaign_id=None,
         template_id=template.id,

@@ -150,6 +150,7 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
         "start_at": _iso(campaign.start_at),
         "followup_enabled": campaign.followup_enabled,
         "followup_days": campaign.followup_days,
+        "step_delays": list(campaign.step_delays or []),
         "followup_attach_report": campaign.followup_attach_report,
         "created_at": _iso(campaign.created_at),
         "updated_at": _iso(campaign.updated_at),

@@ -53,6 +53,19 @@ class LeadSpec:
 class PlanSettings:
     start_at: datetime | None = None
     followup_days: int = 3
+    # Working days before mail 2, 3 and 4 each, where the campaign sets them; a mail not
+    # listed waits `followup_days`.
+    step_delays: tuple[int, ...] = ()
+
+    def delay_before(self, mail_number: int) -> int:
+        index = mail_number - 2
+        if 0 <= index < len(self.step_delays):
+            return max(0, self.step_delays[index])
+        return max(0, self.followup_days)
+
+    def wait_days(self, steps: int) -> int:
+        """The working days a lead's follow-ups wait in all, mail 2 up to mail `steps`."""
+        return sum(self.delay_before(number) for number in range(2, steps + 1))
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ class _Domain:
     ready: list[tuple[int, datetime, int, _Pending]] = field(default_factory=list)
     leads_assigned: int = 0
     # The follow-up start for a mail sent on each local day (`_followup_due`).
-    followup_starts: dict[date, datetime] = field(default_factory=dict)
+    followup_starts: dict[tuple[date, int], datetime] = field(default_factory=dict)
     # Under a cap or ramp: the mails each local day carries already (others', and this plan's).
     day_counts: dict[date, int] | None = None
 
@@ -150,7 +163,11 @@ def plan(
             domain = state[lead.domain]
             alias = lead.alias or domain.spec.aliases[0]
             senders[index] = (domain, alias)
-            due = start if lead.after is None else _followup_due(domain, lead.after, settings)
+            due = (
+                start
+                if lead.after is None
+                else _followup_due(domain, lead.after, settings.delay_before(lead.mail_numbers[0]))
+            )
             first_mail = lead.after is None
             _push(domain, _Pending(max(due, start), (int(first_mail), index), index, 0))
     if new_leads and not order:
@@ -203,7 +220,8 @@ def plan(
         )
         if item.step + 1 < len(lead.mail_numbers):
             # The slot lies on the cursor's day: no time-zone conversion to find it.
-            due = _followup_due(domain, moment, settings, domain.cursor.day)
+            delay = settings.delay_before(lead.mail_numbers[item.step + 1])
+            due = _followup_due(domain, moment, delay, domain.cursor.day)
             _push(domain, _Pending(due, (0, item.lead), item.lead, item.step + 1))
         if domain.ready or domain.waiting or new_leads:
             heapq.heappush(heap, (domain.cursor.peek(), position))
@@ -215,17 +233,16 @@ def _push(domain: _Domain, item: _Pending) -> None:
 
 
 def _followup_due(
-    domain: _Domain, previous: datetime, settings: PlanSettings, day: date | None = None
+    domain: _Domain, previous: datetime, delay: int, day: date | None = None
 ) -> datetime:
-    """The first moment the next mail may go: the start of the working day
-    `followup_days` working days after the previous mail (on local `day` when known), or
-    just after it for 0."""
-    if settings.followup_days <= 0:
+    """The first moment the next mail may go: the start of the working day `delay` working
+    days after the previous mail (on local `day` when known), or just after it for 0."""
+    if delay <= 0:
         return previous + _JUST_AFTER
     calendar = domain.calendar
     day = calendar.local_date(previous) if day is None else day
-    due = domain.followup_starts.get(day)
+    due = domain.followup_starts.get((day, delay))
     if due is None:
-        due = calendar.day_start(calendar.add_working_days(day, settings.followup_days))
-        domain.followup_starts[day] = due
+        due = calendar.day_start(calendar.add_working_days(day, delay))
+        domain.followup_starts[(day, delay)] = due
     return due

@@ -88,6 +88,11 @@ class PlanRequest:
     # Only for the dry run's warnings (missing variables, missing reports).
     template_id: str | None = None
     attach_report: bool = False
+    # Working days before mail 2, 3 and 4 where set (else followup_days).
+    step_delays: tuple[int, ...] = ()
+
+    def settings(self) -> PlanSettings:
+        return PlanSettings(self.start_at, max(0, self.followup_days), self.step_delays)
 
 
 @dataclass
@@ -165,6 +170,7 @@ def plan_request_for(campaign: Campaign) -> PlanRequest:
         followup_days=campaign.followup_days,
         domains=domains,
         campaign_id=campaign.id,
+        step_delays=tuple(int(days) for days in campaign.step_delays or ()),
         template_id=campaign.template_id,
         attach_report=campaign.followup_attach_report,
     )
@@ -324,11 +330,11 @@ def prepare(
     recent = recent_sends(domains, now, request.campaign_id)
     prepared = Prepared(request, domains, unknown, recent, lead_ids, skipped, start, bounded=True)
     steps = max(1, min(4, request.steps)) if request.followup_enabled else 1
-    settings = PlanSettings(request.start_at, max(0, request.followup_days))
+    settings = request.settings()
     specs = prepared.specs
     leads = fresh_leads(lead_ids, steps)
     until: datetime | None = first_horizon(
-        specs, start, len(lead_ids) * steps, steps, settings.followup_days
+        specs, start, len(lead_ids) * steps, steps, settings.wait_days(steps)
     )
     used = day_usage(specs, now, request.campaign_id)
     while True:

@@ -20,7 +20,7 @@ from webapp.services.planning.pending import (
     queued_count,
     record_pending,
 )
-from webapp.services.planning.planner import LeadSpec, PlanSettings, plan
+from webapp.services.planning.planner import LeadSpec, plan
 from webapp.services.planning.plans import (
     _times,
     auto_domain_for,
@@ -105,7 +105,7 @@ def replan_queued(campaign: Campaign, now: datetime) -> int:
     del by_lead
     if not leads:
         return 0
-    settings = PlanSettings(request.start_at, max(0, campaign.followup_days))
+    settings = request.settings()
     specs = [domain_spec(d) for d in domains]
     taken = _times(taken_slots(domains, now, campaign.id))
     planned = plan(specs, taken, leads, settings, now, day_usage(specs, now, campaign.id))

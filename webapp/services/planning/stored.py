@@ -68,6 +68,7 @@ def fingerprint(
             request.followup_enabled,
             request.followup_days,
             request.domains,
+            list(request.step_delays),
         ]
     )
     digest.update("\n".join(lead_ids).encode())

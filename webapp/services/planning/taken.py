@@ -176,7 +176,7 @@ def _open_spans(
 
 
 def first_horizon(
-    specs: list[DomainSpec], start: datetime, needed: int, steps: int, followup_days: int
+    specs: list[DomainSpec], start: datetime, needed: int, steps: int, wait_days: int
 ) -> datetime:
     """How far the plan likely reaches: the day the domains' free capacity (by the summary)
     holds every mail, plus the follow-ups' waits; a guess that `reaches_past` checks."""
@@ -209,7 +209,8 @@ def first_horizon(
             free = calendar.day_limit(day) - live.get((calendar.spec.name, day), 0)
             remaining -= max(0, free)
         day += timedelta(days=1)
-    waits = timedelta(days=(max(1, steps) - 1) * (followup_days * 7 // 5 + 3))
+    # `wait_days` working days in all between a lead's mails, as calendar days with room.
+    waits = timedelta(days=wait_days * 7 // 5 + (max(1, steps) - 1) * 3)
     reach = datetime.combine(day, start.timetz()) + waits + timedelta(days=1)
     return max(start + FIRST_HORIZON, reach)
 

@@ -39,8 +39,13 @@ TEXTS = {
     "start_date": "",
     "start_time": "09:00",
     "followup_days": "3",
+    # Working days before mail 2, 3 and 4 each; empty: `followup_days`.
+    "step_delay_2": "",
+    "step_delay_3": "",
+    "step_delay_4": "",
     "domain_mode": "auto",
 }
+STEP_DELAY_FIELDS = ("step_delay_2", "step_delay_3", "step_delay_4")
 STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "name": ("name",),
     "template": ("template_id",),
@@ -57,6 +62,7 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
         "start_time",
         "followup_enabled",
         "followup_days",
+        *STEP_DELAY_FIELDS,
         "followup_attach_report",
         "domain_mode",
         "domains",
@@ -70,6 +76,7 @@ ERROR_FIELDS = {
     "audience.exclude_recent_days": "exclude_recent_days",
     "audience.template_id": "template_id",
     "start_at": "start_date",
+    "step_delays": "step_delay_2",
 }
 
 
@@ -141,10 +148,20 @@ def to_input(
         "start_at": moment.isoformat() if moment else None,
         "followup_enabled": state["followup_enabled"],
         "followup_days": state["followup_days"],
+        "step_delays": step_delays_input(state),
         "followup_attach_report": state["followup_attach_report"],
         "domains": state["domains"] if state["domain_mode"] == "chosen" else [],
     }
     return raw, errors
+
+
+def step_delays_input(state: dict[str, Any]) -> list[str]:
+    """`[n2, n3, n4]` up to the last one filled in; an empty one before it takes the
+    working days between mails, as it would on its own."""
+    values = [state[name] for name in STEP_DELAY_FIELDS]
+    while values and not values[-1]:
+        values.pop()
+    return [value or state["followup_days"] for value in values]
 
 
 def audience_input(state: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +222,11 @@ def state_from_campaign(campaign: Any, zone: ZoneInfo) -> dict[str, Any]:
         "start_time": local.strftime("%H:%M") if local else "09:00",
         "followup_enabled": campaign.followup_enabled,
         "followup_days": str(campaign.followup_days),
+        **dict.fromkeys(STEP_DELAY_FIELDS, ""),
+        **{
+            name: str(days)
+            for name, days in zip(STEP_DELAY_FIELDS, campaign.step_delays or [], strict=False)
+        },
         "followup_attach_report": campaign.followup_attach_report,
         "domain_mode": "chosen" if campaign.domains else "auto",
         "domains": list(campaign.domains or []),
