@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_DELETED = "campaign.deleted"
     CAMPAIGN_ARCHIVED = "campaign.archived"
     CAMPAIGN_UNARCHIVED = "campaign.unarchived"
+    CAMPAIGN_WINNER = "campaign.winner"
     DOMAIN_UPDATED = "domain.updated"
     DOMAIN_PAUSED = "domain.paused"
     LEAD_STOPPED = "lead.stopped"

@@ -7,6 +7,7 @@ from webapp.web.api import (
     campaigns,  # noqa: F401
     connection_checks,  # noqa: F401
     domains,  # noqa: F401
+    experiments,  # noqa: F401
     kpis,  # noqa: F401
     leads,  # noqa: F401
     me,  # noqa: F401

@@ -36,6 +36,7 @@ SENTENCES: dict[str, Any] = {
     AuditAction.CAMPAIGN_DELETED: _l("Deleted a draft campaign"),
     AuditAction.CAMPAIGN_ARCHIVED: _l("Archived a finished campaign"),
     AuditAction.CAMPAIGN_UNARCHIVED: _l("Brought an archived campaign back into the list"),
+    AuditAction.CAMPAIGN_WINNER: _l("Declared the winning variant of a mail"),
     AuditAction.DOMAIN_UPDATED: _l("Changed the settings of a sending domain"),
     AuditAction.DOMAIN_PAUSED: _l("Paused a sending domain"),
     AuditAction.LEAD_STOPPED: _l("Stopped a lead"),
