@@ -27,6 +27,7 @@ from webapp import jobs
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.queue import DEFAULT_QUEUE, SEND_QUEUE, WAKE_CHANNEL
+from webapp.services.campaigns import declare_auto_winners
 from webapp.services.deliverability import daily_checks
 from webapp.services.inbox import poll_inbox_once
 from webapp.services.planning import settle_stalled_actions
@@ -148,6 +149,15 @@ def dns_pass() -> object:
     return True
 
 
+def winner_pass() -> object:
+    """Declare the experiment winners campaigns asked to have declared by themselves."""
+    declared = declare_auto_winners(utcnow())
+    db.session.commit()
+    if declared:
+        log.info("experiments: winners declared %s", declared)
+    return declared
+
+
 def periodic_passes(app: Flask) -> list[Periodic]:
     """The scheduler's work: dispatching, completing, reading mailboxes, forgetting."""
     return [
@@ -160,6 +170,7 @@ def periodic_passes(app: Flask) -> list[Periodic]:
         Periodic("complete", 60, completion_sweep),
         Periodic("actions", 30, action_sweep),
         Periodic("inbox", float(app.config["INBOX_POLL_SECONDS"]), inbox_pass),
+        Periodic("winners", 300, winner_pass),
         Periodic("retention", 24 * 3600, retention_pass),
         # Hourly, for the domains whose last checks are a day old: a restart never
         # re-checks them all, and a new domain waits at most an hour.

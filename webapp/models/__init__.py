@@ -16,11 +16,19 @@ from webapp.models.imports import ImportJob, ImportStatus, ImportUpload
 from webapp.models.invitations import Invitation
 from webapp.models.kpis import CampaignKpi, CampaignKpiDay
 from webapp.models.leads import Lead, LeadStatus, Suppression, SuppressionReason
-from webapp.models.messages import CancelReason, EventType, Message, MessageEvent, MessageStatus
+from webapp.models.messages import (
+    VARIANT_KEYS,
+    CancelReason,
+    EventType,
+    Message,
+    MessageEvent,
+    MessageStatus,
+)
 from webapp.models.templates import Template, TemplateStep
 from webapp.models.users import ApiToken, RecoveryCode, Role, User
 
 __all__ = [
+    "VARIANT_KEYS",
     "ActionStatus",
     "ApiToken",
     "AuditEvent",

@@ -68,6 +68,10 @@ class Campaign(Model):
             "archived_at IS NULL OR status IN ('completed', 'stopped')",
             name="chk_campaigns_archived_finished",
         ),
+        sa.CheckConstraint(
+            "auto_winner_min_sends IS NULL OR auto_winner_min_sends >= 1",
+            name="chk_campaigns_auto_winner_min_sends",
+        ),
         sa.Index("idx_campaigns_name", "name"),
         sa.Index("idx_campaigns_domain", "domain"),
         sa.Index("idx_campaigns_status", "status"),
@@ -116,6 +120,12 @@ class Campaign(Model):
     # begin, and the dispatcher claims none of the campaign's mail. The job clears it in
     # the same transaction that applies the change.
     pending_action: Mapped[str | None] = mapped_column(sa.String(16))
+    # The declared winner of each step's experiment: {"2": "B"}; queued mail of that step
+    # moved to it, and mail planned later gets it.
+    variant_winners: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Declare a winner by itself once each variant has this many sends and one is best
+    # with probability >= 95%; None: only by hand.
+    auto_winner_min_sends: Mapped[int | None]
     # A finished campaign put out of the default list; it keeps everything.
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()

@@ -73,6 +73,8 @@ class CancelReason(StrEnum):
 
 _queued = sa.text("status = 'queued'")
 _active = sa.text("status IN ('queued', 'sent')")
+_with_variant = sa.text("variant IS NOT NULL")
+VARIANT_KEYS: tuple[str, ...] = ("A", "B", "C", "D")
 
 
 class Message(Model):
@@ -87,6 +89,9 @@ class Message(Model):
         sa.CheckConstraint(one_of("status", MESSAGE_STATUSES), name="chk_messages_status"),
         sa.CheckConstraint("mail_number BETWEEN 1 AND 4", name="chk_messages_mail_number"),
         sa.CheckConstraint("retry_count >= 0", name="chk_messages_retry_count"),
+        sa.CheckConstraint(
+            f"variant IS NULL OR {one_of('variant', VARIANT_KEYS)}", name="chk_messages_variant"
+        ),
         sa.Index("idx_messages_campaign_id", "campaign_id"),
         sa.Index("idx_messages_lead_id", "lead_id"),
         sa.Index("idx_messages_domain_used", "domain_used"),
@@ -116,6 +121,15 @@ class Message(Model):
             "mail_number",
             "id",
             postgresql_include=["status", "domain_used"],
+        ),
+        # The experiment view's one grouped read of a campaign's variants.
+        sa.Index(
+            "idx_messages_campaign_variant",
+            "campaign_id",
+            "mail_number",
+            "variant",
+            postgresql_where=_with_variant,
+            sqlite_where=_with_variant,
         ),
         sa.Index(
             "idx_messages_active_campaigns",
@@ -165,6 +179,8 @@ class Message(Model):
     is_followup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The step's variant this lead gets (A-D), fixed when planned; None: no experiment.
+    variant: Mapped[str | None] = mapped_column(sa.String(1))
 
     # Made before sending and stored, so a reply or a bounce can be matched to it.
     smtp_message_id: Mapped[str | None] = mapped_column(sa.String(998))

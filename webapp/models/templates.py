@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,5 +45,8 @@ class TemplateStep(Model):
     subject: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     body_html: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     body_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Versions of the step for an experiment: [{key: "A".."D", subject?, body_html?,
+    # body_text?, weight}]; a part a version leaves out is the step's own. Empty: none.
+    variants: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
     template: Mapped[Template] = relationship(back_populates="steps")

@@ -26,6 +26,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_UNARCHIVED = "campaign.unarchived"
     # An admin started a campaign whose domains failed SPF, DKIM or DMARC.
     CAMPAIGN_DNS_OVERRIDE = "campaign.dns_override"
+    CAMPAIGN_WINNER = "campaign.winner"
     DOMAIN_UPDATED = "domain.updated"
     DOMAIN_PAUSED = "domain.paused"
     # DKIM keys (webapp/services/deliverability): made, imported, and a rotation finished.

@@ -20,7 +20,13 @@ from webapp.services.campaigns.copies import (
     duplicate_campaign,
     set_archived,
 )
+from webapp.services.campaigns.experiments import (
+    auto_winner_ready,
+    declare_auto_winners,
+    declare_winner,
+)
 from webapp.services.campaigns.export import (
+    experiments_csv,
     kpi_csv,
     messages_csv,
 )
@@ -68,15 +74,19 @@ __all__ = [
     "MessageCursor",
     "MessagePage",
     "apply_action",
+    "auto_winner_ready",
     "available_lists",
     "campaign_plan",
     "campaign_to_dict",
     "complete_if_done",
     "count_messages",
     "create_campaign",
+    "declare_auto_winners",
+    "declare_winner",
     "delete_draft",
     "duplicate_campaign",
     "effective_domains",
+    "experiments_csv",
     "get_campaign",
     "kpi_csv",
     "last_due_by_campaign",

@@ -47,6 +47,7 @@ def duplicate_campaign(campaign: Campaign, user_id: str | None, now: datetime) -
         stop_company_on_reply=campaign.stop_company_on_reply,
         track_opens=campaign.track_opens,
         track_clicks=campaign.track_clicks,
+        auto_winner_min_sends=campaign.auto_winner_min_sends,
         created_by_id=user_id,
     )
     copy.audience = audience

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import EventType, Lead, Message, MessageEvent, MessageStatus
-from webapp.services.kpis import FIGURES, RATES, kpi_table
+from webapp.services.kpis import FIGURES, RATES, VARIANT_FIGURES, kpi_table
 from webapp.services.leads import ENGLISH_CSV, CsvStyle, spreadsheet_safe_csv
 
 MESSAGE_COLUMNS = (
@@ -101,4 +101,15 @@ def kpi_csv(kpis: dict[str, Any], style: CsvStyle = ENGLISH_CSV) -> Iterator[str
     """The KPI table as CSV: the campaign, each mail number, each sending domain."""
     columns = ("scope", "key", *FIGURES, *(name for name, _ in RATES))
     rows = ([row.get(c) for c in columns] for row in kpi_table(kpis))
+    return spreadsheet_safe_csv(rows, columns, style)
+
+
+def experiments_csv(experiments: dict[str, Any], style: CsvStyle = ENGLISH_CSV) -> Iterator[str]:
+    """The experiment figures as CSV: one row per step and variant, with its winner."""
+    columns = ("mail_number", *VARIANT_FIGURES, "winner")
+    rows = (
+        [step["mail_number"], *(variant[c] for c in VARIANT_FIGURES), step["winner"] or ""]
+        for step in experiments["steps"]
+        for variant in step["variants"]
+    )
     return spreadsheet_safe_csv(rows, columns, style)

@@ -19,10 +19,18 @@ from webapp.services.planning import MAX_START_AHEAD
 
 # What a campaign that has started may still change.
 LIVE_EDITABLE = frozenset(
-    {"name", "followup_enabled", "followup_days", "step_delays", "followup_attach_report"}
+    {
+        "name",
+        "followup_enabled",
+        "followup_days",
+        "step_delays",
+        "followup_attach_report",
+        "auto_winner_min_sends",
+    }
 )
 EDITABLE = LIVE_EDITABLE | {"template_id", "audience", "start_at", "domains"}
 MAX_FOLLOWUP_DAYS = 60
+MAX_AUTO_WINNER_SENDS = 1_000_000
 # "Today at 09:00" picked in the afternoon is not an error: the plan starts now instead.
 START_GRACE = timedelta(days=1)
 
@@ -88,6 +96,11 @@ def parse_campaign_input(
             values["step_delays"] = _step_delays(raw["step_delays"])
         except ValueError as error:
             errors["step_delays"] = str(error)
+    if "auto_winner_min_sends" in raw:
+        try:
+            values["auto_winner_min_sends"] = _auto_winner_min_sends(raw["auto_winner_min_sends"])
+        except ValueError as error:
+            errors["auto_winner_min_sends"] = str(error)
     if "domains" in raw:
         try:
             values["domains"] = _domains(raw["domains"])
@@ -132,6 +145,23 @@ def _start_at(raw: Any, now: datetime) -> datetime | None:
 
 def _not_a_moment() -> str:
     return str(_("must be a date and time in ISO 8601, e.g. 2026-03-02T09:00+01:00"))
+
+
+def _auto_winner_min_sends(raw: Any) -> int | None:
+    """Sends each variant needs before a winner is declared by itself; None or "": never."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ValueError(_("must be a whole number of sends, or empty"))
+    try:
+        sends = int(raw)
+    except ValueError:
+        raise ValueError(_("must be a whole number of sends, or empty")) from None
+    if not 1 <= sends <= MAX_AUTO_WINNER_SENDS:
+        raise ValueError(
+            _("must be between 1 and %(max)s sends", max=thousands(MAX_AUTO_WINNER_SENDS))
+        )
+    return sends
 
 
 def _followup_days(raw: Any) -> int:

@@ -152,6 +152,8 @@ def campaign_to_dict(campaign: Campaign, progress: dict[str, Any] | None = None)
         "followup_days": campaign.followup_days,
         "step_delays": list(campaign.step_delays or []),
         "followup_attach_report": campaign.followup_attach_report,
+        "auto_winner_min_sends": campaign.auto_winner_min_sends,
+        "variant_winners": dict(campaign.variant_winners or {}),
         "created_at": _iso(campaign.created_at),
         "updated_at": _iso(campaign.updated_at),
         "started_at": _iso(campaign.started_at),

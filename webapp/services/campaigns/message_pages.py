@@ -240,6 +240,7 @@ def message_to_dict(
         "email": email,
         "company": company,
         "mail_number": message.mail_number,
+        "variant": message.variant,
         "status": message.status,
         "domain_used": message.domain_used,
         "alias": message.alias,

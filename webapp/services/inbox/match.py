@@ -10,8 +10,14 @@ from webapp.extensions import db
 from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain, TemplateStep
 from webapp.services.inbox import classify as kinds
 from webapp.services.inbox.classify import Classified, has_reply_prefix, strip_reply_prefixes
-from webapp.services.mail import RenderError, lead_context, render_subject, spin_seed
-from webapp.services.sending import display_name
+from webapp.services.mail import (
+    RenderError,
+    lead_context,
+    render_subject,
+    spin_seed,
+    step_for_variant,
+)
+from webapp.services.sending import display_name, first_variant
 from webapp.services.tracking import message_id_from_unsubscribe_subject
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED, MessageStatus.BOUNCED)
@@ -143,16 +149,18 @@ def sent_subject(message: Message, domain: SendingDomain) -> str:
     if campaign is None or lead is None:
         return ""
     steps: dict[int, TemplateStep] = {s.mail_number: s for s in campaign.template.steps}
-    step = steps.get(message.mail_number)
-    if step is None:
+    if message.mail_number not in steps:
         return ""
+    # The version the lead got: the message's variant, and mail 1's for a `Re:` subject.
+    step = step_for_variant(steps[message.mail_number], message.variant)
     context = lead_context(lead)
     context.update(sender=display_name(domain, message.alias), unsubscribe_url="", tracking=None)
     try:
         if step.subject.strip():
             return render_subject(step.subject, context, spin_seed(lead.id, step.mail_number))
         if 1 in steps:
-            return render_subject(steps[1].subject, context, spin_seed(lead.id, 1))
+            first = step_for_variant(steps[1], first_variant(message))
+            return render_subject(first.subject, context, spin_seed(lead.id, 1))
     except RenderError:
         return ""
     return ""

@@ -9,6 +9,12 @@ from webapp.services.kpis.charts import (
     meter_bars,
     timeline_chart,
 )
+from webapp.services.kpis.experiment_stats import WINNER_PROBABILITY
+from webapp.services.kpis.experiments import (
+    VARIANT_FIGURES,
+    campaign_experiments,
+    experiment_chart,
+)
 from webapp.services.kpis.overview import (
     campaign_calendar,
     campaign_overview,
@@ -28,10 +34,14 @@ from webapp.services.kpis.summaries import (
 __all__ = [
     "FIGURES",
     "RATES",
+    "VARIANT_FIGURES",
+    "WINNER_PROBABILITY",
     "campaign_calendar",
+    "campaign_experiments",
     "campaign_kpis",
     "campaign_overview",
     "campaign_timeline",
+    "experiment_chart",
     "figures",
     "kpi_table",
     "meter_bars",

@@ -19,6 +19,7 @@ from webapp.services.mail.rendering import (
     RenderError,
     RenderProblem,
     StepDraft,
+    StepSource,
     lead_context,
     preview_steps,
     render_preview,
@@ -28,6 +29,7 @@ from webapp.services.mail.rendering import (
     sample_context,
     spin_seed,
     spin_versions,
+    step_for_variant,
     template_required_variables,
     template_variables,
     variables_in,
@@ -45,9 +47,18 @@ from webapp.services.mail.templates import (
     template_to_dict,
     update_template,
 )
+from webapp.services.mail.variants import (
+    MAX_VARIANTS,
+    MAX_WEIGHT,
+    Variant,
+    assign_variant,
+    variants_of,
+)
 
 __all__ = [
     "MAX_STEPS",
+    "MAX_VARIANTS",
+    "MAX_WEIGHT",
     "PARTS",
     "PREVIEW_UNSUBSCRIBE_URL",
     "ContentCode",
@@ -56,7 +67,10 @@ __all__ = [
     "RenderProblem",
     "RenderedMail",
     "StepDraft",
+    "StepSource",
     "TemplateInvalid",
+    "Variant",
+    "assign_variant",
     "check_step",
     "check_steps",
     "check_template",
@@ -76,9 +90,11 @@ __all__ = [
     "sample_context",
     "spin_seed",
     "spin_versions",
+    "step_for_variant",
     "template_required_variables",
     "template_to_dict",
     "template_variables",
     "update_template",
     "variables_in",
+    "variants_of",
 ]

@@ -47,6 +47,7 @@ from webapp.services.mail.spintax import (
     version_choices,
 )
 from webapp.services.mail.spintax import read as read_spintax
+from webapp.services.mail.variants import Variant, variants_of
 
 LEAD_COLUMNS = ("email", "company", "url", "domain")
 PART_LABELS = {"subject": _l("Subject"), "body_html": _l("HTML body"), "body_text": _l("Text body")}
@@ -124,6 +125,8 @@ class StepSource(Protocol):
     def body_html(self) -> str: ...
     @property
     def body_text(self) -> str: ...
+    @property
+    def variants(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,21 @@ class StepDraft:
     subject: str = ""
     body_html: str = ""
     body_text: str = ""
+    variants: tuple[Variant, ...] = ()
+
+
+def step_for_variant(step: StepSource, key: str | None) -> StepSource:
+    """The step as variant `key` has it (mail/variants.py: the base fills what it leaves
+    out); the step itself without a key or when it has no such variant."""
+    if key is None:
+        return step
+    variant = next((v for v in variants_of(step.variants) if v.key == key), None)
+    if variant is None:
+        return step
+    html, text = step.body_html, step.body_text
+    if variant.has_body:
+        html, text = variant.body_html or "", variant.body_text or ""
+    return StepDraft(step.mail_number, variant.subject or step.subject, html, text)
 
 
 def _present(value: Any) -> bool:
@@ -207,11 +225,15 @@ def template_required_variables(template: Template) -> set[str]:
 
 
 def _step_sources(template: Template) -> Iterable[str]:
-    return (
-        source
-        for step in template.steps
-        for source in (step.subject, step.body_html, step.body_text)
-    )
+    return (source for step in template.steps for source in step_texts(step))
+
+
+def step_texts(step: StepSource) -> list[str]:
+    """Every text of a step: its own parts and those its variants give themselves."""
+    texts = [step.subject, step.body_html, step.body_text]
+    for variant in variants_of(step.variants):
+        texts += [p for p in (variant.subject, variant.body_html, variant.body_text) if p]
+    return texts
 
 
 def _filled_when(test: nodes.Node, outcome: bool) -> frozenset[str]:
@@ -582,11 +604,14 @@ def render_step(
     unsubscribe_url: str,
     tracking: Any = None,
     subject_fallback: str | None = None,
+    variant: str | None = None,
 ) -> RenderedMail:
     """One step for one lead, as it will be sent; RenderError names what is wrong or missing.
 
-    The lead's version of the step's spintax is chosen by the lead and the mail number.
+    `variant` is the version of the step the lead's message has (None: the step's own). The
+    lead's version of the spintax is chosen by the lead and the mail number.
     """
+    step = step_for_variant(step, variant)
     context = lead_context(lead)
     context.update(sender=sender, unsubscribe_url=unsubscribe_url, tracking=tracking)
     spin = spin_seed(lead.id, step.mail_number)
@@ -600,36 +625,50 @@ def preview_steps(
     *,
     spin: Spin = None,
     spin_first: Spin = None,
+    variant: str | None = None,
+    variant_first: str | None = None,
 ) -> RenderedMail:
     """Mail `mail_number` of some steps (saved or not) with a preview sender and unsubscribe URL.
 
     `spin` picks the step's spintax version (a lead's seed, or a version number) and
-    `spin_first` the first mail's, whose subject a follow-up without one answers.
+    `spin_first` the first mail's, whose subject a follow-up without one answers;
+    `variant` and `variant_first` pick the version of each step the same way.
     """
-    by_number = {step.mail_number: step for step in steps}
-    step = by_number.get(mail_number)
-    if step is None:
+    by_number: dict[int, StepSource] = {step.mail_number: step for step in steps}
+    found = by_number.get(mail_number)
+    if found is None:
         raise RenderError(
             _("the template has no mail %(number)s", number=mail_number),
             kind=RenderProblem.CONTENT,
         )
+    step = step_for_variant(found, variant)
     context = {**context, "sender": PREVIEW_SENDER, "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL}
     context.setdefault("tracking", None)
     with render_budget():  # the fallback subject and the parts share one time limit
         fallback = None
         if mail_number > 1 and not step.subject.strip() and 1 in by_number:
-            fallback = f"Re: {render_subject(by_number[1].subject, context, spin_first)}"
+            first = step_for_variant(by_number[1], variant_first)
+            fallback = f"Re: {render_subject(first.subject, context, spin_first)}"
         return render_sources(step, context, subject_fallback=fallback, spin=spin)
 
 
-def render_preview(template: Template, lead: Lead, mail_number: int) -> RenderedMail:
-    """What `lead` would receive as mail `mail_number`, with a sample sender and unsubscribe URL."""
+def render_preview(
+    template: Template,
+    lead: Lead,
+    mail_number: int,
+    variant: str | None = None,
+    variant_first: str | None = None,
+) -> RenderedMail:
+    """What `lead` would receive as mail `mail_number` (as variant `variant`, answering
+    mail 1 as `variant_first`), with a sample sender and unsubscribe URL."""
     return preview_steps(
         template.steps,
         lead_context(lead),
         mail_number,
         spin=spin_seed(lead.id, mail_number),
         spin_first=spin_seed(lead.id, 1),
+        variant=variant,
+        variant_first=variant_first,
     )
 
 

@@ -23,14 +23,18 @@ from webapp.services.mail.rendering import (
     RenderError,
     RenderProblem,
     StepDraft,
+    StepSource,
     compile_part,
     render_sources,
     required_variables_in,
     sample_context,
+    step_for_variant,
+    step_texts,
     template_required_variables,
     template_variables,
     variables_in,
 )
+from webapp.services.mail.variants import parse_variants, variants_of
 
 MAX_STEPS = 4
 MAX_NAME = 200
@@ -84,6 +88,7 @@ def template_to_dict(template: Template) -> dict[str, Any]:
                 "subject": step.subject,
                 "body_html": step.body_html,
                 "body_text": step.body_text,
+                "variants": [variant.to_dict() for variant in variants_of(step.variants)],
             }
             for step in template.steps
         ],
@@ -114,8 +119,10 @@ def parse_steps(raw: Any) -> tuple[list[StepDraft], dict[str, str]]:
         for part, value in texts.items():
             if not isinstance(value, str):
                 errors[step_field(number, part)] = _("must be text")
+        variants, variant_errors = parse_variants(item.get("variants"), f"steps.{number}")
+        errors.update(variant_errors)
         if not errors:
-            steps.append(StepDraft(number, **texts))
+            steps.append(StepDraft(number, **texts, variants=variants))
     numbers = sorted(step.mail_number for step in steps)
     if not errors and numbers != list(range(1, len(steps) + 1)):
         errors["steps"] = _("mail numbers run 1, 2, ... without gaps or repeats")
@@ -139,7 +146,7 @@ def check_template(
         check.errors.setdefault("steps", _("a template has at least one step"))
     for step in steps:
         check.errors.update(_check_step(step))
-    sources = [getattr(step, part) for step in steps for part in PARTS]
+    sources = [text for step in steps for text in step_texts(step)]
     check.variables = sorted(variables_in(sources))
     required = required_variables_in(sources)
     check.required_variables = sorted(required)
@@ -149,6 +156,22 @@ def check_template(
 
 
 def _check_step(step: StepDraft) -> dict[str, str]:
+    """The step's own errors, then each variant's, under the variant's own fields."""
+    errors = _check_texts(step)
+    for position, variant in enumerate(step.variants, start=1):
+        own = {part for part in PARTS if getattr(variant, part) is not None}
+        if variant.has_body:
+            own |= {"body_html", "body_text"}
+        found = _check_texts(step_for_variant(step, variant.key))
+        for part in PARTS:
+            # A part the variant takes from the base has the base's error, shown once there.
+            error = found.get(step_field(step.mail_number, part))
+            if error is not None and part in own:
+                errors[f"steps.{step.mail_number}.variants.{position}.{part}"] = error
+    return errors
+
+
+def _check_texts(step: StepSource) -> dict[str, str]:
     errors: dict[str, str] = {}
     for part in PARTS:
         source = getattr(step, part)
@@ -325,6 +348,7 @@ def update_template(
         else:
             for part in PARTS:
                 setattr(step, part, getattr(draft, part))
+            step.variants = [variant.to_dict() for variant in draft.variants]
     template.steps.sort(key=lambda step: step.mail_number)
     db.session.flush()
     record_action(
@@ -334,7 +358,11 @@ def update_template(
 
 
 def _step_values(step: StepDraft) -> dict[str, Any]:
-    return {"mail_number": step.mail_number} | {part: getattr(step, part) for part in PARTS}
+    return (
+        {"mail_number": step.mail_number}
+        | {part: getattr(step, part) for part in PARTS}
+        | {"variants": [variant.to_dict() for variant in step.variants]}
+    )
 
 
 def lead_for_preview(lead_id: str | None) -> Lead | None:

@@ -8,6 +8,7 @@ INSERT ... ON CONFLICT DO NOTHING.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from webapp.database import affected_rows, new_id
 from webapp.extensions import db
 from webapp.models import Campaign, Message, MessageStatus
 from webapp.queue import wake_dispatcher_after_commit
+from webapp.services.mail import Variant, assign_variant, variants_of
 from webapp.services.planning.planner import PlannedMessage
 
 # One constant key: every planner in every process serialises on it, so two
@@ -41,6 +43,7 @@ COLUMNS = (
     "with_image",
     "retry_count",
     "created_at",
+    "variant",
 )
 
 _STAGING_DDL = """
@@ -49,7 +52,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS plan_staging (
     scheduled_at timestamptz, mail_number integer, alias varchar(64), from_email varchar(320),
     reply_to_email varchar(320), status varchar(16), parent_message_id varchar(32),
     is_followup boolean, with_report boolean, with_image boolean, retry_count integer,
-    created_at timestamptz
+    created_at timestamptz, variant varchar(1)
 ) ON COMMIT DROP
 """
 
@@ -69,13 +72,18 @@ def message_rows(
     now: datetime,
 ) -> list[tuple[Any, ...]]:
     """The rows to insert, in COLUMNS order; ids of rows already there are reused,
-    so a new follow-up can point at a parent written by an earlier start."""
+    so a new follow-up can point at a parent written by an earlier start.
+
+    Each message gets its variant here, once: the step's declared winner, else the lead's
+    own by `assign_variant`. Rows already there are never written again, so a re-plan, a
+    resume or a second start never changes a lead's variant."""
     ids = dict(existing)
     for message in messages:
         key = (message.lead_id, message.mail_number)
         if key not in ids:
             ids[key] = new_id()
     attach = bool(campaign.followup_attach_report)
+    pick = _variant_picker(campaign)
     rows = []
     for m in messages:
         parent = None
@@ -100,9 +108,28 @@ def message_rows(
                 False,
                 0,
                 now,
+                pick(m.lead_id, m.mail_number),
             )
         )
     return rows
+
+
+def _variant_picker(campaign: Campaign) -> Callable[[str, int], str | None]:
+    """The variant of a lead's mail: the step's winner once declared, else its own share."""
+    variants: dict[int, tuple[Variant, ...]] = {
+        step.mail_number: variants_of(step.variants) for step in campaign.template.steps
+    }
+    winners = {int(k): v for k, v in (campaign.variant_winners or {}).items()}
+
+    def pick(lead_id: str, mail_number: int) -> str | None:
+        options = variants.get(mail_number)
+        if not options:
+            return None
+        if mail_number in winners:
+            return str(winners[mail_number])
+        return assign_variant(campaign.id, lead_id, mail_number, options)
+
+    return pick
 
 
 def write_messages(

@@ -25,7 +25,7 @@ from webapp.services.sending.dispatch import (
 )
 from webapp.services.sending.domain_health import check_domain_health
 from webapp.services.sending.mail_to_self import SentTestMail, send_test_mail
-from webapp.services.sending.mailer import display_name
+from webapp.services.sending.mailer import display_name, first_variant
 from webapp.services.sending.operator import (
     DECISIONS,
     Decision,
@@ -61,6 +61,7 @@ __all__ = [
     "decoded",
     "dispatch_once",
     "display_name",
+    "first_variant",
     "list_outbox",
     "outbox_attachment",
     "read_outbox_mail",

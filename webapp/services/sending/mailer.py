@@ -18,11 +18,13 @@ from webapp.models import Campaign, Lead, Message, MessageStatus, SendingDomain,
 from webapp.services import tracking
 from webapp.services.mail import (
     RenderedMail,
+    StepSource,
     lead_context,
     render_budget,
     render_step,
     render_subject,
     spin_seed,
+    step_for_variant,
 )
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.OPENED)
@@ -66,7 +68,15 @@ def build_mail(
     # Mail from a domain with its own tracking host tracks on that host (docs/rules.md).
     host = domain.tracking_host
     unsubscribe_url = tracking.unsubscribe_url(message.id, host)
-    rendered = render_for_lead(steps, message.mail_number, lead, sender_name, unsubscribe_url)
+    rendered = render_for_lead(
+        steps,
+        message.mail_number,
+        lead,
+        sender_name,
+        unsubscribe_url,
+        variant=message.variant,
+        first_variant=first_variant(message),
+    )
     html = rendered.html
     if campaign.track_clicks:
         html = tracking.rewrite_links(html, message.id, host)
@@ -107,18 +117,36 @@ def render_for_lead(
     lead: Lead,
     sender_name: str,
     unsubscribe_url: str,
+    *,
+    variant: str | None = None,
+    first_variant: str | None = None,
 ) -> RenderedMail:
-    """Mail `mail_number` for the lead in the sandbox, a follow-up without a subject of its
-    own getting `Re: <mail 1 subject>`; the real send and the test mail both come here."""
-    step = steps[mail_number]
+    """Mail `mail_number` for the lead in the sandbox, as the message's `variant`; a follow-up
+    without a subject of its own gets `Re: <mail 1 subject>` as the lead received it (mail 1's
+    `first_variant`). The real send and the test mail both come here."""
+    step = step_for_variant(steps[mail_number], variant)
     with render_budget():  # the fallback subject and the parts share the mail's time limit
+        fallback = _reply_subject(steps, step, lead, sender_name, unsubscribe_url, first_variant)
         return render_step(
             step,
             lead,
             sender=sender_name,
             unsubscribe_url=unsubscribe_url,
-            subject_fallback=_reply_subject(steps, step, lead, sender_name, unsubscribe_url),
+            subject_fallback=fallback,
         )
+
+
+def first_variant(message: Message) -> str | None:
+    """The variant of mail 1 the lead of a follow-up got (None: no experiment there)."""
+    if message.mail_number == 1:
+        return message.variant
+    return db.session.scalar(
+        sa.select(Message.variant).where(
+            Message.campaign_id == message.campaign_id,
+            Message.lead_id == message.lead_id,
+            Message.mail_number == 1,
+        )
+    )
 
 
 def wire_bytes(
@@ -148,17 +176,20 @@ def _with_raw_header(raw: bytes, name: str, parts: list[str]) -> bytes:
 
 def _reply_subject(
     steps: dict[int, TemplateStep],
-    step: TemplateStep,
+    step: StepSource,
     lead: Lead,
     sender_name: str,
     unsubscribe_url: str,
+    first_variant: str | None,
 ) -> str | None:
-    """`Re: <mail 1 subject>` for a follow-up whose step has no subject of its own."""
+    """`Re: <mail 1 subject>` for a follow-up whose step (as its variant has it) has no
+    subject of its own: mail 1 as this lead got it, variant and spintax version."""
     if step.mail_number == 1 or step.subject.strip() or 1 not in steps:
         return None
     context = lead_context(lead)
     context.update(sender=sender_name, unsubscribe_url=unsubscribe_url, tracking=None)
-    return f"Re: {render_subject(steps[1].subject, context, spin_seed(lead.id, 1))}"
+    first = step_for_variant(steps[1], first_variant)
+    return f"Re: {render_subject(first.subject, context, spin_seed(lead.id, 1))}"
 
 
 def _earlier_message_ids(message: Message) -> list[str]:

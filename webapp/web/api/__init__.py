@@ -8,6 +8,7 @@ from webapp.web.api import (
     connection_checks,  # noqa: F401
     deliverability,  # noqa: F401
     domains,  # noqa: F401
+    experiments,  # noqa: F401
     kpis,  # noqa: F401
     leads,  # noqa: F401
     me,  # noqa: F401

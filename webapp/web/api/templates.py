@@ -11,7 +11,7 @@ from flask_login import current_user
 from webapp.database import utcnow
 from webapp.errors import ApiError
 from webapp.extensions import db
-from webapp.models import Lead, Template
+from webapp.models import VARIANT_KEYS, Lead, Template
 from webapp.services.mail import (
     RenderError,
     create_template,
@@ -64,8 +64,11 @@ def templates_preview(template_id: str) -> Any:
         raise ApiError(422, _("no such lead"), {"lead_id": _("no lead with this id")})
     if isinstance(mail_number, bool) or mail_number not in range(1, 5):
         raise ApiError(422, _("no such mail"), {"mail_number": _("a whole number from 1 to 4")})
+    variant = body.get("variant")
+    if variant is not None and variant not in VARIANT_KEYS:
+        raise ApiError(422, _("no such variant"), {"variant": _("one of A, B, C and D")})
     try:
-        mail = render_preview(template, lead, mail_number)
+        mail = render_preview(template, lead, mail_number, variant)
     except RenderError as error:
         current_app.logger.info("preview of template %s refused: %s", template.id, error)
         if error.missing:

@@ -39,6 +39,7 @@ SENTENCES: dict[str, Any] = {
     AuditAction.CAMPAIGN_DNS_OVERRIDE: _l(
         "Started a campaign although its sending domains failed DNS checks"
     ),
+    AuditAction.CAMPAIGN_WINNER: _l("Declared the winning variant of a mail"),
     AuditAction.DOMAIN_UPDATED: _l("Changed the settings of a sending domain"),
     AuditAction.DOMAIN_PAUSED: _l("Paused a sending domain"),
     AuditAction.DKIM_GENERATED: _l("Generated a DKIM key for a sending domain"),

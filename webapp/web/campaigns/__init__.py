@@ -3,6 +3,7 @@
 # Importing the view modules registers their routes on `bp`.
 from webapp.web.campaigns import (
     copies,  # noqa: F401
+    experiments,  # noqa: F401
     routes,  # noqa: F401
     wizard,  # noqa: F401
 )

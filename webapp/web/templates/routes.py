@@ -13,17 +13,21 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.extensions import db
 from webapp.headers import allow_mail_view
+from webapp.models import VARIANT_KEYS
 from webapp.security import can, requires
 from webapp.services import tracking
 from webapp.services.inputs import clamp_int
 from webapp.services.leads import pick_leads
 from webapp.services.mail import (
     MAX_STEPS,
+    MAX_VARIANTS,
+    MAX_WEIGHT,
     PARTS,
     RenderedMail,
     RenderError,
     StepDraft,
     TemplateInvalid,
+    Variant,
     check_template,
     create_template,
     get_template,
@@ -34,14 +38,19 @@ from webapp.services.mail import (
     sample_context,
     spin_seed,
     spin_versions,
+    step_for_variant,
     template_variables,
     update_template,
     variables_in,
+    variants_of,
 )
 from webapp.services.planning import list_domains
 from webapp.web.templates.blueprint import bp
 
 _STEP_FIELD = re.compile(r"^steps-([0-9]{1,3})-(subject|body_html|body_text)$")
+_VARIANT_FIELD = re.compile(
+    r"^steps-([0-9]{1,3})-variants-([A-D])-(subject|body_html|body_text|weight)$"
+)
 
 
 @bp.before_request
@@ -79,7 +88,10 @@ def create() -> Any:
 @bp.get("/<template_id>")
 def edit(template_id: str) -> Any:
     template = get_template(template_id) or abort(404)
-    steps = [StepDraft(s.mail_number, s.subject, s.body_html, s.body_text) for s in template.steps]
+    steps = [
+        StepDraft(s.mail_number, s.subject, s.body_html, s.body_text, variants_of(s.variants))
+        for s in template.steps
+    ]
     return _editor(template, template.name, steps)
 
 
@@ -137,20 +149,46 @@ def leads() -> Any:
 def form_template(form: MultiDict[str, str]) -> tuple[str, list[StepDraft]]:
     """The editor form as a name and steps, numbered 1..n in the order they were shown."""
     texts: dict[int, dict[str, str]] = {}
+    variants: dict[int, dict[str, dict[str, str]]] = {}
     for key, value in form.items():
         match = _STEP_FIELD.match(key)
         if match:
             texts.setdefault(int(match[1]), {})[match[2]] = value.replace("\r\n", "\n")
+        elif match := _VARIANT_FIELD.match(key):
+            by_key = variants.setdefault(int(match[1]), {}).setdefault(match[2], {})
+            by_key[match[3]] = value.replace("\r\n", "\n")
     steps = [
-        StepDraft(position, **{part: texts[key].get(part, "") for part in PARTS})
+        StepDraft(
+            position,
+            **{part: texts[key].get(part, "") for part in PARTS},
+            variants=_form_variants(variants.get(key, {})),
+        )
         for position, key in enumerate(sorted(texts)[:MAX_STEPS], start=1)
     ]
     return form.get("name", ""), steps
 
 
+def _form_variants(fields: dict[str, dict[str, str]]) -> tuple[Variant, ...]:
+    """A step's variants as typed: a blank part is the step's own, the weight clamped."""
+    return tuple(
+        Variant(
+            key,
+            clamp_int(values.get("weight", ""), 1, 1, MAX_WEIGHT),
+            **{
+                part: values.get(part, "") if values.get(part, "").strip() else None
+                for part in PARTS
+            },
+        )
+        for key, values in sorted(fields.items())
+    )
+
+
 def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
-    """`add`, `remove-N`, `up-N`, `down-N`, then renumber 1..n."""
+    """`add`, `remove-N`, `up-N`, `down-N`, `variant-add-N`, `variant-remove-N-K`, then
+    renumber 1..n."""
     steps = list(steps)
+    if action.startswith("variant-"):
+        return [_variant_action(step, action) for step in steps]
     verb, _dash, number = action.partition("-")
     index = clamp_int(number, 0, 0, MAX_STEPS + 1) - 1
     if verb == "add" and len(steps) < MAX_STEPS:
@@ -161,7 +199,24 @@ def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
         steps[index - 1], steps[index] = steps[index], steps[index - 1]
     elif verb == "down" and 0 <= index < len(steps) - 1:
         steps[index], steps[index + 1] = steps[index + 1], steps[index]
-    return [StepDraft(n, s.subject, s.body_html, s.body_text) for n, s in enumerate(steps, start=1)]
+    return [replace(s, mail_number=n) for n, s in enumerate(steps, start=1)]
+
+
+def _variant_action(step: StepDraft, action: str) -> StepDraft:
+    """A variant added to or removed from the step the action names. The first addition
+    makes two (A and B: an experiment compares), and removing the last but one ends it."""
+    parts = action.split("-")
+    if len(parts) < 3 or parts[2] != str(step.mail_number):
+        return step
+    variants = list(step.variants)
+    if parts[1] == "add" and len(variants) < MAX_VARIANTS:
+        free = [key for key in VARIANT_KEYS if key not in {v.key for v in variants}]
+        variants += [Variant(key) for key in free[: 2 if not variants else 1]]
+    elif parts[1] == "remove" and len(parts) == 4:
+        variants = [v for v in variants if v.key != parts[3]]
+        if len(variants) < 2:
+            variants = []
+    return replace(step, variants=tuple(variants))
 
 
 def _editor(
@@ -178,6 +233,7 @@ def _editor(
         variables=sorted(variables_in(getattr(s, p) for s in steps for p in PARTS)),
         can_edit=can("edit_templates"),
         max_steps=MAX_STEPS,
+        variant_keys=VARIANT_KEYS,
         leads=pick_leads(""),
         # The senders a test mail can come from (a saved template, for those who edit).
         sending_domains=list_domains() if template is not None and can("edit_templates") else [],
@@ -190,8 +246,11 @@ def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
     mail_number_int = clamp_int(mail_number, 1, 1, MAX_STEPS)
     names = sorted(variables_in(getattr(s, p) for s in steps for p in PARTS))
     context = lead_context(lead) if lead is not None else sample_context(names)
+    # A variant of the step when asked for (the editor knows no campaign, so no lead's own).
+    asked = values.get("preview_variant", "")
+    variant = asked if asked in VARIANT_KEYS else None
     step = next((s for s in steps if s.mail_number == mail_number_int), None)
-    versions = spin_versions(step) if step is not None else 1
+    versions = spin_versions(step_for_variant(step, variant)) if step is not None else 1
     # A version number picks one of the step's spintax versions; without one a lead shows
     # its own, and stand-in values the first.
     version: int | None = None
@@ -205,7 +264,9 @@ def _preview(steps: list[Any], values: MultiDict[str, str]) -> Any:
         spin = version - 1
     variables = {"variables": names, "versions": versions, "version": version}
     try:
-        mail = preview_steps(steps, context, mail_number_int, spin=spin, spin_first=spin_first)
+        mail = preview_steps(
+            steps, context, mail_number_int, spin=spin, spin_first=spin_first, variant=variant
+        )
     except RenderError as error:
         html = render_template("templates/_preview.html", error=error, lead=lead, **variables)
         return html, 422
