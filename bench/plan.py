@@ -7,7 +7,11 @@ persisting alone <= 2.5x COPY; starting again writes 0 rows.
 With --warm-up every domain has a daily cap of 20 and a ramp from 5 a day, one more each
 working day (the plan then spans years more, and the planner counts every domain-day).
 
-    .venv/bin/python bench/plan.py [--runs 5] [--warm-up] [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+With --variants every step has four variants (A-D, weights 1-4), and the same plan is also
+measured with the variants taken off again, in the same run, alternating: the target is
+planning + persisting with variants <= 1.1x without.
+
+    .venv/bin/python bench/plan.py [--runs 5] [--warm-up] [--variants] [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -112,7 +116,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--admin-url", default=DEFAULT_PG_ADMIN_URL)
     parser.add_argument("--warm-up", action="store_true", help="caps and ramps on every domain")
+    parser.add_argument("--variants", action="store_true", help="four variants on every step")
     args = parser.parse_args()
+    if args.variants:
+        compare_variants(args)
+        return
 
     url = create_database(args.admin_url, prefix="campaigns_bench")
     try:
@@ -171,6 +179,53 @@ def main() -> None:
         median = statistics.median(samples)
         print(f"{name:<24}{median:>10.3f}{median / baseline:>9.2f}  {targets.get(name, '')}")
     print(f"rows written when starting again: {sorted(written_again)}")
+
+
+
+FOUR_VARIANTS = [
+    {"key": key, "weight": weight, "subject": f"Versie {key}: {{{{ company }}}}"}
+    for weight, key in enumerate("ABCD", start=1)
+]
+
+
+def set_variants(campaign: Campaign, on: bool) -> None:
+    for step in campaign.template.steps:
+        step.variants = [dict(v) for v in FOUR_VARIANTS] if on else []
+    db.session.commit()
+
+
+def compare_variants(args: argparse.Namespace) -> None:
+    """Planning + persisting with four variants per step against the same without."""
+    url = create_database(args.admin_url, prefix="campaigns_bench")
+    times: dict[str, list[float]] = {"without variants (baseline)": [], "four variants": []}
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url)})
+        with app.app_context():
+            upgrade()
+            campaign = make_data(args.warm_up)
+            for _ in range(args.runs):
+                for name, on in (("without variants (baseline)", False), ("four variants", True)):
+                    set_variants(campaign, on)
+                    empty_messages()
+                    elapsed, written = timed(lambda: persist_plan(campaign, NOW))
+                    assert written == LEADS * STEPS, written
+                    times[name].append(elapsed)
+            keys = db.session.execute(
+                sa.text("SELECT variant, count(*) FROM messages GROUP BY variant ORDER BY 1")
+            ).all()
+    finally:
+        drop_database(args.admin_url, url, prefix="campaigns_bench")
+    baseline = statistics.median(times["without variants (baseline)"])
+    print(
+        f"{LEADS:,} leads x {STEPS} mails = {LEADS * STEPS:,} messages, 4 domains, "
+        f"{args.runs} runs, planning + persisting"
+    )
+    print(f"{'plan':<30}{'median s':>10}{'ratio':>8}  target")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        target = "<= 1.1x" if name == "four variants" else ""
+        print(f"{name:<30}{median:>10.3f}{median / baseline:>8.2f}  {target}")
+    print("messages per variant (last run): " + ", ".join(f"{k}: {n:,}" for k, n in keys))
 
 
 if __name__ == "__main__":
