@@ -29,9 +29,7 @@ def a_campaign_with_one_opened_mail() -> Any:
         campaign, lead, status="opened", sent_at=SENT, open_at=SENT, scheduled_at=SENT
     )
     make_event(opened, "opened", meta={"machine": False})  # opened by a person
-    make_message(
-        campaign, make_lead(email="bas@smid.nl"), status="sent", sent_at=SENT, variant="B"
-    )
+    make_message(campaign, make_lead(email="bas@smid.nl"), status="sent", sent_at=SENT, variant="B")
     make_message(campaign, make_lead(email="cor@kok.nl"), status="sent", sent_at=SENT)
     lead.last_emailed_at = SENT
     db.session.commit()
