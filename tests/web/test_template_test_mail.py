@@ -293,6 +293,21 @@ def test_the_editor_sends_a_test_mail_and_shows_the_result_in_place(
     assert "Lead: no lead with this id" in refused.text
     assert len(smtp_server.messages) == 1
 
+    # The variant chosen for the preview goes with it; mail 1 has none to choose.
+    no_variant = client.post(
+        url, data=form | {"preview_variant": "B"}, headers={"HX-Request": "true"}
+    )
+    assert no_variant.status_code == 422
+    assert "Variant: this mail has no variants" in no_variant.text
+    template.steps[0].variants = [
+        {"key": "A", "weight": 1},
+        {"key": "B", "subject": "Idee voor {{ company }}", "weight": 1},
+    ]
+    db.session.commit()
+    as_b = client.post(url, data=form | {"preview_variant": "B"}, headers={"HX-Request": "true"})
+    assert f"Sent to {email}: [TEST] Idee voor {lead.company}" in as_b.text
+    assert len(smtp_server.messages) == 2
+
 
 def test_the_test_mail_reads_in_dutch(
     setting: tuple[Template, Lead],
