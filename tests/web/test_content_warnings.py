@@ -56,7 +56,10 @@ def test_the_api_dry_run_lists_content_warnings_per_mail(
         (1, "no_unsubscribe_line"),
         (2, "no_unsubscribe_line"),
     }
-    assert all(set(w) == {"mail_number", "code", "message"} for w in report["content_warnings"])
+    assert all(
+        set(w) == {"mail_number", "variant", "code", "message"} and w["variant"] is None
+        for w in report["content_warnings"]
+    )
     spam = next(w for w in report["content_warnings"] if w["code"] == "spam_phrases")
     assert "klik hier" in spam["message"] and "100% gratis" in spam["message"]
 
@@ -97,6 +100,49 @@ def test_the_dry_run_fragment_shows_them_in_dutch(
     assert 'data-code="no_unsubscribe_line" data-mail-number="2"' in fragment
     assert "Inhoud van de mails" in text and "bit.ly" in text
     assert "Geen tekstversie" in text
+
+
+@pytest.fixture
+def experiment(app: Flask) -> Campaign:
+    """Mail 1 with variants: A's subject is spammy, B's HTML has a shortened link; neither
+    has an unsubscribe line (the base's bodies, which both keep or B replaces)."""
+    seed_default_domains()
+    template = make_template(steps=1)
+    template.steps[0].variants = [
+        {"key": "A", "subject": SPAMMY_SUBJECT, "weight": 1},
+        {"key": "B", "body_html": SHORT_LINK, "body_text": "Hallo {{ company }}.", "weight": 1},
+    ]
+    made = make_campaign(template_id=template.id)
+    made.audience = CampaignAudience(lead_ids=[make_lead().id])
+    db.session.commit()
+    return made
+
+
+def test_each_variant_is_checked_and_its_own_warnings_name_it(
+    api_client: Any, experiment: Campaign
+) -> None:
+    client, headers = api_client("manager")
+    report = client.get(f"/api/v1/campaigns/{experiment.id}/dry-run", headers=headers).get_json()
+    found = [(w["mail_number"], w["variant"], w["code"]) for w in report["content_warnings"]]
+    assert found == [
+        (1, None, "no_unsubscribe_line"),  # every variant has it: the step's
+        (1, "A", "spam_phrases"),
+        (1, "B", "url_shortener"),
+    ]
+
+
+def test_the_dry_run_fragment_names_the_variant_in_dutch(
+    app: Flask, dutch: None, login_as: Callable[[str], FlaskClient], experiment: Campaign
+) -> None:
+    fragment = calculated(
+        login_as("marketer"),
+        f"/planning/campaigns/{experiment.id}/dry-run",
+        headers={"HX-Request": "true"},
+    ).text
+    assert 'data-code="spam_phrases" data-mail-number="1" data-variant="A"' in fragment
+    assert "<strong>Mail 1, variant A:</strong>" in html.unescape(fragment)
+    assert "<strong>Mail 1, variant B:</strong>" in html.unescape(fragment)
+    assert "<strong>Mail 1:</strong>" in html.unescape(fragment)
 
 
 def test_the_wizard_shows_them_before_the_draft_is_made_and_does_not_block_it(

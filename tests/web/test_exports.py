@@ -29,7 +29,7 @@ def a_campaign_with_one_opened_mail() -> Any:
         campaign, lead, status="opened", sent_at=SENT, open_at=SENT, scheduled_at=SENT
     )
     make_event(opened, "opened", meta={"machine": False})  # opened by a person
-    make_message(campaign, make_lead(email="bas@smid.nl"), status="sent", sent_at=SENT)
+    make_message(campaign, make_lead(email="bas@smid.nl"), status="sent", sent_at=SENT, variant="B")
     make_message(campaign, make_lead(email="cor@kok.nl"), status="sent", sent_at=SENT)
     lead.last_emailed_at = SENT
     db.session.commit()
@@ -91,7 +91,12 @@ def test_the_api_exports_keep_their_documented_form_in_any_language(
     export = client.get(
         f"/api/v1/campaigns/{campaign.id}/export.csv", headers=headers, buffered=True
     )
-    assert rows(export.text, ",")[0]["human_opened"] in ("yes", "no")
+    exported = rows(export.text, ",")
+    assert exported[0]["human_opened"] in ("yes", "no")
+    # The variant each lead got; empty for a mail without an experiment.
+    variants = {row["lead_email"]: row["variant"] for row in exported}
+    assert variants == {"anne@bakkerij.nl": "", "bas@smid.nl": "B", "cor@kok.nl": ""}
+    assert list(exported[0])[4:7] == ["mail_number", "variant", "domain_used"]
 
 
 def test_the_pages_say_which_kind_of_csv_they_give(

@@ -293,6 +293,21 @@ def test_the_editor_sends_a_test_mail_and_shows_the_result_in_place(
     assert "Lead: no lead with this id" in refused.text
     assert len(smtp_server.messages) == 1
 
+    # The variant chosen for the preview goes with it; mail 1 has none to choose.
+    no_variant = client.post(
+        url, data=form | {"preview_variant": "B"}, headers={"HX-Request": "true"}
+    )
+    assert no_variant.status_code == 422
+    assert "Variant: this mail has no variants" in no_variant.text
+    template.steps[0].variants = [
+        {"key": "A", "weight": 1},
+        {"key": "B", "subject": "Idee voor {{ company }}", "weight": 1},
+    ]
+    db.session.commit()
+    as_b = client.post(url, data=form | {"preview_variant": "B"}, headers={"HX-Request": "true"})
+    assert f"Sent to {email}: [TEST] Idee voor {lead.company}" in as_b.text
+    assert len(smtp_server.messages) == 2
+
 
 def test_the_test_mail_reads_in_dutch(
     setting: tuple[Template, Lead],
@@ -337,3 +352,39 @@ def test_a_test_mail_the_server_refuses_is_a_422_on_the_domain_and_not_audited(
     # The lead is not touched by a refusal that was about the test address.
     stored = db.session.get(Lead, lead.id)
     assert stored is not None and stored.status == "active"
+
+
+def test_a_test_mail_can_be_sent_as_one_of_the_steps_variants(
+    setting: tuple[Template, Lead], smtp_server: SmtpCapture, api_client: Any
+) -> None:
+    template, lead = setting
+    template.steps[0].variants = [
+        {"key": "A", "subject": "Vraag over {{ company }}", "weight": 1},
+        {"key": "B", "subject": "Idee voor {{ company }}", "body_text": "Een idee.", "weight": 1},
+    ]
+    db.session.commit()
+    client, headers = api_client("marketer")
+    url = f"/api/v1/templates/{template.id}/test-mail"
+    body = {"lead_id": lead.id, "mail_number": 1, "domain": "punthelder-seo.nl"}
+
+    as_b = client.post(url, json=body | {"variant": "B"}, headers=headers)
+    assert as_b.status_code == 200, as_b.json
+    assert as_b.json["subject"] == f"[TEST] Idee voor {lead.company}"
+    (mail,) = smtp_server.wait_for(1)
+    assert str(mail.message["Subject"]) == f"[TEST] Idee voor {lead.company}"
+    assert mail.message.get_body(("plain",)).get_content().startswith("Een idee.")  # type: ignore[union-attr]
+    # Without a variant the step's own texts go out, as before.
+    own = client.post(url, json=body, headers=headers)
+    assert own.json["subject"] == f"[TEST] Mail 1 voor {lead.company}"
+
+    unknown = client.post(url, json=body | {"variant": "D"}, headers=headers)
+    assert unknown.status_code == 422
+    assert unknown.json["error"]["fields"] == {"variant": "one of A, B"}
+    plain_step = client.post(url, json=body | {"mail_number": 2, "variant": "A"}, headers=headers)
+    assert plain_step.status_code == 422
+    assert plain_step.json["error"]["fields"] == {"variant": "this mail has no variants"}
+    assert len(smtp_server.messages) == 2
+    audited = db.session.scalars(
+        sa.select(AuditEvent.details).where(AuditEvent.action == "template.test_mail")
+    ).all()
+    assert sorted(str(details.get("variant")) for details in audited) == ["B", "None"]

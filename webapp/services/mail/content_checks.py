@@ -4,6 +4,8 @@ line). Pure: the step's source text in, warnings out. Warnings warn; nothing is 
 
 The checks read the template as written (Jinja included), not a rendered mail: they are
 about what the marketer wrote, and `{{ url }}` in an href is one link whatever the lead.
+A step with variants is read as each variant sends it: a warning every variant shares is
+the step's, one that only some have names its variant.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+
+from webapp.services.mail.rendering import step_for_variant
+from webapp.services.mail.variants import variants_of
 
 # Phrases that spam filters and deliverability guides keep flagging in cold mail. A short
 # hand-picked list, not a filter's rule set: the English ones from the trigger-word lists
@@ -95,15 +100,17 @@ class ContentCode(StrEnum):
 
 @dataclass(frozen=True)
 class ContentWarning:
-    """One warning about one step; `message` is translated when shown."""
+    """One warning about one step (or one variant of it); `message` is translated when shown."""
 
     mail_number: int
     code: ContentCode
     message: Any  # a lazy string: the reader's language at the moment it is shown
+    variant: str | None = None  # None: the whole step, every variant alike
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "mail_number": self.mail_number,
+            "variant": self.variant,
             "code": str(self.code),
             "message": str(self.message),
         }
@@ -217,9 +224,38 @@ def check_step(
     return found
 
 
+def _check_source(step: Any) -> list[ContentWarning]:
+    return check_step(step.mail_number, step.subject, step.body_html, step.body_text)
+
+
+def check_variants(step: Any) -> list[ContentWarning]:
+    """A step's warnings as its variants send it: what all of them share once, as the
+    step's, then what only some have, each under its variant (the base alone without any)."""
+    variants = variants_of(getattr(step, "variants", None))
+    if not variants:
+        return _check_source(step)
+    per_variant = {v.key: _check_source(step_for_variant(step, v.key)) for v in variants}
+
+    def same(warning: ContentWarning) -> tuple[str, str]:
+        return (warning.code, str(warning.message))
+
+    first = per_variant[variants[0].key]
+    shared = {same(w) for w in first}
+    for warnings in per_variant.values():
+        shared &= {same(w) for w in warnings}
+    found = [w for w in first if same(w) in shared]
+    for key, warnings in per_variant.items():
+        found.extend(
+            ContentWarning(w.mail_number, w.code, w.message, key)
+            for w in warnings
+            if same(w) not in shared
+        )
+    return found
+
+
 def check_steps(steps: list[Any]) -> list[ContentWarning]:
-    """The content warnings of a template's steps, step by step."""
+    """The content warnings of a template's steps, step by step (variants included)."""
     found: list[ContentWarning] = []
     for step in sorted(steps, key=lambda s: s.mail_number):
-        found.extend(check_step(step.mail_number, step.subject, step.body_html, step.body_text))
+        found.extend(check_variants(step))
     return found

@@ -1,5 +1,6 @@
 """A test mail to oneself: one step of a template, rendered for a chosen lead, sent from a
-chosen domain and alias to the person asking, marked as a test.
+chosen domain and alias to the person asking, marked as a test; for a step with variants,
+as the variant asked for (else the step's own texts).
 
 It takes the real sender's path (`mailer.render_for_lead` in the sandbox, the same headers,
 `wire_bytes` with the domain's DKIM signature, the same SMTP or outbox delivery), with three
@@ -32,7 +33,7 @@ from webapp.models import Lead, SendingDomain, Template
 from webapp.services import tracking
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
-from webapp.services.mail import PREVIEW_UNSUBSCRIBE_URL, RenderError
+from webapp.services.mail import PREVIEW_UNSUBSCRIBE_URL, RenderError, variants_of
 from webapp.services.sending import transport
 from webapp.services.sending.mailer import (
     display_name,
@@ -60,6 +61,7 @@ class _Choice:
     mail_number: int
     domain: SendingDomain
     alias: str
+    variant: str | None = None
 
 
 def send_test_mail(
@@ -70,8 +72,9 @@ def send_test_mail(
     user_id: str | None,
     now: datetime,
 ) -> SentTestMail:
-    """Send mail `mail_number` of the template, as `lead_id` would get it from `domain`
-    (and `alias`, else the domain's first), to `recipient`; InvalidInput names what is wrong."""
+    """Send mail `mail_number` of the template (as `variant`, if given), as `lead_id` would
+    get it from `domain` (and `alias`, else the domain's first), to `recipient`;
+    InvalidInput names what is wrong."""
     choice = _choose(template, values)
     raw, sender, subject = _build(template, choice, recipient, now)
     delivery = _deliver(transport.SmtpServer.of(choice.domain), raw, sender, recipient)
@@ -90,6 +93,7 @@ def send_test_mail(
             "domain": choice.domain.name,
             "alias": choice.alias,
             "to": recipient,
+            **({"variant": choice.variant} if choice.variant else {}),
         },
     )
     log.info("test mail of template %s sent from %s", template.id, choice.domain.name)
@@ -109,6 +113,7 @@ def _choose(template: Template, values: dict[str, Any]) -> _Choice:
         fields["mail_number"] = _(
             "the template has no mail %(number)s", number=values.get("mail_number")
         )
+    variant = _variant(template, mail_number, values.get("variant"), fields)
     name = values.get("domain")
     domain = None
     if isinstance(name, str) and name.strip():
@@ -130,7 +135,26 @@ def _choose(template: Template, values: dict[str, Any]) -> _Choice:
         raise InvalidInput(fields, _("the test mail cannot be sent"))
     assert lead is not None and domain is not None and isinstance(alias, str)
     assert mail_number is not None
-    return _Choice(lead, mail_number, domain, alias.strip().lower())
+    return _Choice(lead, mail_number, domain, alias.strip().lower(), variant)
+
+
+def _variant(
+    template: Template, mail_number: int | None, raw: Any, fields: dict[str, str]
+) -> str | None:
+    """The variant asked for, if any: one the step has (an error under `variant` if not)."""
+    if raw is None or raw == "":
+        return None
+    step = next((s for s in template.steps if s.mail_number == mail_number), None)
+    if step is None:
+        return None  # the step itself is the error, already named
+    keys = [variant.key for variant in variants_of(step.variants)]
+    if not keys:
+        fields["variant"] = _("this mail has no variants")
+    elif raw not in keys:
+        fields["variant"] = _("one of %(keys)s", keys=", ".join(keys))
+    else:
+        return str(raw)
+    return None
 
 
 def _aliases(domain: SendingDomain) -> list[str]:
@@ -157,7 +181,12 @@ def _build(
     from_email = f"{choice.alias}@{domain.name}"
     try:
         rendered = render_for_lead(
-            steps, choice.mail_number, choice.lead, sender_name, PREVIEW_UNSUBSCRIBE_URL
+            steps,
+            choice.mail_number,
+            choice.lead,
+            sender_name,
+            PREVIEW_UNSUBSCRIBE_URL,
+            variant=choice.variant,
         )
     except RenderError as error:
         if error.missing:

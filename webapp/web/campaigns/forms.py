@@ -43,6 +43,8 @@ TEXTS = {
     "step_delay_2": "",
     "step_delay_3": "",
     "step_delay_4": "",
+    # Sends each variant needs before the best is declared the winner by itself; empty: never.
+    "auto_winner_min_sends": "",
     "domain_mode": "auto",
 }
 STEP_DELAY_FIELDS = ("step_delay_2", "step_delay_3", "step_delay_4")
@@ -64,6 +66,7 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
         "followup_days",
         *STEP_DELAY_FIELDS,
         "followup_attach_report",
+        "auto_winner_min_sends",
         "domain_mode",
         "domains",
     ),
@@ -150,6 +153,7 @@ def to_input(
         "followup_days": state["followup_days"],
         "step_delays": step_delays_input(state),
         "followup_attach_report": state["followup_attach_report"],
+        "auto_winner_min_sends": state["auto_winner_min_sends"] or None,
         "domains": state["domains"] if state["domain_mode"] == "chosen" else [],
     }
     return raw, errors
@@ -228,6 +232,9 @@ def state_from_campaign(campaign: Any, zone: ZoneInfo) -> dict[str, Any]:
             for name, days in zip(STEP_DELAY_FIELDS, campaign.step_delays or [], strict=False)
         },
         "followup_attach_report": campaign.followup_attach_report,
+        "auto_winner_min_sends": (
+            "" if campaign.auto_winner_min_sends is None else str(campaign.auto_winner_min_sends)
+        ),
         "domain_mode": "chosen" if campaign.domains else "auto",
         "domains": list(campaign.domains or []),
     }

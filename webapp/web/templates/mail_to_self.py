@@ -29,6 +29,7 @@ def send_test(template_id: str) -> Any:
         "mail_number": request.form.get("preview_mail", ""),
         "domain": domain,
         "alias": alias,
+        "variant": request.form.get("preview_variant", ""),
     }
     try:
         sent = send_test_mail(
