@@ -181,7 +181,6 @@ def main() -> None:
     print(f"rows written when starting again: {sorted(written_again)}")
 
 
-
 FOUR_VARIANTS = [
     {"key": key, "weight": weight, "subject": f"Versie {key}: {{{{ company }}}}"}
     for weight, key in enumerate("ABCD", start=1)
