@@ -175,3 +175,32 @@ def test_the_number_of_versions_is_what_the_groups_multiply_to(
         count *= len(group)
     assert spun.versions == count
     assert spun.sizes == tuple(len(group) for group in groups)
+
+
+def test_a_text_part_with_its_own_groups_counts_and_previews_every_version(app: Flask) -> None:
+    step = StepDraft(1, "Hoi", "<p>Beste {klant|lezer}</p>", "{Hallo|Hoi|Hey} klant")
+    assert spin_versions(step) == 6  # the HTML's 2 times the text's 3: they choose apart
+    shown = {
+        (
+            preview_steps([step], {}, 1, spin=number).html.split("Beste ")[1][:5],
+            preview_steps([step], {}, 1, spin=number).text.split()[0],
+        )
+        for number in range(6)
+    }
+    assert len(shown) == 6
+    # With the same groups in both parts they choose alike and count once.
+    alike = StepDraft(1, "Hoi", "<p>{Hallo|Hoi|Hey} klant</p>", "{Hallo|Hoi|Hey} klant")
+    assert spin_versions(alike) == 3
+    text_only = StepDraft(1, "Hoi", "<p>Beste klant</p>", "{Hallo|Hoi|Hey} klant")
+    assert spin_versions(text_only) == 3
+    assert {preview_steps([text_only], {}, 1, spin=n).text.split()[0] for n in range(3)} == {
+        "Hallo",
+        "Hoi",
+        "Hey",
+    }
+
+
+def test_a_raw_block_is_text_as_written_never_spintax(app: Flask) -> None:
+    mail = _render("Onderwerp", body="{% raw %}{a|b}{% endraw %} en {c|c}")
+    assert mail.text.startswith("{a|b} en c")
+    assert "_spin" not in mail.text

@@ -163,6 +163,36 @@ def test_warm_up_and_tracking_host_are_settings(domains: None, api_client: Any) 
     assert body["tracking_host"] is None
 
 
+def test_only_what_changes_is_recorded_in_the_audit_trail(domains: None, api_client: Any) -> None:
+    import sqlalchemy as sa
+
+    from webapp.models import AuditEvent
+
+    client, headers = api_client("admin")
+
+    def recorded() -> list[dict[str, Any]]:
+        return [
+            e.details
+            for e in db.session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action == "domain.updated")
+                .order_by(AuditEvent.created_at)
+            )
+        ]
+
+    body = {"interval_seconds": 1200, "label": "v3", "daily_cap": 50}
+    assert (
+        client.patch("/api/v1/domains/punthelder-seo.nl", headers=headers, json=body).status_code
+        == 200
+    )
+    assert recorded() == [{"daily_cap": 50}]  # interval and label were already so
+    assert (
+        client.patch("/api/v1/domains/punthelder-seo.nl", headers=headers, json=body).status_code
+        == 200
+    )
+    assert len(recorded()) == 1  # nothing changed, nothing recorded
+
+
 def test_a_body_that_is_not_a_json_object_gets_400(domains: None, api_client: Any) -> None:
     client, headers = api_client("admin")
     response = client.patch(

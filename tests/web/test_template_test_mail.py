@@ -140,7 +140,7 @@ def test_a_test_mail_arrives_rendered_for_the_lead_marked_and_neither_tracked_no
         "mail_number": 1,
         "domain": "punthelder-seo.nl",
         "alias": "victor",
-        "to": me,
+        "recipient": me,
     }
 
 

@@ -354,3 +354,13 @@ def test_the_preview_counts_spintax_versions_and_shows_any_of_them(app: Any, log
     assert "Showing the version this lead receives." in own.text
     again = client.post("/templates/preview", data=data | {"lead_id": lead.id, "preview_mail": "1"})
     assert own.text == again.text
+
+
+def test_a_step_of_countless_versions_says_so_in_words(app: Any, login_as: Any) -> None:
+    client = login_as("marketer")
+    many = "{a|b|c|d|e|f|g|h|i|j} " * 19  # 10^19 versions, within the limits
+    data = form(client, "", ("Hoi", f"<p>{many}</p>", ""))
+    shown = client.post("/templates/preview", data=data | {"lead_id": "", "preview_mail": "1"})
+    assert shown.status_code == 200
+    assert "more than a million versions" in shown.text
+    assert "10000000000000000000" not in shown.text

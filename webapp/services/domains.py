@@ -126,9 +126,9 @@ def update_domain(
         # Another mailbox: the UIDs remembered for the old one mean nothing there.
         domain.imap_uidvalidity = None
         domain.imap_last_uid = None
-    reshaped = any(
-        field in PACE_FIELDS and getattr(domain, field) != value for field, value in values.items()
-    )
+    # Only what really changes is recorded: a form sends every field, changed or not.
+    changed = {field: value for field, value in values.items() if getattr(domain, field) != value}
+    reshaped = any(field in PACE_FIELDS for field in changed)
     if "tracking_host" in values and values["tracking_host"] != domain.tracking_host:
         forget_tracking_hosts_after_commit()  # this process answers on the new host at once
     for field, value in values.items():
@@ -141,13 +141,14 @@ def update_domain(
         # when there is much of it; ActionPending while one of them is busy).
         db.session.flush()
         request_domain_replans(domain.name, user_id, utcnow(), pausing=values.get("paused") is True)
-    record_action(
-        AuditAction.DOMAIN_UPDATED,
-        "sending_domain",
-        domain.id,
-        user_id,
-        {k: (v.strftime("%H:%M") if isinstance(v, time) else v) for k, v in values.items()},
-    )
+    if changed:
+        record_action(
+            AuditAction.DOMAIN_UPDATED,
+            "sending_domain",
+            domain.id,
+            user_id,
+            {k: (v.strftime("%H:%M") if isinstance(v, time) else v) for k, v in changed.items()},
+        )
     db.session.flush()
     return domain
 

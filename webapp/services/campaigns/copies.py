@@ -59,7 +59,7 @@ def duplicate_campaign(campaign: Campaign, user_id: str | None, now: datetime) -
         "campaign",
         copy.id,
         user_id,
-        {"name": copy.name, "from": campaign.id, "audience_size": len(audience.lead_ids)},
+        {"name": copy.name, "copied_from": campaign.name, "audience_size": len(audience.lead_ids)},
     )
     return copy
 

@@ -185,7 +185,7 @@ def variables_in(sources: Iterable[str]) -> set[str]:
             continue
         try:
             names |= meta.find_undeclared_variables(TEXT_SANDBOX.parse(source))
-        except TemplateSyntaxError:
+        except (TemplateSyntaxError, RecursionError):  # compile_part says what is wrong
             continue
     return names - BUILTIN_NAMES - JINJA_LOCALS - UNAVAILABLE_NAMES
 
@@ -211,10 +211,10 @@ def required_variables_in(sources: Iterable[str]) -> set[str]:
         try:
             tree = TEXT_SANDBOX.parse(source)
             undeclared = meta.find_undeclared_variables(tree)
-        except TemplateSyntaxError:
+            uses = _RequiredUses()
+            uses.statements(tree.body, frozenset(), frozenset())
+        except (TemplateSyntaxError, RecursionError):  # compile_part says what is wrong
             continue
-        uses = _RequiredUses()
-        uses.statements(tree.body, frozenset(), frozenset())
         names |= uses.found & undeclared
     return names - BUILTIN_NAMES - JINJA_LOCALS - UNAVAILABLE_NAMES
 
@@ -360,6 +360,14 @@ def compile_part(source: str, part: str) -> JinjaTemplate:
         ) from None
     except TemplateError as error:
         raise RenderError(str(error), part=part, kind=RenderProblem.SYNTAX) from None
+    except RecursionError:
+        # Thousands of brackets or braces inside each other: Jinja's parser recurses once a
+        # level. Said in a sentence, not a 3,000-line traceback in the log.
+        raise RenderError(
+            _("too much work: %(detail)s", detail=_("brackets or braces are nested too deeply")),
+            part=part,
+            kind=RenderProblem.LIMIT,
+        ) from None
 
 
 @lru_cache(maxsize=512)
@@ -451,24 +459,44 @@ def _spin_context(source: str, spin: Spin) -> dict[str, Any]:
     return {SPIN_NAME: choices}
 
 
+def _versions(source: str) -> tuple[int, tuple[int, ...]]:
+    """A text's number of spintax versions and its groups' sizes (1 and none when the text
+    has none, or spintax past its limits, which compiling the text reports)."""
+    try:
+        spun = read_spintax(source)
+    except SpintaxError:
+        return 1, ()
+    return spun.versions, spun.sizes
+
+
+def _body_versions(step: StepSource) -> tuple[int, int, bool]:
+    """The HTML's versions, the text's, and whether they choose alike: with the same groups
+    in both, a lead's seed picks the same words in each, so they count once."""
+    html, html_sizes = _versions(step.body_html) if step.body_html.strip() else (1, ())
+    text, text_sizes = _versions(step.body_text) if step.body_text.strip() else (1, ())
+    return html, text, html_sizes == text_sizes
+
+
 def spin_versions(step: StepSource) -> int:
-    """How many versions the step's spintax makes: the subject's times the body's."""
-    counts = []
-    for source in (step.subject, step.body_html or step.body_text):
-        try:
-            counts.append(read_spintax(source).versions)
-        except SpintaxError:
-            counts.append(1)
-    return counts[0] * counts[1]
+    """How many versions the step's spintax makes: the subject's times the bodies'."""
+    html, text, alike = _body_versions(step)
+    return _versions(step.subject)[0] * (html if alike else html * text)
 
 
 def _part_spin(source: str, part: str, step: StepSource, spin: Spin) -> Spin:
     """A version number of the whole step, turned into the part's own: the subject's
-    versions vary fastest, the body's (HTML and text alike) after them."""
+    versions vary fastest, then the HTML's, then the text's (unless it has the HTML's groups,
+    when it follows the HTML)."""
     if not isinstance(spin, int):
         return spin
-    subject_versions = read_spintax(step.subject).versions
-    return spin % subject_versions if part == "subject" else spin // subject_versions
+    subject = _versions(step.subject)[0]
+    if part == "subject":
+        return spin % subject
+    body = spin // subject
+    html, text, alike = _body_versions(step)
+    if part == "body_html" or alike:
+        return body % html
+    return (body // html) % text
 
 
 def render_sources(

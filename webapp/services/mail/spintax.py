@@ -15,6 +15,7 @@ them) or from a version number (the editor's preview of version n).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,11 +23,29 @@ from flask_babel import gettext as _
 
 SPIN_NAME = "_spin"
 # A part may hold this many groups, nested this deep, with this many alternatives each.
-MAX_GROUPS = 200
+MAX_GROUPS = 100
 MAX_DEPTH = 6
 MAX_ALTERNATIVES = 20
+# ...and this many choices in all: each one is a branch Jinja compiles, and a text of
+# thousands took seconds to save.
+MAX_CHOICES = 200
 
 _JINJA_OPEN = {"{{": "}}", "{%": "%}", "{#": "#}"}
+# `{% raw %}`: what follows up to `{% endraw %}` is text as written, never spintax.
+_RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_END_RAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+
+
+def _jinja_end(source: str, position: int) -> int:
+    """Where the Jinja tag, expression or comment opening at `position` ends (a raw block
+    with its `{% endraw %}`), or -1 when it never closes."""
+    raw = _RAW.match(source, position)
+    if raw:
+        closing = _END_RAW.search(source, raw.end())
+        return -1 if closing is None else closing.end()
+    pair = source[position : position + 2]
+    end = source.find(_JINJA_OPEN[pair], position + 2)
+    return -1 if end == -1 else end + 2
 
 
 class SpintaxError(ValueError):
@@ -144,6 +163,7 @@ class _Parser:
         self.source = source
         self.position = 0
         self.groups: list[Group] = []
+        self.choices = 0
         self.groups_at = _group_openings(source)
 
     def line(self, position: int) -> int:
@@ -159,8 +179,8 @@ class _Parser:
             char = source[self.position]
             pair = source[self.position : self.position + 2]
             if pair in _JINJA_OPEN:
-                end = source.find(_JINJA_OPEN[pair], self.position + 2)
-                end = len(source) if end == -1 else end + 2
+                end = _jinja_end(source, self.position)
+                end = len(source) if end == -1 else end
                 text.append(source[self.position : end])
                 self.position = end
             elif char == "{":
@@ -215,6 +235,12 @@ class _Parser:
                 _("a spintax group may offer at most %(max)s choices", max=MAX_ALTERNATIVES),
                 line,
             )
+        self.choices += len(group.alternatives)
+        if self.choices > MAX_CHOICES:
+            raise SpintaxError(
+                _("a text may offer at most %(max)s spintax choices in all", max=MAX_CHOICES),
+                line,
+            )
         return group
 
     def _is_group(self, start: int) -> bool:
@@ -232,10 +258,10 @@ def _group_openings(source: str) -> dict[int, bool]:
     while position < length:
         pair = source[position : position + 2]
         if pair in _JINJA_OPEN:
-            end = source.find(_JINJA_OPEN[pair], position + 2)
+            end = _jinja_end(source, position)
             if end == -1:
                 break
-            position = end + 2
+            position = end
             continue
         char = source[position]
         if char == "{":

@@ -92,7 +92,7 @@ def send_test_mail(
             "mail_number": choice.mail_number,
             "domain": choice.domain.name,
             "alias": choice.alias,
-            "to": recipient,
+            "recipient": recipient,
             **({"variant": choice.variant} if choice.variant else {}),
         },
     )
