@@ -176,6 +176,11 @@ def setting(smtp_app: Flask, smtp_server: SmtpCapture) -> tuple[Template, Lead]:
     ("change", "field", "reason"),
     [
         ({"lead_id": "no-such-lead"}, "lead_id", "no lead with this id"),
+        (
+            {"lead_id": ""},
+            "lead_id",
+            "choose a lead: a test mail shows what one real lead receives",
+        ),
         ({"mail_number": 3}, "mail_number", "the template has no mail 3"),
         ({"mail_number": "one"}, "mail_number", "the template has no mail one"),
         ({"domain": "nowhere.nl"}, "domain", "no sending domain with this name"),
@@ -290,7 +295,8 @@ def test_the_editor_sends_a_test_mail_and_shows_the_result_in_place(
     refused = client.post(url, data=form | {"lead_id": ""}, headers={"HX-Request": "true"})
     assert refused.status_code == 422
     assert "The test mail was not sent." in refused.text
-    assert "Lead: no lead with this id" in refused.text
+    # The editor's stand-in values are no lead: it says to choose one.
+    assert "Lead: choose a lead: a test mail shows what one real lead receives" in refused.text
     assert len(smtp_server.messages) == 1
 
     # The variant chosen for the preview goes with it; mail 1 has none to choose.
@@ -329,7 +335,7 @@ def test_the_test_mail_reads_in_dutch(
         f"/templates/{template.id}/test-mail", data=form, headers={"HX-Request": "true"}
     )
     assert "De testmail is niet verstuurd." in refused.text
-    assert "Lead: geen lead met dit id" in refused.text
+    assert "Lead: kies een lead: een testmail toont wat één echte lead ontvangt" in refused.text
     for name in ("_test_mail.html", "_test_mail_result.html"):
         assert untranslated_in_template(ROOT / "templates" / "templates" / name) == []
 

@@ -105,7 +105,9 @@ def _choose(template: Template, values: dict[str, Any]) -> _Choice:
     fields: dict[str, str] = {}
     lead_id = values.get("lead_id")
     lead = db.session.get(Lead, lead_id) if isinstance(lead_id, str) and lead_id else None
-    if lead is None or lead.deleted_at is not None:
+    if not lead_id:
+        fields["lead_id"] = _("choose a lead: a test mail shows what one real lead receives")
+    elif lead is None or lead.deleted_at is not None:
         fields["lead_id"] = _("no lead with this id")
     mail_number = _whole_number(values.get("mail_number"))
     numbers = {step.mail_number for step in template.steps}
