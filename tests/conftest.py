@@ -152,9 +152,13 @@ def _session_app(database_url: str) -> Flask:
 
 @pytest.fixture
 def app(_session_app: Flask) -> Iterator[Flask]:
-    """The app on PostgreSQL with an app context pushed; every table emptied afterwards."""
+    """The app on PostgreSQL with an app context pushed; every table emptied afterwards, and
+    any setting a test changed put back (the app lives for the whole session)."""
+    settings = dict(_session_app.config)
     with _session_app.app_context():
         yield _session_app
+    _session_app.config.clear()
+    _session_app.config.update(settings)
     truncate_all(_session_app)
     # Failed logins counted in one test must not throttle the next.
     _session_app.extensions["login_throttle"].storage.reset()
