@@ -3,6 +3,7 @@ with zones that pass and zones that fail."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from webapp.services.deliverability import (
     present_checks,
     rotate_dkim_key,
 )
+from webapp.services.deliverability.dkim import promote_pending_key
 
 DOMAIN = "punthelder-seo.nl"
 SMTP_HOST = "smtp.punthelder-mail.nl"
@@ -314,3 +316,22 @@ def test_a_pending_key_is_reported_and_the_daily_pass_moves_signing_once_publish
     assert domain.dkim_selector == new.selector
     assert domain.dkim_pending_selector is None
     assert {c["name"]: c["status"] for c in domain.dns_checks}["dkim"] == "pass"
+
+
+def test_a_selector_is_never_made_twice_even_after_a_rotation_in_the_same_second(
+    domain: Any,
+) -> None:
+    now = utcnow()
+    first = generate_dkim_key(domain, None, now)
+    second = rotate_dkim_key(domain, None, now)
+    assert first.selector == f"cd{now:%Y%m%d%H%M%S}"
+    assert second.selector == first.selector + "b"  # same second: a letter
+    promote_pending_key(domain, None)
+    db.session.commit()
+    third = rotate_dkim_key(domain, None, now)
+    # The retired selector's old record may sit in receivers' caches: never again.
+    assert third.selector not in (first.selector, second.selector)
+    a_year_on = now + timedelta(days=400)
+    later = rotate_dkim_key(domain, None, a_year_on)
+    assert later.selector == f"cd{a_year_on:%Y%m%d%H%M%S}"
+    assert later.replaced_pending == third.selector

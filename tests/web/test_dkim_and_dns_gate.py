@@ -3,6 +3,7 @@ against a real DNS server (tests/support/dns.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -55,7 +56,7 @@ def test_generating_a_key_answers_the_record_and_never_the_private_key(
     response = admin_api("POST", f"/domains/{DOMAIN}/dkim")
     assert response.status_code == 201
     body = response.json
-    assert body["selector"] == f"cd{utcnow():%Y%m}"
+    assert re.fullmatch(r"cd20\d{12}", body["selector"])  # cd + yyyymmddHHMMSS
     assert body["dns_name"] == f"{body['selector']}._domainkey.{DOMAIN}"
     assert body["txt"].startswith("v=DKIM1; k=rsa; p=MIIBIjAN")  # 2048-bit SPKI
     assert "".join(body["txt_strings"]) == body["txt"]
@@ -81,6 +82,12 @@ def test_generating_a_key_answers_the_record_and_never_the_private_key(
         ("short RSA", "short", "private_key"),
         ("EC", pem(ec.generate_private_key(ec.SECP256R1())), "private_key"),
         ("not PEM", "hello", "private_key"),
+        ("over 4096 bits", pem(rsa.generate_private_key(65537, 4160)), "private_key"),
+        (
+            "two keys",
+            pem(rsa.generate_private_key(65537, 2048)) + pem(rsa.generate_private_key(65537, 2048)),
+            "private_key",
+        ),
     ],
 )
 def test_importing_a_key_that_is_not_rsa_of_1024_bits_is_refused(
@@ -97,6 +104,86 @@ def test_importing_a_key_that_is_not_rsa_of_1024_bits_is_refused(
     assert field in response.json["error"]["fields"]
     db.session.refresh(domain)
     assert domain.dkim_private_key is None
+
+
+def test_importing_the_active_key_again_is_no_rotation(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    key = pem(rsa.generate_private_key(65537, 2048))
+    first = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s1", "private_key": key}
+    )
+    assert first.status_code == 201 and "warnings" not in first.json
+    again = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s2", "private_key": key}
+    )
+    assert again.status_code == 422
+    assert set(again.json["error"]["fields"]) == {"private_key"}
+    assert "signs with already" in again.json["error"]["fields"]["private_key"]
+    db.session.refresh(domain)
+    assert domain.dkim_pending_selector is None
+
+
+def test_a_key_under_2048_bits_is_taken_with_a_warning(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    key = pem(rsa.generate_private_key(65537, 1024))
+    response = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s1", "private_key": key}
+    )
+    assert response.status_code == 201
+    assert response.json["state"] == "active"
+    assert any("2048 bits are recommended" in w for w in response.json["warnings"])
+
+
+def test_a_selector_used_before_on_the_domain_cannot_be_imported_again(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    first = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    pending = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    replacing = admin_api(
+        "POST",
+        f"/domains/{DOMAIN}/dkim/import",
+        json={
+            "selector": pending["selector"],
+            "private_key": pem(rsa.generate_private_key(65537, 2048)),
+        },
+    )
+    assert replacing.status_code == 422
+    assert set(replacing.json["error"]["fields"]) == {"selector"}
+    assert first["selector"] != pending["selector"]
+
+
+def test_generating_while_a_key_is_pending_says_which_key_it_replaces(
+    admin_api: Any, domain: SendingDomain, login_as: Callable[[str], Any]
+) -> None:
+    active = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert "replaced_pending" not in active
+    pending = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert pending["state"] == "pending" and "replaced_pending" not in pending
+    newer = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert newer["replaced_pending"] == pending["selector"]
+    assert len({active["selector"], pending["selector"], newer["selector"]}) == 3
+    event = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "domain.dkim_generated")
+        .order_by(AuditEvent.created_at.desc())
+        .limit(1)
+    ).one()
+    assert event.details["replaced_pending"] == pending["selector"]
+
+    page = login_as("admin").get(f"/domains/{DOMAIN}/edit").text
+    assert "hx-confirm=" in page and f"waiting under {newer['selector']} is replaced" in page
+
+
+def test_the_first_key_says_mail_fails_dkim_until_its_record_is_published(
+    domain: SendingDomain, login_as: Callable[[str], Any]
+) -> None:
+    admin = login_as("admin")
+    htmx = {"HX-Request": "true", "X-CSRFToken": admin.csrf}
+    fragment = admin.post(f"/domains/{DOMAIN}/dkim/generate", headers=htmx).text
+    assert "fails DKIM" in fragment
+    assert "hx-confirm=" not in fragment  # nothing pending to replace
 
 
 def test_a_bad_selector_is_refused(admin_api: Any, domain: SendingDomain) -> None:

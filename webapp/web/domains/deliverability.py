@@ -70,7 +70,16 @@ def dkim_generate(name: str) -> Any:
     db.session.commit()
     if record.state == "active":
         message = _(
-            "A new key signs the mail of %(domain)s. Publish its record below.", domain=domain.name
+            "A new key signs the mail of %(domain)s from now on. Until its TXT record below is "
+            "published, receivers find no key and that mail fails DKIM: publish it now.",
+            domain=domain.name,
+        )
+    elif record.replaced_pending:
+        message = _(
+            "A new key waits under %(selector)s and replaces the unpublished key under "
+            "%(replaced)s: publish the new record, then activate it.",
+            selector=record.selector,
+            replaced=record.replaced_pending,
         )
     else:
         message = _(
@@ -100,6 +109,7 @@ def dkim_import(name: str) -> Any:
     return _dkim_answer(
         domain,
         dkim_message=_("Imported the key under %(selector)s.", selector=record.selector),
+        dkim_warnings=record.warnings,
     )
 
 
