@@ -409,3 +409,17 @@ def test_the_domain_page_generates_a_key_and_checks_with_htmx(
         ).status_code
         == 403
     )
+
+
+def test_a_domain_missing_from_the_dns_is_said_once_on_the_page_and_in_the_api(
+    dns_server: Any, domain: SendingDomain, login_as: Callable[[str], Any], admin_api: Any
+) -> None:
+    admin = login_as("admin")
+    htmx = {"HX-Request": "true", "X-CSRFToken": admin.csrf}
+    fragment = admin.post(f"/domains/{DOMAIN}/checks", headers=htmx).text
+    assert 'id="dns-checks-notice"' in fragment
+    assert fragment.count("does not exist in the DNS (NXDOMAIN), so no record") == 1
+    assert "publishes no SPF record" not in fragment
+    answer = admin_api("POST", f"/domains/{DOMAIN}/checks").json
+    assert "is registered" in answer["notice"]["fix"]
+    assert {c["name"]: c["status"] for c in answer["checks"]}["spf"] == "fail"

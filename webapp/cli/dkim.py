@@ -14,6 +14,7 @@ from webapp.services.deliverability import (
     DkimRecord,
     activate_dkim_key,
     check_domain,
+    checks_notice,
     generate_dkim_key,
     import_dkim_key,
     present_checks,
@@ -86,4 +87,8 @@ def register(group: click.Group) -> None:
         domain = _domain(name)
         check_domain(domain, utcnow())
         db.session.commit()
-        click.echo(json.dumps({"checks": present_checks(domain.dns_checks)}, indent=2))
+        answer = {
+            "checks": present_checks(domain.dns_checks),
+            "notice": checks_notice(domain.name, domain.dns_checks),
+        }
+        click.echo(json.dumps(answer, indent=2))

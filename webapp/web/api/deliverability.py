@@ -16,6 +16,7 @@ from webapp.security import admin_required
 from webapp.services.deliverability import (
     activate_dkim_key,
     check_domain,
+    checks_notice,
     dkim_records,
     generate_dkim_key,
     import_dkim_key,
@@ -109,4 +110,5 @@ def _checks(domain: SendingDomain) -> dict[str, Any]:
         "domain": domain.name,
         "checked_at": checked_at.isoformat() if checked_at else None,
         "checks": present_checks(domain.dns_checks),
+        "notice": checks_notice(domain.name, domain.dns_checks),
     }

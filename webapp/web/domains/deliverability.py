@@ -16,6 +16,7 @@ from webapp.security import admin_required
 from webapp.services.deliverability import (
     activate_dkim_key,
     check_domain,
+    checks_notice,
     dkim_records,
     generate_dkim_key,
     import_dkim_key,
@@ -48,6 +49,7 @@ def checks_context(domain: SendingDomain, **extra: Any) -> dict[str, Any]:
         "domain": domain,
         "checks": present_checks(domain.dns_checks),
         "checks_status": worst_status(domain.dns_checks),
+        "notice": checks_notice(domain.name, domain.dns_checks),
         **extra,
     }
 
