@@ -423,3 +423,40 @@ def test_a_domain_missing_from_the_dns_is_said_once_on_the_page_and_in_the_api(
     answer = admin_api("POST", f"/domains/{DOMAIN}/checks").json
     assert "is registered" in answer["notice"]["fix"]
     assert {c["name"]: c["status"] for c in answer["checks"]}["spf"] == "fail"
+
+
+def test_reading_the_checks_never_runs_them_and_every_role_reads_checks_and_dkim(
+    dns_server: Any, domain: SendingDomain, admin_api: Any, api_client: Callable[[str], Any]
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    for role in ("manager", "marketer"):
+        client, headers = api_client(role)
+        never = client.get(f"/api/v1/domains/{DOMAIN}/checks?refresh=1", headers=headers)
+        assert never.status_code == 200
+        assert never.json["checks"] == [] and never.json["checked_at"] is None
+        keys = client.get(f"/api/v1/domains/{DOMAIN}/dkim", headers=headers)
+        assert keys.status_code == 200
+        assert keys.json["keys"][0]["txt"] == record["txt"]
+        assert "PRIVATE" not in keys.text
+        assert client.post(f"/api/v1/domains/{DOMAIN}/checks", headers=headers).status_code == 403
+    db.session.refresh(domain)
+    assert domain.dns_checked_at is None  # no GET ran them
+    admin_api("POST", f"/domains/{DOMAIN}/checks")
+    client, headers = api_client("manager")
+    kept = client.get(f"/api/v1/domains/{DOMAIN}/checks", headers=headers).json
+    assert kept["checked_at"] is not None
+    assert {c["name"]: c["status"] for c in kept["checks"]}["dkim"] == "fail"
+
+
+def test_the_domains_list_opens_the_failing_checks_for_a_manager(
+    dns_server: Any, domain: SendingDomain, admin_api: Any, login_as: Callable[[str], Any]
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    dns_server.set_zone(f"{DOMAIN}. 60 IN NS ns1.punthelder-mail.nl.")
+    admin_api("POST", f"/domains/{DOMAIN}/checks")
+    page = login_as("manager").get("/domains/")
+    assert page.status_code == 200
+    assert f'id="dns-findings-{domain.label}"' in page.text
+    assert 'data-check="dkim" data-status="fail"' in page.text
+    assert "No DKIM record is published" in page.text and record["txt"] in page.text
+    assert "PRIVATE KEY" not in page.text

@@ -1,4 +1,5 @@
-"""A domain's DKIM keys and DNS checks on its edit page (admins only), as htmx fragments."""
+"""A domain's DKIM keys and DNS checks on its edit page (admins only), as htmx fragments;
+the read-only findings the domains list shows every role."""
 
 from __future__ import annotations
 
@@ -51,6 +52,15 @@ def checks_context(domain: SendingDomain, **extra: Any) -> dict[str, Any]:
         "checks_status": worst_status(domain.dns_checks),
         "notice": checks_notice(domain.name, domain.dns_checks),
         **extra,
+    }
+
+
+def dns_findings(domain: SendingDomain) -> dict[str, Any]:
+    """What the domains list shows every role under a DNS badge: the checks that fail or
+    warn, with their detail and fix (public DNS data, never a secret)."""
+    return {
+        "notice": checks_notice(domain.name, domain.dns_checks),
+        "checks": [c for c in present_checks(domain.dns_checks) if c["status"] != "pass"],
     }
 
 
