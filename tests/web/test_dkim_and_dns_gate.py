@@ -460,3 +460,59 @@ def test_the_domains_list_opens_the_failing_checks_for_a_manager(
     assert 'data-check="dkim" data-status="fail"' in page.text
     assert "No DKIM record is published" in page.text and record["txt"] in page.text
     assert "PRIVATE KEY" not in page.text
+
+
+def test_a_failing_tracking_host_blocks_the_start_and_an_admin_may_override(
+    gated: None, dns_server: Any, domain: SendingDomain, admin_api: Any
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    domain.tracking_host = f"t.{DOMAIN}"
+    db.session.commit()
+    dns_server.set_zone(
+        txt_record(DOMAIN, f"v=spf1 ip4:{domain.smtp_host} -all")
+        + "\n"
+        + txt_record(f"_dmarc.{DOMAIN}", "v=DMARC1; p=reject")
+        + "\n"
+        + txt_record(record["dns_name"], record["txt"])
+    )
+    checks = admin_api("POST", f"/domains/{DOMAIN}/checks").json["checks"]
+    statuses = {c["name"]: c["status"] for c in checks}
+    assert statuses["spf"] == statuses["dkim"] == statuses["dmarc"] == "pass"
+    assert statuses["tracking_host"] == "fail"
+    campaign = draft_campaign()
+    refused = admin_api("POST", f"/campaigns/{campaign.id}/start")
+    assert refused.status_code == 409
+    assert refused.json["error"]["fields"] == {DOMAIN: "tracking_host"}
+    started = admin_api("POST", f"/campaigns/{campaign.id}/start", json={"override_dns": True})
+    assert started.status_code == 200, started.json
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "campaign.dns_override")
+    ).one()
+    assert event.details["domains"] == {DOMAIN: ["tracking_host"]}
+
+
+def test_the_dry_run_warns_a_marketer_of_failing_dns_on_any_backend(
+    app: Flask,
+    dns_server: Any,
+    domain: SendingDomain,
+    admin_api: Any,
+    api_client: Callable[[str], Any],
+    login_as: Callable[[str], Any],
+) -> None:
+    assert app.config["MAIL_BACKEND"] == "outbox"
+    domain.tracking_host = f"t.{DOMAIN}"
+    db.session.commit()
+    campaign = draft_campaign()
+    client, headers = api_client("marketer")
+    before = client.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json
+    assert not [w for w in before["warnings"] if w["code"] == "dns_checks_failing"]
+
+    admin_api("POST", f"/domains/{DOMAIN}/checks")  # an empty zone: every check fails
+    report = client.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json
+    (warning,) = [w for w in report["warnings"] if w["code"] == "dns_checks_failing"]
+    assert warning["domain"] == DOMAIN
+    assert {"spf", "dkim", "dmarc", "tracking_host"} <= set(warning["checks"])
+    assert "unsubscribe links in its mail lead nowhere" in warning["message"]
+
+    page = login_as("marketer").get(f"/planning/campaigns/{campaign.id}/dry-run")
+    assert 'data-code="dns_checks_failing"' in page.text and DOMAIN in page.text

@@ -32,8 +32,9 @@ from webapp.services.deliverability.words import N_, said, word
 log = logging.getLogger("webapp.deliverability")
 
 CHECK_NAMES = ("spf", "dkim", "dmarc", "mx", "ptr", "tracking_host", "blocklist")
-# The checks a campaign may not start without (unless an admin overrides).
-GATED_CHECKS = ("spf", "dkim", "dmarc")
+# The checks a campaign may not start without (unless an admin overrides): a failing
+# tracking host means every unsubscribe link in the domain's mail is dead.
+GATED_CHECKS = ("spf", "dkim", "dmarc", "tracking_host")
 # Results older than this are checked again before a start, and by the daily pass.
 FRESH_FOR = timedelta(days=1)
 STATUS_ORDER = {"pass": 0, "warn": 1, "fail": 2}
@@ -163,9 +164,10 @@ def worst_status(checks: list[Any] | None) -> str | None:
 
 
 def failing_checks(domain: SendingDomain, names: tuple[str, ...] = GATED_CHECKS) -> list[str]:
-    """The named checks whose last result failed; all of them when never checked."""
+    """The named checks whose last result failed; all that apply when never checked (the
+    tracking host's only when one is set)."""
     if domain.dns_checks is None:
-        return list(names)
+        return [n for n in names if n != "tracking_host" or domain.tracking_host]
     return [c["name"] for c in domain.dns_checks if c["name"] in names and c["status"] == "fail"]
 
 
