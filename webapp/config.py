@@ -75,7 +75,8 @@ class Config:
         # DNS checks of the sending domains: the resolver to ask (`host:port`; unset: the
         # system's), DNS blocklist zones to look the domain and the SMTP host's address up
         # in (comma-separated; empty: none), and whether a campaign may start on a domain
-        # failing SPF, DKIM or DMARC (unset: refused only when mail really leaves, by SMTP).
+        # failing SPF, DKIM, DMARC or the tracking host (unset: refused only when mail
+        # really leaves, by SMTP).
         self.DNS_RESOLVER = os.environ.get("DNS_RESOLVER") or None
         self.DNS_BLOCKLISTS = os.environ.get("DNS_BLOCKLISTS", "")
         self.REQUIRE_DNS_CHECKS: bool | None = (

@@ -4,6 +4,7 @@ one stops at the step that failed and says why in plain words, never with the pa
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import tempfile
@@ -139,7 +140,22 @@ def test_smtp_check_gives_up_on_a_server_that_never_answers(app: Flask) -> None:
         domain = make_domain("punthelder-seo.nl", port, smtp_host="127.0.0.1")
         report = check_smtp_connection(domain, timeout=0.5)
     assert steps(report) == [("connect", False)]
-    assert "no answer within 0.5 seconds" in failure(report)
+    assert failure(report) == (
+        f"Could not connect to 127.0.0.1:{port}: no answer within 0.5 seconds: check host and"
+        " port, and that a firewall lets the port through"
+    )
+    assert "closed" not in failure(report)
+
+
+def test_smtp_check_says_plainly_when_the_port_speaks_no_tls(
+    app: Flask, trusted: None, certificates: Certificates
+) -> None:
+    with contextlib.contextmanager(_smtp)(certificates, "none") as plain:
+        report = check_smtp_connection(smtp_domain(plain, "ssl"))
+    assert steps(report) == [("connect", True), ("tls", False)]
+    assert failure(report).startswith("TLS failed: the server does not speak TLS on this port")
+    assert "STARTTLS (usually port 587) or SSL/TLS on port 465" in failure(report)
+    assert "WRONG_VERSION_NUMBER" not in failure(report)
 
 
 @pytest.mark.parametrize("tls", ["starttls", "ssl"])
@@ -234,6 +250,28 @@ def test_imap_check_refuses_a_certificate_nobody_vouches_for(
     report = check_imap_connection(imap_domain(tls_dovecot, tls_dovecot.tls_port, tls=True))
     assert steps(report) == [("connect", True), ("tls", False)]
     assert failure(report).startswith("TLS failed: certificate not accepted (")
+
+
+def test_imap_check_says_plainly_when_the_port_speaks_no_tls(
+    app: Flask, trusted: None, tls_dovecot: DovecotServer
+) -> None:
+    report = check_imap_connection(imap_domain(tls_dovecot, tls_dovecot.port, tls=True))
+    assert steps(report) == [("connect", True), ("tls", False)]
+    assert failure(report).startswith("TLS failed: the server does not speak TLS on this port")
+    assert "STARTTLS (usually port 143) or SSL/TLS on port 993" in failure(report)
+
+
+def test_imap_check_gives_up_on_a_server_that_never_answers(app: Flask) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # accepts the connection, never sends a greeting
+        port = silent.getsockname()[1]
+        domain = make_domain(
+            "punthelder-seo.nl", 2525, imap_host="127.0.0.1", imap_port=port, imap_user="inbox"
+        )
+        report = check_imap_connection(domain, timeout=0.5)
+    assert steps(report) == [("connect", False)]
+    assert "no answer within 0.5 seconds: check host and port" in failure(report)
 
 
 def test_imap_check_reports_the_refused_login_without_the_password(

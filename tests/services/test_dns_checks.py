@@ -3,6 +3,7 @@ with zones that pass and zones that fail."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,21 +15,28 @@ from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.services.deliverability import (
     check_domain,
+    checks_notice,
     daily_checks,
     dkim_records,
     generate_dkim_key,
     present_checks,
     rotate_dkim_key,
 )
+from webapp.services.deliverability.dkim import promote_pending_key
 
 DOMAIN = "punthelder-seo.nl"
 SMTP_HOST = "smtp.punthelder-mail.nl"
 SMTP_IP = "192.0.2.10"
 
-SMTP_HOST_ZONE = f"""
+# The domain is delegated (it exists in the DNS), with no other record of its own.
+APEX = f"{DOMAIN}. 60 IN NS ns1.punthelder-mail.nl.\n"
+SMTP_HOST_ZONE = (
+    APEX
+    + f"""
 {SMTP_HOST}. 60 IN A {SMTP_IP}
 10.2.0.192.in-addr.arpa. 60 IN PTR {SMTP_HOST}.
 """
+)
 GOOD_ZONE = (
     SMTP_HOST_ZONE
     + txt_record(DOMAIN, f"v=spf1 ip4:{SMTP_IP} -all")
@@ -176,7 +184,7 @@ DMARC_CASES = [
 def test_dmarc(
     dns_server: Any, domain: Any, case: str, value: str, status: str, words: str
 ) -> None:
-    dns_server.set_zone(txt_record(f"_dmarc.{DOMAIN}", value) if value else "")
+    dns_server.set_zone(APEX + (txt_record(f"_dmarc.{DOMAIN}", value) if value else ""))
     dmarc = checks_of(domain)["dmarc"]
     assert dmarc["status"] == status, dmarc
     assert words in dmarc["detail"]
@@ -193,7 +201,7 @@ MX_CASES = [
     ("case", "zone", "status", "words"), MX_CASES, ids=[c[0] for c in MX_CASES]
 )
 def test_mx(dns_server: Any, domain: Any, case: str, zone: str, status: str, words: str) -> None:
-    dns_server.set_zone(zone)
+    dns_server.set_zone(APEX + zone)
     mx = checks_of(domain)["mx"]
     assert mx["status"] == status, mx
     assert words in mx["detail"]
@@ -245,7 +253,7 @@ TRACKING_CASES = [
 )
 def test_tracking_host(dns_server: Any, domain: Any, case: str, zone: str, status: str) -> None:
     domain.tracking_host = f"t.{DOMAIN}"
-    dns_server.set_zone(zone)
+    dns_server.set_zone(APEX + zone)
     check = checks_of(domain)["tracking_host"]
     assert check["status"] == status, check
     if status == "fail":
@@ -278,6 +286,7 @@ def test_blocklists(
 def test_dkim_fails_without_a_key_and_until_the_record_holds_ours(
     dns_server: Any, domain: Any
 ) -> None:
+    dns_server.set_zone(APEX)
     assert checks_of(domain)["dkim"]["status"] == "fail"
     record = generate_dkim_key(domain, None, utcnow())
     dkim = checks_of(domain)["dkim"]
@@ -314,3 +323,74 @@ def test_a_pending_key_is_reported_and_the_daily_pass_moves_signing_once_publish
     assert domain.dkim_selector == new.selector
     assert domain.dkim_pending_selector is None
     assert {c["name"]: c["status"] for c in domain.dns_checks}["dkim"] == "pass"
+
+
+def test_a_selector_is_never_made_twice_even_after_a_rotation_in_the_same_second(
+    domain: Any,
+) -> None:
+    now = utcnow()
+    first = generate_dkim_key(domain, None, now)
+    second = rotate_dkim_key(domain, None, now)
+    assert first.selector == f"cd{now:%Y%m%d%H%M%S}"
+    assert second.selector == first.selector + "b"  # same second: a letter
+    promote_pending_key(domain, None)
+    db.session.commit()
+    third = rotate_dkim_key(domain, None, now)
+    # The retired selector's old record may sit in receivers' caches: never again.
+    assert third.selector not in (first.selector, second.selector)
+    a_year_on = now + timedelta(days=400)
+    later = rotate_dkim_key(domain, None, a_year_on)
+    assert later.selector == f"cd{a_year_on:%Y%m%d%H%M%S}"
+    assert later.replaced_pending == third.selector
+
+
+def test_a_domain_missing_from_the_dns_is_said_once_and_each_check_points_at_it(
+    dns_server: Any, domain: Any
+) -> None:
+    generate_dkim_key(domain, None, utcnow())
+    domain.tracking_host = f"t.{DOMAIN}"
+    dns_server.set_zone(SMTP_HOST_ZONE.replace(APEX, ""))  # the SMTP host exists, the domain not
+    checks = checks_of(domain)
+    for name in ("spf", "dkim", "dmarc", "mx", "tracking_host"):
+        assert checks[name]["status"] == "fail"
+        assert checks[name]["detail"] == (
+            f"Not found, because {DOMAIN} itself does not exist in the DNS (NXDOMAIN)."
+        )
+        assert checks[name]["fix"] == ""
+    assert checks["ptr"]["status"] == "pass"
+    notice = checks_notice(DOMAIN, domain.dns_checks)
+    assert notice is not None
+    assert notice["detail"].startswith(f"{DOMAIN} does not exist in the DNS (NXDOMAIN)")
+    assert "registered" in notice["fix"]
+
+    dns_server.set_zone(SMTP_HOST_ZONE)
+    checks = checks_of(domain)
+    assert "publishes no SPF record" in checks["spf"]["detail"]
+    assert checks_notice(DOMAIN, domain.dns_checks) is None
+
+
+def test_the_mx_fix_never_names_an_address(dns_server: Any, domain: Any) -> None:
+    dns_server.set_zone(APEX)
+    domain.imap_host = "127.0.0.1"
+    mx = checks_of(domain)["mx"]
+    assert "IN MX 10 127.0.0.1" not in mx["fix"]
+    assert f"{DOMAIN}. IN MX 10 mail.{DOMAIN}." in mx["fix"]
+    assert f"mail.{DOMAIN}. IN A 127.0.0.1" in mx["fix"]
+    domain.imap_host = None
+    mx = checks_of(domain)["mx"]
+    assert (
+        f"IN MX 10 mail.{DOMAIN}." in mx["fix"] and f"Give mail.{DOMAIN} an A record" in mx["fix"]
+    )
+    domain.imap_host = f"imap.{DOMAIN}"
+    assert f"IN MX 10 imap.{DOMAIN}." in checks_of(domain)["mx"]["fix"]
+
+
+def test_the_reverse_dns_of_an_address_host_names_the_address_once(
+    dns_server: Any, domain: Any
+) -> None:
+    domain.smtp_host = SMTP_IP
+    dns_server.set_zone(APEX)
+    ptr = checks_of(domain)["ptr"]
+    assert ptr["status"] == "fail"
+    assert ptr["detail"] == f"{SMTP_IP} has no reverse DNS (PTR) name."
+    assert "host name whose address is" in ptr["fix"]

@@ -2,8 +2,9 @@
 
 The records are zone-file text held in memory and read on every query, so a test writes
 its zones and may change them mid-test (the next query sees the change). Names the zones
-do not hold answer NXDOMAIN; a name with no record of the asked type answers NOERROR with
-no data, as an authoritative server does. CNAMEs are followed inside the zones.
+do not hold (nor any name below them) answer NXDOMAIN; a name with no record of the asked
+type, or with records only below it, answers NOERROR with no data, as an authoritative
+server does. CNAMEs are followed inside the zones.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class ZoneResolver(BaseResolver):  # type: ignore[misc]
         for _hop in range(8):
             here = [rr for rr in records if rr.rname == name]
             if not here:
-                if name == qname:
+                below = any(rr.rname.matchSuffix(name) for rr in records)
+                if name == qname and not below:
                     reply.header.rcode = RCODE.NXDOMAIN
                 return reply
             wanted = [rr for rr in here if rr.rtype == qtype or qtype == QTYPE.ANY]

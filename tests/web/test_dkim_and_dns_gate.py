@@ -3,6 +3,7 @@ against a real DNS server (tests/support/dns.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -55,7 +56,7 @@ def test_generating_a_key_answers_the_record_and_never_the_private_key(
     response = admin_api("POST", f"/domains/{DOMAIN}/dkim")
     assert response.status_code == 201
     body = response.json
-    assert body["selector"] == f"cd{utcnow():%Y%m}"
+    assert re.fullmatch(r"cd20\d{12}", body["selector"])  # cd + yyyymmddHHMMSS
     assert body["dns_name"] == f"{body['selector']}._domainkey.{DOMAIN}"
     assert body["txt"].startswith("v=DKIM1; k=rsa; p=MIIBIjAN")  # 2048-bit SPKI
     assert "".join(body["txt_strings"]) == body["txt"]
@@ -81,6 +82,12 @@ def test_generating_a_key_answers_the_record_and_never_the_private_key(
         ("short RSA", "short", "private_key"),
         ("EC", pem(ec.generate_private_key(ec.SECP256R1())), "private_key"),
         ("not PEM", "hello", "private_key"),
+        ("over 4096 bits", pem(rsa.generate_private_key(65537, 4160)), "private_key"),
+        (
+            "two keys",
+            pem(rsa.generate_private_key(65537, 2048)) + pem(rsa.generate_private_key(65537, 2048)),
+            "private_key",
+        ),
     ],
 )
 def test_importing_a_key_that_is_not_rsa_of_1024_bits_is_refused(
@@ -97,6 +104,86 @@ def test_importing_a_key_that_is_not_rsa_of_1024_bits_is_refused(
     assert field in response.json["error"]["fields"]
     db.session.refresh(domain)
     assert domain.dkim_private_key is None
+
+
+def test_importing_the_active_key_again_is_no_rotation(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    key = pem(rsa.generate_private_key(65537, 2048))
+    first = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s1", "private_key": key}
+    )
+    assert first.status_code == 201 and "warnings" not in first.json
+    again = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s2", "private_key": key}
+    )
+    assert again.status_code == 422
+    assert set(again.json["error"]["fields"]) == {"private_key"}
+    assert "signs with already" in again.json["error"]["fields"]["private_key"]
+    db.session.refresh(domain)
+    assert domain.dkim_pending_selector is None
+
+
+def test_a_key_under_2048_bits_is_taken_with_a_warning(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    key = pem(rsa.generate_private_key(65537, 1024))
+    response = admin_api(
+        "POST", f"/domains/{DOMAIN}/dkim/import", json={"selector": "s1", "private_key": key}
+    )
+    assert response.status_code == 201
+    assert response.json["state"] == "active"
+    assert any("2048 bits are recommended" in w for w in response.json["warnings"])
+
+
+def test_a_selector_used_before_on_the_domain_cannot_be_imported_again(
+    admin_api: Any, domain: SendingDomain
+) -> None:
+    first = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    pending = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    replacing = admin_api(
+        "POST",
+        f"/domains/{DOMAIN}/dkim/import",
+        json={
+            "selector": pending["selector"],
+            "private_key": pem(rsa.generate_private_key(65537, 2048)),
+        },
+    )
+    assert replacing.status_code == 422
+    assert set(replacing.json["error"]["fields"]) == {"selector"}
+    assert first["selector"] != pending["selector"]
+
+
+def test_generating_while_a_key_is_pending_says_which_key_it_replaces(
+    admin_api: Any, domain: SendingDomain, login_as: Callable[[str], Any]
+) -> None:
+    active = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert "replaced_pending" not in active
+    pending = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert pending["state"] == "pending" and "replaced_pending" not in pending
+    newer = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    assert newer["replaced_pending"] == pending["selector"]
+    assert len({active["selector"], pending["selector"], newer["selector"]}) == 3
+    event = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "domain.dkim_generated")
+        .order_by(AuditEvent.created_at.desc())
+        .limit(1)
+    ).one()
+    assert event.details["replaced_pending"] == pending["selector"]
+
+    page = login_as("admin").get(f"/domains/{DOMAIN}/edit").text
+    assert "hx-confirm=" in page and f"waiting under {newer['selector']} is replaced" in page
+
+
+def test_the_first_key_says_mail_fails_dkim_until_its_record_is_published(
+    domain: SendingDomain, login_as: Callable[[str], Any]
+) -> None:
+    admin = login_as("admin")
+    htmx = {"HX-Request": "true", "X-CSRFToken": admin.csrf}
+    fragment = admin.post(f"/domains/{DOMAIN}/dkim/generate", headers=htmx).text
+    assert "fails DKIM" in fragment
+    assert "hx-confirm=" not in fragment  # nothing pending to replace
 
 
 def test_a_bad_selector_is_refused(admin_api: Any, domain: SendingDomain) -> None:
@@ -322,3 +409,110 @@ def test_the_domain_page_generates_a_key_and_checks_with_htmx(
         ).status_code
         == 403
     )
+
+
+def test_a_domain_missing_from_the_dns_is_said_once_on_the_page_and_in_the_api(
+    dns_server: Any, domain: SendingDomain, login_as: Callable[[str], Any], admin_api: Any
+) -> None:
+    admin = login_as("admin")
+    htmx = {"HX-Request": "true", "X-CSRFToken": admin.csrf}
+    fragment = admin.post(f"/domains/{DOMAIN}/checks", headers=htmx).text
+    assert 'id="dns-checks-notice"' in fragment
+    assert fragment.count("does not exist in the DNS (NXDOMAIN), so no record") == 1
+    assert "publishes no SPF record" not in fragment
+    answer = admin_api("POST", f"/domains/{DOMAIN}/checks").json
+    assert "is registered" in answer["notice"]["fix"]
+    assert {c["name"]: c["status"] for c in answer["checks"]}["spf"] == "fail"
+
+
+def test_reading_the_checks_never_runs_them_and_every_role_reads_checks_and_dkim(
+    dns_server: Any, domain: SendingDomain, admin_api: Any, api_client: Callable[[str], Any]
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    for role in ("manager", "marketer"):
+        client, headers = api_client(role)
+        never = client.get(f"/api/v1/domains/{DOMAIN}/checks?refresh=1", headers=headers)
+        assert never.status_code == 200
+        assert never.json["checks"] == [] and never.json["checked_at"] is None
+        keys = client.get(f"/api/v1/domains/{DOMAIN}/dkim", headers=headers)
+        assert keys.status_code == 200
+        assert keys.json["keys"][0]["txt"] == record["txt"]
+        assert "PRIVATE" not in keys.text
+        assert client.post(f"/api/v1/domains/{DOMAIN}/checks", headers=headers).status_code == 403
+    db.session.refresh(domain)
+    assert domain.dns_checked_at is None  # no GET ran them
+    admin_api("POST", f"/domains/{DOMAIN}/checks")
+    client, headers = api_client("manager")
+    kept = client.get(f"/api/v1/domains/{DOMAIN}/checks", headers=headers).json
+    assert kept["checked_at"] is not None
+    assert {c["name"]: c["status"] for c in kept["checks"]}["dkim"] == "fail"
+
+
+def test_the_domains_list_opens_the_failing_checks_for_a_manager(
+    dns_server: Any, domain: SendingDomain, admin_api: Any, login_as: Callable[[str], Any]
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    dns_server.set_zone(f"{DOMAIN}. 60 IN NS ns1.punthelder-mail.nl.")
+    admin_api("POST", f"/domains/{DOMAIN}/checks")
+    page = login_as("manager").get("/domains/")
+    assert page.status_code == 200
+    assert f'id="dns-findings-{domain.label}"' in page.text
+    assert 'data-check="dkim" data-status="fail"' in page.text
+    assert "No DKIM record is published" in page.text and record["txt"] in page.text
+    assert "PRIVATE KEY" not in page.text
+
+
+def test_a_failing_tracking_host_blocks_the_start_and_an_admin_may_override(
+    gated: None, dns_server: Any, domain: SendingDomain, admin_api: Any
+) -> None:
+    record = admin_api("POST", f"/domains/{DOMAIN}/dkim").json
+    domain.tracking_host = f"t.{DOMAIN}"
+    db.session.commit()
+    dns_server.set_zone(
+        txt_record(DOMAIN, f"v=spf1 ip4:{domain.smtp_host} -all")
+        + "\n"
+        + txt_record(f"_dmarc.{DOMAIN}", "v=DMARC1; p=reject")
+        + "\n"
+        + txt_record(record["dns_name"], record["txt"])
+    )
+    checks = admin_api("POST", f"/domains/{DOMAIN}/checks").json["checks"]
+    statuses = {c["name"]: c["status"] for c in checks}
+    assert statuses["spf"] == statuses["dkim"] == statuses["dmarc"] == "pass"
+    assert statuses["tracking_host"] == "fail"
+    campaign = draft_campaign()
+    refused = admin_api("POST", f"/campaigns/{campaign.id}/start")
+    assert refused.status_code == 409
+    assert refused.json["error"]["fields"] == {DOMAIN: "tracking_host"}
+    started = admin_api("POST", f"/campaigns/{campaign.id}/start", json={"override_dns": True})
+    assert started.status_code == 200, started.json
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "campaign.dns_override")
+    ).one()
+    assert event.details["domains"] == {DOMAIN: ["tracking_host"]}
+
+
+def test_the_dry_run_warns_a_marketer_of_failing_dns_on_any_backend(
+    app: Flask,
+    dns_server: Any,
+    domain: SendingDomain,
+    admin_api: Any,
+    api_client: Callable[[str], Any],
+    login_as: Callable[[str], Any],
+) -> None:
+    assert app.config["MAIL_BACKEND"] == "outbox"
+    domain.tracking_host = f"t.{DOMAIN}"
+    db.session.commit()
+    campaign = draft_campaign()
+    client, headers = api_client("marketer")
+    before = client.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json
+    assert not [w for w in before["warnings"] if w["code"] == "dns_checks_failing"]
+
+    admin_api("POST", f"/domains/{DOMAIN}/checks")  # an empty zone: every check fails
+    report = client.get(f"/api/v1/campaigns/{campaign.id}/dry-run", headers=headers).json
+    (warning,) = [w for w in report["warnings"] if w["code"] == "dns_checks_failing"]
+    assert warning["domain"] == DOMAIN
+    assert {"spf", "dkim", "dmarc", "tracking_host"} <= set(warning["checks"])
+    assert "unsubscribe links in its mail lead nowhere" in warning["message"]
+
+    page = login_as("marketer").get(f"/planning/campaigns/{campaign.id}/dry-run")
+    assert 'data-code="dns_checks_failing"' in page.text and DOMAIN in page.text

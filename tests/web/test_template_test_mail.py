@@ -166,6 +166,8 @@ def test_a_follow_up_test_mail_answers_mail_one_as_a_real_follow_up_would(
 def setting(smtp_app: Flask, smtp_server: SmtpCapture) -> tuple[Template, Lead]:
     make_domain("punthelder-seo.nl", smtp_server.port)
     make_domain("punthelder-marketing.nl", 2525, smtp_host=None)
+    paused = make_domain("punthelder-zoekmachine.nl", smtp_server.port)
+    paused.paused, paused.paused_reason = True, "too many bounces"
     lead = make_lead()
     template = two_step_template()
     db.session.commit()
@@ -190,6 +192,7 @@ def setting(smtp_app: Flask, smtp_server: SmtpCapture) -> tuple[Template, Lead]:
             "this domain has no SMTP server set",
         ),
         ({"alias": "someone"}, "alias", "not an alias of this domain"),
+        ({"domain": "punthelder-zoekmachine.nl"}, "domain", "this domain is paused"),
     ],
 )
 def test_bad_input_gets_422_naming_the_field_and_sends_nothing(

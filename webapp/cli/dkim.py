@@ -14,6 +14,7 @@ from webapp.services.deliverability import (
     DkimRecord,
     activate_dkim_key,
     check_domain,
+    checks_notice,
     generate_dkim_key,
     import_dkim_key,
     present_checks,
@@ -54,7 +55,8 @@ def register(group: click.Group) -> None:
     @click.option("--selector", required=True, help="the selector the key is published under")
     @click.option("--key-file", required=True, type=click.Path(exists=True, dir_okay=False))
     def dkim_import(name: str, selector: str, key_file: str) -> None:
-        """An existing RSA key (PEM, at least 1024 bits) under its selector."""
+        """An existing RSA key (PEM, one key of 1024 to 4096 bits) under a selector the domain
+        never used."""
         pem = Path(key_file).read_text(errors="replace")
         try:
             _done(import_dkim_key(_domain(name), selector, pem, None))
@@ -86,4 +88,8 @@ def register(group: click.Group) -> None:
         domain = _domain(name)
         check_domain(domain, utcnow())
         db.session.commit()
-        click.echo(json.dumps({"checks": present_checks(domain.dns_checks)}, indent=2))
+        answer = {
+            "checks": present_checks(domain.dns_checks),
+            "notice": checks_notice(domain.name, domain.dns_checks),
+        }
+        click.echo(json.dumps(answer, indent=2))

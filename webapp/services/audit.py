@@ -24,7 +24,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_DELETED = "campaign.deleted"
     CAMPAIGN_ARCHIVED = "campaign.archived"
     CAMPAIGN_UNARCHIVED = "campaign.unarchived"
-    # An admin started a campaign whose domains failed SPF, DKIM or DMARC.
+    # An admin started a campaign whose domains failed SPF, DKIM, DMARC or the tracking host.
     CAMPAIGN_DNS_OVERRIDE = "campaign.dns_override"
     CAMPAIGN_WINNER = "campaign.winner"
     DOMAIN_UPDATED = "domain.updated"

@@ -1,5 +1,6 @@
-"""The start gate: no campaign starts on a domain failing SPF, DKIM or DMARC, unless an
-admin overrides it (audited with the domains and checks).
+"""The start gate: no campaign starts on a domain failing SPF, DKIM, DMARC or its tracking
+host (whose failure leaves every unsubscribe link dead), unless an admin overrides it
+(audited with the domains and checks).
 
 Enforced when mail really leaves (MAIL_BACKEND smtp) or when REQUIRE_DNS_CHECKS says so;
 the outbox of the embedded default and the demo send nothing, so nothing is gated there.

@@ -66,6 +66,8 @@ class Lookup:
     resolver: dns.resolver.Resolver
     deadline: float
     _cache: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # Names the DNS said do not exist at all (NXDOMAIN), as against names without the record.
+    _missing: set[str] = field(default_factory=set)
 
     @classmethod
     def for_app(cls, budget: float = DOMAIN_SECONDS) -> Lookup:
@@ -80,12 +82,16 @@ class Lookup:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise DnsUnavailable(f"no time left for {name} {rdtype}")
+        records: list[str]
         try:
             answer = self.resolver.resolve(
                 key[0] + ".", rdtype, lifetime=min(QUERY_SECONDS, left), search=False
             )
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            records: list[str] = []
+        except dns.resolver.NXDOMAIN:
+            self._missing.add(key[0])
+            records = []
+        except dns.resolver.NoAnswer:
+            records = []
         except (dns.exception.Timeout, dns.resolver.NoNameservers) as error:
             raise DnsUnavailable(f"{name} {rdtype}: {error.__class__.__name__}") from None
         except (dns.name.EmptyLabel, dns.name.LabelTooLong, dns.name.NameTooLong):
@@ -94,6 +100,11 @@ class Lookup:
             records = [_text(rdata) for rdata in answer]
         self._cache[key] = records
         return records
+
+    def exists(self, name: str) -> bool:
+        """False when the DNS says the name does not exist at all (NXDOMAIN)."""
+        self.query(name, "SOA")
+        return name.lower().rstrip(".") not in self._missing
 
     def txt(self, name: str) -> list[str]:
         return self.query(name, "TXT")

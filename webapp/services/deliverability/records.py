@@ -229,6 +229,14 @@ def check_spf(lookup: Lookup, domain: SendingDomain) -> Check:
     )
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _host_without_address(name: str, host: str) -> Check:
     return result(
         name,
@@ -260,7 +268,12 @@ def check_dkim(lookup: Lookup, domain: SendingDomain) -> Check:
             said(
                 N_("%(domain)s has no DKIM key, so its mail goes out unsigned."), domain=domain.name
             ),
-            said(N_("Generate a key in the DKIM section below and publish its TXT record.")),
+            said(
+                N_(
+                    "Generate a key in the DKIM section of this domain's page and publish its TXT "
+                    "record."
+                )
+            ),
         )
     published = published_dkim_key(lookup, active.dns_name)
     detail: list[dict[str, Any]] = []
@@ -469,10 +482,40 @@ def check_dmarc(lookup: Lookup, domain: SendingDomain) -> Check:
 # -- MX, reverse DNS, tracking host, blocklists ---------------------------------------------
 
 
+def _mx_fix(domain: SendingDomain, msgid: str) -> list[dict[str, Any]]:
+    """The MX record to publish: it names the IMAP host, or `mail.<domain>` (with an address
+    record for it) when the IMAP host is an address or unset, since an MX names a host."""
+    name = domain.name
+    host = (domain.imap_host or "").strip().rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host) if host else None
+    except ValueError:
+        address = None
+    if host and address is None:
+        return [said(msgid, record=f"{name}. IN MX 10 {host}.")]
+    mail = f"mail.{name}"
+    fix = [said(msgid, record=f"{name}. IN MX 10 {mail}.")]
+    if address is None:
+        fix.append(
+            said(
+                N_("Give %(host)s an A record with the address of the mailbox server."),
+                host=mail,
+            )
+        )
+    else:
+        kind = "A" if address.version == 4 else "AAAA"
+        fix.append(
+            said(
+                N_("An MX record names a host, never an address, so also publish: %(record)s"),
+                record=f"{mail}. IN {kind} {address}",
+            )
+        )
+    return fix
+
+
 def check_mx(lookup: Lookup, domain: SendingDomain) -> Check:
     name = domain.name
     mx = lookup.mx(name)
-    example = f"{name}. IN MX 10 {domain.imap_host or 'mail.' + name}."
     if not mx:
         return result(
             "mx",
@@ -481,9 +524,8 @@ def check_mx(lookup: Lookup, domain: SendingDomain) -> Check:
                 N_("%(domain)s has no MX record, so replies to its mail cannot arrive."),
                 domain=name,
             ),
-            said(
-                N_("Publish an MX record pointing at the mailbox host, such as: %(record)s"),
-                record=example,
+            _mx_fix(
+                domain, N_("Publish an MX record pointing at the mailbox host, such as: %(record)s")
             ),
         )
     if all(host in ("", ".") for _pref, host in mx):
@@ -497,11 +539,11 @@ def check_mx(lookup: Lookup, domain: SendingDomain) -> Check:
                 ),
                 domain=name,
             ),
-            said(
+            _mx_fix(
+                domain,
                 N_(
                     "Replace it with an MX record pointing at the mailbox host, such as: %(record)s"
                 ),
-                record=example,
             ),
         )
     return result(
@@ -528,24 +570,31 @@ def check_ptr(lookup: Lookup, domain: SendingDomain) -> Check:
     if not addresses:
         return _host_without_address("ptr", host)
     names = []
+    host_is_address = _is_address(host)
     for address in addresses:
         ptrs = lookup.ptr(address)
-        fix = said(
-            N_("Ask whoever runs %(address)s to set its reverse DNS (PTR) to %(host)s."),
-            address=address,
-            host=host,
-        )
-        if not ptrs:
-            return result(
-                "ptr",
-                "fail",
-                said(
-                    N_("%(address)s, the address of %(host)s, has no reverse DNS (PTR) name."),
-                    address=address,
-                    host=host,
+        if host_is_address:
+            fix = said(
+                N_(
+                    "Ask whoever runs %(address)s to set its reverse DNS (PTR) to a host name "
+                    "whose address is %(address)s, and use that name as the SMTP host."
                 ),
-                fix,
+                address=address,
             )
+            missing = said(N_("%(address)s has no reverse DNS (PTR) name."), address=address)
+        else:
+            fix = said(
+                N_("Ask whoever runs %(address)s to set its reverse DNS (PTR) to %(host)s."),
+                address=address,
+                host=host,
+            )
+            missing = said(
+                N_("%(address)s, the address of %(host)s, has no reverse DNS (PTR) name."),
+                address=address,
+                host=host,
+            )
+        if not ptrs:
+            return result("ptr", "fail", missing, fix)
         if not any(address in lookup.addresses(ptr) for ptr in ptrs):
             return result(
                 "ptr",

@@ -26,10 +26,14 @@ from webapp.services.sending import (
     ConnectionReport,
     connection_problem,
     decoded,
+    timed_out,
     tls_problem,
 )
 
 log = logging.getLogger("webapp.inbox")
+
+# The usual IMAP ports with STARTTLS and with implicit TLS, for the fix a TLS failure names.
+IMAP_PORTS = (143, 993)
 
 
 def check_imap_connection(
@@ -62,11 +66,11 @@ def _check_imap(
         connection = open_imap(host, port, tls, timeout)
     except ssl.SSLError as error:
         report.passed(CONNECT, _("Connected to %(address)s.", address=address))
-        return report.failed(TLS, tls_problem(error))
+        return report.failed(TLS, tls_problem(error, IMAP_PORTS))
     except (OSError, imaplib.IMAP4.error) as error:
         reason = (
             _imap_error(error)
-            if isinstance(error, imaplib.IMAP4.error)
+            if isinstance(error, imaplib.IMAP4.error) and not timed_out(error)
             else connection_problem(error, timeout)
         )
         return report.failed(
@@ -87,7 +91,7 @@ def _check_imap(
                         text = _("the server does not offer STARTTLS")
                     return report.failed(TLS, _("TLS failed: %(reason)s", reason=text))
                 except OSError as error:
-                    return report.failed(TLS, tls_problem(error))
+                    return report.failed(TLS, tls_problem(error, IMAP_PORTS))
             version = _tls_version(connection)
             report.passed(TLS, _("Encrypted (%(version)s), certificate accepted.", version=version))
         return _login_and_folder(connection, domain, report)

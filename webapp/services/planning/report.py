@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -19,7 +20,7 @@ from flask_babel import gettext as _
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign, CampaignStatus
+from webapp.models import Campaign, CampaignStatus, SendingDomain
 from webapp.queue import enqueue_after_commit
 from webapp.services.planning.caps import pace_line
 from webapp.services.planning.content import with_content_warnings
@@ -69,6 +70,7 @@ class WarningCode(StrEnum):
     MISSING_VARIABLES = "missing_variables"
     REPORTS_FOLDER_MISSING = "reports_folder_missing"
     MISSING_REPORTS = "missing_reports"
+    DNS_CHECKS_FAILING = "dns_checks_failing"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -130,6 +132,64 @@ def build_report(
         ],
         "warnings": warnings(prepared, messages, lead_warnings=lead_warnings),
     }
+
+
+def _served(report: dict[str, Any], request: PlanRequest) -> dict[str, Any]:
+    """The report as served: with its content warnings, and the DNS warnings of its
+    domains as the last checks say now (a new dict: a kept report stays as kept)."""
+    served = with_content_warnings(report, request)
+    names = set(request.domains) | {str(p["domain"]) for p in report.get("per_domain", [])}
+    return {**served, "warnings": [*served.get("warnings", []), *dns_warnings(names)]}
+
+
+def dns_warnings(names: set[str]) -> list[dict[str, Any]]:
+    """A warning for each of the named domains whose last DNS checks fail, naming them,
+    whatever the mail backend: the marketer sees what the domains page says."""
+    if not names:
+        return []
+    domains = db.session.scalars(
+        sa.select(SendingDomain).where(SendingDomain.name.in_(names)).order_by(SendingDomain.name)
+    )
+    found = []
+    for domain in domains:
+        failing = [str(c["name"]) for c in domain.dns_checks or [] if c.get("status") == "fail"]
+        if not failing:
+            continue
+        listed = ", ".join(_check_word(name) for name in failing)
+        if "tracking_host" in failing:
+            message = _(
+                "The DNS of %(domain)s fails these checks: %(checks)s. Its tracking host does "
+                "not work, so the unsubscribe links in its mail lead nowhere; an admin finds "
+                "the fix on the domains page.",
+                domain=domain.name,
+                checks=listed,
+            )
+        else:
+            message = _(
+                "The DNS of %(domain)s fails these checks: %(checks)s. Its mail may be refused "
+                "or land in spam; an admin finds the fix on the domains page.",
+                domain=domain.name,
+                checks=listed,
+            )
+        found.append(
+            {
+                "code": WarningCode.DNS_CHECKS_FAILING,
+                "message": message,
+                "domain": domain.name,
+                "checks": failing,
+            }
+        )
+    return found
+
+
+def _check_word(name: str) -> str:
+    if name == "tracking_host":
+        return str(_("tracking host"))
+    if name == "blocklist":
+        return str(_("blocklist"))
+    if name == "ptr":
+        return str(_("reverse DNS"))
+    return name.upper()
 
 
 def _per_local_day(calendar: DomainCalendar, moments: list[datetime]) -> Counter[date]:
@@ -358,11 +418,11 @@ def dry_run_report(request: PlanRequest, now: datetime) -> dict[str, Any]:
     """The dry run (docs/interfaces.md shape) of a request, made now; writes nothing."""
     campaign = db.session.get(Campaign, request.campaign_id) if request.campaign_id else None
     if campaign is not None:
-        return with_content_warnings(_new_report(campaign, request, now)[0], request)
+        return _served(_new_report(campaign, request, now)[0], request)
     lead_ids, checks = read_leads(request)
     prepared = prepare(request, now, lead_ids=lead_ids)
     prepared.lead_checks = checks
-    return with_content_warnings(build_report(prepared, prepared.messages), request)
+    return _served(build_report(prepared, prepared.messages), request)
 
 
 def _new_report(
@@ -407,11 +467,11 @@ def kept_dry_run(campaign_id: str, now: datetime) -> KeptDryRun | None:
     if campaign.status != CampaignStatus.DRAFT:
         report = _started_report(campaign, request, now)
         if report is not None:
-            return KeptDryRun(with_content_warnings(report, request), "")
+            return KeptDryRun(_served(report, request), "")
     # The start as saved: one clamped to the furthest allowed moves with the clock.
     key = _key(replace(request, start_at=campaign.start_at), now)
     kept = stored_report(campaign.id, key, now)
-    return KeptDryRun(None if kept is None else with_content_warnings(kept, request), key)
+    return KeptDryRun(None if kept is None else _served(kept, request), key)
 
 
 def _started_report(
@@ -494,4 +554,4 @@ def campaign_dry_run(campaign_id: str, now: datetime) -> dict[str, Any] | None:
     request = plan_request_for(campaign)
     report, valid_until = _new_report(campaign, request, now)
     store_report(campaign_id, kept.key, report, valid_until, now)
-    return with_content_warnings(report, request)
+    return _served(report, request)

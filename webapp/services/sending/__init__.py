@@ -16,6 +16,7 @@ from webapp.services.sending.connection_check import (
     check_smtp_connection,
     connection_problem,
     decoded,
+    timed_out,
     tls_problem,
 )
 from webapp.services.sending.dispatch import (
@@ -68,5 +69,6 @@ __all__ = [
     "resend_message",
     "send_claimed_message",
     "send_test_mail",
+    "timed_out",
     "tls_problem",
 ]

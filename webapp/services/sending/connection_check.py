@@ -65,34 +65,72 @@ class ConnectionReport:
         return {"ok": self.ok, "steps": [asdict(step) for step in self.steps]}
 
 
+def timed_out(error: BaseException | None) -> bool:
+    """Whether the error, or one it was raised from, is a time-out. smtplib and imaplib
+    report a time-out while waiting for the server as the connection being closed."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, TimeoutError | socket.timeout):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 def connection_problem(error: BaseException, timeout: float) -> str:
     """Why a connection could not be made, in plain words."""
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        # smtplib turns a timeout while waiting for the greeting into "disconnected".
-        if isinstance(error.__context__, TimeoutError):
-            error = error.__context__
-        else:
-            return str(_("the server closed the connection"))
+    if timed_out(error):
+        return str(
+            _(
+                "no answer within %(seconds)s seconds: check host and port, and that a firewall "
+                "lets the port through",
+                seconds=f"{timeout:g}",
+            )
+        )
+    if isinstance(error, smtplib.SMTPServerDisconnected | ConnectionResetError):
+        return str(_("the server closed the connection"))
     if isinstance(error, socket.gaierror):
         return str(_("the host name is not known"))
-    if isinstance(error, TimeoutError | socket.timeout):
-        return str(_("no answer within %(seconds)s seconds", seconds=f"{timeout:g}"))
     if isinstance(error, ConnectionRefusedError):
         return str(_("connection refused"))
-    if isinstance(error, ConnectionResetError):
-        return str(_("the server closed the connection"))
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error) or type(error).__name__
 
 
-def tls_problem(error: BaseException) -> str:
-    """Why TLS failed, in plain words ("TLS failed: certificate ...")."""
+# OpenSSL's words for a peer that answered in plain text, or in no TLS it knows.
+NO_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "UNKNOWN_PROTOCOL",
+        "UNSUPPORTED_PROTOCOL",
+        "WRONG_SSL_VERSION",
+        "HTTP_REQUEST",
+        "RECORD_LAYER_FAILURE",
+        "PACKET_LENGTH_TOO_LONG",
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "NO_PROTOCOLS_AVAILABLE",
+    }
+)
+
+
+def tls_problem(error: BaseException, ports: tuple[int, int] = (587, 465)) -> str:
+    """Why TLS failed, in plain words ("TLS failed: certificate ..."); `ports` are the
+    usual STARTTLS and implicit-TLS ports the fix names (SMTP's unless told)."""
     if isinstance(error, ssl.SSLCertVerificationError):
         reason = error.verify_message or error.reason or str(error)
         return str(_("TLS failed: certificate not accepted (%(reason)s)", reason=reason))
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return str(_("TLS failed: the server does not offer STARTTLS"))
+    if isinstance(error, ssl.SSLError) and (error.reason or "") in NO_TLS_REASONS:
+        return str(
+            _(
+                "TLS failed: the server does not speak TLS on this port (or not a version this "
+                "application accepts). Choose STARTTLS (usually port %(starttls)s) or SSL/TLS "
+                "on port %(implicit)s, as the mail provider says.",
+                starttls=ports[0],
+                implicit=ports[1],
+            )
+        )
     if isinstance(error, ssl.SSLError):
         return str(_("TLS failed: %(reason)s", reason=error.reason or str(error)))
     if isinstance(error, smtplib.SMTPResponseException):

@@ -127,6 +127,9 @@ def _choose(template: Template, values: dict[str, Any]) -> _Choice:
         fields["domain"] = _("no sending domain with this name")
     elif current_app.config.get("MAIL_BACKEND") == "smtp" and not domain.smtp_host:
         fields["domain"] = _("this domain has no SMTP server set")
+    elif current_app.config.get("MAIL_BACKEND") == "smtp" and domain.paused:
+        # A paused domain (by hand, or for bounces) sends nothing through its account.
+        fields["domain"] = _("this domain is paused")
     elif alias in (None, ""):
         alias = _aliases(domain)[0] if _aliases(domain) else None
         if alias is None:

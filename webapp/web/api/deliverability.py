@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +15,7 @@ from webapp.security import admin_required
 from webapp.services.deliverability import (
     activate_dkim_key,
     check_domain,
+    checks_notice,
     dkim_records,
     generate_dkim_key,
     import_dkim_key,
@@ -34,9 +34,9 @@ def _domain_or_404(name: str) -> SendingDomain:
 
 
 @bp.get("/domains/<name>/dkim")
-@admin_required
 def domains_dkim_show(name: str) -> Any:
-    """The records to publish for the active and the pending key."""
+    """The records to publish for the active and the pending key: public DNS data, so every
+    role may read them (never a private key)."""
     return {"keys": [record.to_dict() for record in dkim_records(_domain_or_404(name))]}
 
 
@@ -81,16 +81,9 @@ def domains_dkim_activate(name: str) -> Any:
 
 @bp.get("/domains/<name>/checks")
 def domains_checks_show(name: str) -> Any:
-    """The last DNS checks (run now when there are none yet, or with `?refresh=1` by an
-    admin)."""
-    domain = _domain_or_404(name)
-    refresh = request.args.get("refresh") in ("1", "true")
-    if refresh and not current_user.is_admin:
-        raise ApiError(403, _("only admins may run the checks again"))
-    if refresh or domain.dns_checked_at is None:
-        check_domain(domain, utcnow())
-        db.session.commit()
-    return _checks(domain)
+    """The last DNS checks as kept (an empty list and `checked_at: null` before the first);
+    reading never runs them: that is the POST, for admins."""
+    return _checks(_domain_or_404(name))
 
 
 @bp.post("/domains/<name>/checks")
@@ -109,4 +102,5 @@ def _checks(domain: SendingDomain) -> dict[str, Any]:
         "domain": domain.name,
         "checked_at": checked_at.isoformat() if checked_at else None,
         "checks": present_checks(domain.dns_checks),
+        "notice": checks_notice(domain.name, domain.dns_checks),
     }

@@ -1,4 +1,5 @@
-"""A domain's DKIM keys and DNS checks on its edit page (admins only), as htmx fragments."""
+"""A domain's DKIM keys and DNS checks on its edit page (admins only), as htmx fragments;
+the read-only findings the domains list shows every role."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from webapp.security import admin_required
 from webapp.services.deliverability import (
     activate_dkim_key,
     check_domain,
+    checks_notice,
     dkim_records,
     generate_dkim_key,
     import_dkim_key,
@@ -48,7 +50,17 @@ def checks_context(domain: SendingDomain, **extra: Any) -> dict[str, Any]:
         "domain": domain,
         "checks": present_checks(domain.dns_checks),
         "checks_status": worst_status(domain.dns_checks),
+        "notice": checks_notice(domain.name, domain.dns_checks),
         **extra,
+    }
+
+
+def dns_findings(domain: SendingDomain) -> dict[str, Any]:
+    """What the domains list shows every role under a DNS badge: the checks that fail or
+    warn, with their detail and fix (public DNS data, never a secret)."""
+    return {
+        "notice": checks_notice(domain.name, domain.dns_checks),
+        "checks": [c for c in present_checks(domain.dns_checks) if c["status"] != "pass"],
     }
 
 
@@ -70,7 +82,16 @@ def dkim_generate(name: str) -> Any:
     db.session.commit()
     if record.state == "active":
         message = _(
-            "A new key signs the mail of %(domain)s. Publish its record below.", domain=domain.name
+            "A new key signs the mail of %(domain)s from now on. Until its TXT record below is "
+            "published, receivers find no key and that mail fails DKIM: publish it now.",
+            domain=domain.name,
+        )
+    elif record.replaced_pending:
+        message = _(
+            "A new key waits under %(selector)s and replaces the unpublished key under "
+            "%(replaced)s: publish the new record, then activate it.",
+            selector=record.selector,
+            replaced=record.replaced_pending,
         )
     else:
         message = _(
@@ -100,6 +121,7 @@ def dkim_import(name: str) -> Any:
     return _dkim_answer(
         domain,
         dkim_message=_("Imported the key under %(selector)s.", selector=record.selector),
+        dkim_warnings=record.warnings,
     )
 
 

@@ -26,7 +26,7 @@ from webapp.services.domains import (
 )
 from webapp.services.planning import list_domains
 from webapp.web.domains.blueprint import bp
-from webapp.web.domains.deliverability import checks_context, dkim_context
+from webapp.web.domains.deliverability import checks_context, dkim_context, dns_findings
 
 # The SMTP security modes the form offers, as people read them.
 TLS_MODES = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": _l("no encryption")}
@@ -48,6 +48,7 @@ def index() -> Any:
         tls_modes=TLS_MODES,
         slots={d.name: slots_per_day(d) for d in domains},
         dns_status={d.name: worst_status(d.dns_checks) for d in domains},
+        dns_findings={d.name: dns_findings(d) for d in domains},
         load=sending_load(domains),
     )
 
