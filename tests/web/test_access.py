@@ -18,8 +18,10 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def concrete_url(rule: Any) -> str:
-    """A URL for the rule, with a dummy value for each variable part."""
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", "no-such-thing", rule.rule)
+    """A URL for the rule, with a dummy value for each variable part (a number where the
+    part must be one, or the URL would match no route and prove nothing)."""
+    url = re.sub(r"<int:[^<>]+>", "1", rule.rule)
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", "no-such-thing", url)
 
 
 def rules(app: Flask, *, api: bool, methods: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
