@@ -27,8 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         compare_type=True,
         render_as_batch=True,
     )
-    edge.init_app(app)  # first: nothing after it meets input no view could use
-    hosts.init_app(app)  # a tracking host answers its tracking URLs and nothing else
+    # First: a malformed Host is refused, and a tracking host answers its tracking URLs
+    # and nothing else, before anything else reads the request.
+    hosts.init_app(app)
+    edge.init_app(app)  # then: nothing after it meets input no view could use
     extensions.csrf.init_app(app)
     extensions.mail.init_app(app)
     security.init_app(app)

@@ -59,9 +59,21 @@ def api_error_response(
     return jsonify(body), status
 
 
-def _is_api() -> bool:
+# Everything under this path is the API's, a URL no route matches included.
+API_ROOT = "/api"
 
-    return is_api_request()
+
+def _is_api() -> bool:
+    """An API request, or one under /api/ that no API route matched (a wrong URL or method):
+    it answers in JSON too, as every API error does."""
+    path = request.path
+    return is_api_request() or path == API_ROOT or path.startswith(f"{API_ROOT}/")
+
+
+def _allow(error: HTTPException) -> dict[str, str]:
+    """The methods a URL does take, on a 405 (RFC 9110 asks for them)."""
+    allowed = dict(error.get_headers()).get("Allow")
+    return {"Allow": allowed} if allowed else {}
 
 
 def _render(status: int, title: str, message: str) -> tuple[str, int, dict[str, str]]:
@@ -109,13 +121,16 @@ def handle_http_error(error: HTTPException) -> Any:
     status = error.code or 500
     if _is_api():
         response = api_error_response(status, error.description or error.name)
+        response[0].headers.update(_allow(error))
         if status == 401:
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
-    return _render(status, *error_texts(status, error.description))
+    body, status, headers = _render(status, *error_texts(status, error.description))
+    return body, status, {**headers, **_allow(error)}
 
 
 def handle_csrf_error(error: CSRFError) -> Any:
+    # Never under /api/: the API takes no cookies, and no URL there checks a CSRF token.
     return _render(
         400, _("Session expired"), _("The form was stale. Reload the page and try again.")
     )

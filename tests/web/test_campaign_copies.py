@@ -112,6 +112,9 @@ def test_a_finished_campaign_is_archived_out_of_the_list(api: Any, setup: dict[s
     assert listed() == {running["id"]}
     assert listed("?archived=true") == {campaign["id"]}
     assert listed("?archived=any") == {campaign["id"], running["id"]}
+    # As the campaigns page writes it.
+    assert listed("?archived=1") == {campaign["id"]}
+    assert listed("?archived=0") == {running["id"]}
     bad = api("GET", "/campaigns?archived=maybe")
     assert bad.status_code == 422
     assert "archived" in bad.json["error"]["fields"]

@@ -7,7 +7,9 @@ they carry are then requested as an email client would, with that Host.
 
 from __future__ import annotations
 
+import logging
 import re
+import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -339,3 +341,198 @@ def test_the_404_on_a_tracking_host_speaks_the_readers_language(
     assert page.status_code == 404 and '<html lang="nl">' in page.text
     assert "Link niet gevonden" in page.text and "Log in" not in page.text
     assert_no_cookies(page)
+
+
+# -- a Host header that names no host ------------------------------------------------------
+
+# Host headers Werkzeug reads as no host at all. Those that normalise to the tracking host
+# (space, port, user info, brackets, dots stripped) are tracking-host requests all the same.
+MALFORMED_HOSTS = [
+    f"{OWN_HOST}:",  # an empty port
+    f"{OWN_HOST}:99999",
+    f"{OWN_HOST}:abc",
+    f"{OWN_HOST} ",
+    f"user@{OWN_HOST}",
+    f"[{OWN_HOST}]",
+    f"{OWN_HOST},{OWN_HOST}",  # two Host headers, as a WSGI server joins them
+    f"{OWN_HOST}..",
+    "campaigns..test",
+    "campaigns.test:",
+    "campaigns.test:0",
+    "-campaigns.test",
+    f"{'a' * 64}.nl",  # a label longer than DNS allows
+    "[::1",
+    "[fe80::1%eth0]",
+    "",
+]
+
+
+def assert_bad_host(response: Any) -> None:
+    """The plain 400 of a Host that names no host: no page, no session, no cookie."""
+    assert response.status_code == 400, response.text
+    assert response.mimetype == "text/plain"
+    assert "Host" in response.text
+    assert "<" not in response.text  # no template: nothing needed building a URL
+    assert_no_cookies(response)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("host", MALFORMED_HOSTS)
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("GET", "/"),
+        ("GET", "/api/v1/campaigns"),
+        ("GET", "/healthz"),
+        ("GET", "/static/app.css"),
+        ("GET", "/no/such/page"),
+        ("GET", "/u/not-a-token"),
+        ("POST", "/u/not-a-token"),
+        ("GET", "/t/c/not-a-token"),
+    ],
+)
+def test_a_host_header_that_names_no_host_is_a_plain_400_without_a_session(
+    app: Flask, hosts: None, host: str, method: str, url: str
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    response = app.test_client().open(
+        url, method=method, data={"email": "a@b.nl"}, environ_overrides={"HTTP_HOST": host}
+    )
+    assert_bad_host(response)
+    assert "Log in" not in response.text
+
+
+@pytest.mark.parametrize("host", [f"{OWN_HOST}..", f"{OWN_HOST}:", "campaigns.test:"])
+def test_a_session_is_neither_read_nor_renewed_on_a_host_that_names_no_host(
+    app: Flask, hosts: None, login_as: Any, host: str
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    client = login_as("admin")
+    assert client.get("/campaigns/").status_code == 200
+    for url in ("/campaigns/", "/api/v1/campaigns", "/account/"):
+        assert_bad_host(client.get(url, environ_overrides={"HTTP_HOST": host}))
+
+
+def test_the_pixel_answers_its_gif_whatever_the_host_header(app: Flask, hosts: None) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    for host in MALFORMED_HOSTS:
+        response = app.test_client().get(
+            "/t/o/not-a-token.gif", environ_overrides={"HTTP_HOST": host}
+        )
+        assert (response.status_code, response.data) == (200, PIXEL_GIF)
+        assert_no_cookies(response)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        OWN_HOST,
+        OWN_HOST.upper(),
+        f"{OWN_HOST}.",
+        f"{OWN_HOST}:5077",
+        f"{OWN_HOST}:80",
+        f"{OWN_HOST}.:5077",
+        "T.Punthelder-SEO.nl.:65535",
+    ],
+)
+def test_every_spelling_of_the_tracking_host_keeps_its_wall(
+    app: Flask, hosts: None, host: str
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    client = app.test_client()
+    response = client.get("/login", environ_overrides={"HTTP_HOST": host})
+    assert response.status_code == 404 and "Link not found" in response.text
+    assert_no_cookies(response)
+    css = client.get("/static/public.css", environ_overrides={"HTTP_HOST": host})
+    assert css.status_code == 200 and css.mimetype == "text/css"
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["campaigns.test", "CAMPAIGNS.TEST.", "campaigns.test:5077", "127.0.0.1:5077", "[::1]:5077"],
+)
+def test_the_dashboard_answers_on_every_plain_host(app: Flask, hosts: None, host: str) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    response = app.test_client().get("/login", environ_overrides={"HTTP_HOST": host})
+    assert response.status_code == 200 and 'name="password"' in response.text
+
+
+def raw_request(base_url: str, request_head: str) -> tuple[int, dict[str, str], str]:
+    """Send bytes exactly as written to a real server; its status, headers and body."""
+    address = urlsplit(base_url)
+    assert address.hostname is not None and address.port is not None
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(request_head.encode("latin-1"))
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), value.strip())
+    return int(status_line.split()[1]), headers, body.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    "host_lines",
+    [
+        f"Host: {OWN_HOST} \r\n",
+        f"Host: {OWN_HOST}\r\nHost: {OWN_HOST}\r\n",
+        f"Host: {OWN_HOST}..\r\n",
+        f"Host: {OWN_HOST}:\r\n",
+        f"Host: user@{OWN_HOST}\r\n",
+        "Host: campaigns..test\r\n",
+        "Host: 127.0.0.1:abc\r\n",
+    ],
+)
+def test_a_real_server_answers_a_malformed_host_with_a_400_and_no_traceback(
+    app: Flask,
+    hosts: None,
+    live_server: str,
+    caplog: pytest.LogCaptureFixture,
+    host_lines: str,
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    with caplog.at_level(logging.WARNING):
+        for method, url in (("GET", "/login"), ("GET", "/no/such/page"), ("POST", "/login")):
+            status, headers, body = raw_request(
+                live_server,
+                f"{method} {url} HTTP/1.1\r\n{host_lines}Content-Length: 0\r\n"
+                "Connection: close\r\n\r\n",
+            )
+            assert status == 400, body
+            assert headers["content-type"].startswith("text/plain")
+            assert "set-cookie" not in headers
+            assert "Log in" not in body and "Traceback" not in body
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == []
+    assert "Traceback" not in caplog.text
+
+
+def test_a_real_server_still_serves_the_tracking_host_and_the_dashboard(
+    app: Flask, hosts: None, live_server: str
+) -> None:
+    make_domain(OWN, 25, tracking_host=OWN_HOST)
+    db.session.commit()
+    for host in (OWN_HOST, f"{OWN_HOST.upper()}.", f"{OWN_HOST}:5077"):
+        status, headers, body = raw_request(
+            live_server, f"GET /login HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        assert status == 404 and "Link not found" in body
+        assert "set-cookie" not in headers
+    status, headers, body = raw_request(
+        live_server, "GET /login HTTP/1.1\r\nHost: campaigns.test\r\nConnection: close\r\n\r\n"
+    )
+    assert status == 200 and 'name="password"' in body and "set-cookie" in headers

@@ -16,6 +16,7 @@ from webapp.services.tracking.events import (
 from webapp.services.tracking.hosts import (
     forget_tracking_hosts,
     forget_tracking_hosts_after_commit,
+    is_plain_host,
     is_tracking_host,
     token_hosts,
     tracking_hosts,
@@ -50,6 +51,7 @@ __all__ = [
     "enqueue",
     "forget_tracking_hosts",
     "forget_tracking_hosts_after_commit",
+    "is_plain_host",
     "is_tracking_host",
     "is_unsubscribed",
     "message_id_from_unsubscribe_subject",

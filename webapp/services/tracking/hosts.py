@@ -10,6 +10,8 @@ seen by this process at once (`forget_tracking_hosts`), by the others within tha
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -39,15 +41,55 @@ class _Known:
 
 
 def normalize_host(raw: str | None) -> str | None:
-    """A Host header (or URL authority) as a bare lower-case name: no port, no final dot."""
+    """A Host header (or URL authority) as a bare lower-case name.
+
+    Whatever surrounds the name goes: spaces, user info, the port, brackets, final dots.
+    The Host `user@T.Punthelder-SEO.nl..:99` is `t.punthelder-seo.nl` here, so a request
+    whose Host only resembles a tracking host is still that host's (never the dashboard's);
+    whether such a Host is acceptable at all is `is_plain_host`'s to say.
+    """
     if not raw:
         return None
     host = raw.strip().rpartition("@")[2].lower()
-    if host.startswith("["):  # an IPv6 literal, with or without a port
-        host = host[: host.find("]") + 1] if "]" in host else host
-    else:
-        host = host.partition(":")[0]
+    # An IPv6 literal (or a name in brackets) ends at its bracket; anything else at a colon.
+    bracketed = host.startswith("[")
+    host = host[1:].partition("]")[0] if bracketed else host.partition(":")[0]
     return host.rstrip(".") or None
+
+
+# A DNS label: letters, digits and hyphens, 1 to 63 of them, no hyphen at either end.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_PLAIN_HOST = re.compile(
+    rf"""
+    (?P<name>{_LABEL}(?:\.{_LABEL})*\.?  # a name or an IPv4 address, one final dot at most
+    |\[(?P<ipv6>[0-9a-f:.]+)\])  # an IPv6 address in brackets
+    (?::(?P<port>[1-9][0-9]{{0,4}}))?  # a port, 1 to 65535
+    """,
+    re.ASCII | re.IGNORECASE | re.VERBOSE,
+)
+MAX_NAME_LENGTH = 253
+
+
+def is_plain_host(raw: str) -> bool:
+    """Whether a Host header is a plain host name or address, with at most a port.
+
+    No spaces, no user info, no empty, zero or out-of-range port, no empty or overlong
+    label, no second header joined on with a comma. Werkzeug reads anything it refuses as
+    no host at all (an empty `request.host`, sometimes no URLs at all); every Host
+    accepted here it accepts too, and can build URLs for.
+    """
+    match = _PLAIN_HOST.fullmatch(raw)
+    if match is None:
+        return False
+    if match["port"] and int(match["port"]) > 65535:
+        return False
+    if match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            return False
+        return True
+    return len(match["name"].rstrip(".")) <= MAX_NAME_LENGTH
 
 
 def tracking_hosts() -> frozenset[str]:

@@ -102,14 +102,22 @@ def _act(campaign_id: str, action: str) -> Any:
     return body, 202, {"Location": status_url}
 
 
+# `archived`: false (the default) leaves archived campaigns out, true lists only them,
+# any lists all; 1 and 0 as the campaigns page writes them (`?archived=1`).
+ARCHIVED_CHOICES: dict[str, bool | None] = {
+    "false": False,
+    "0": False,
+    "true": True,
+    "1": True,
+    "any": None,
+}
+
+
 def _archived_arg() -> bool | None:
-    """`archived`: false (the default) leaves archived campaigns out, true lists only
-    them, any lists all."""
     raw = (request.args.get("archived") or "false").lower()
-    choices = {"false": False, "true": True, "any": None}
-    if raw not in choices:
-        raise ApiError(422, _("invalid filter"), {"archived": _("one of false, true, any")})
-    return choices[raw]
+    if raw not in ARCHIVED_CHOICES:
+        raise ApiError(422, _("invalid filter"), {"archived": _("one of false, true, 0, 1, any")})
+    return ARCHIVED_CHOICES[raw]
 
 
 @bp.post("/campaigns/<campaign_id>/duplicate")

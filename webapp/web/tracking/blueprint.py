@@ -22,9 +22,37 @@ csrf.exempt(bp)
 PATH_PREFIXES = ("/t/", "/u/")
 
 
+def raw_host(request: Request) -> str:
+    """The request's Host header exactly as it arrived (the server's own name without one).
+
+    Not `request.host`: Werkzeug reads a Host it finds malformed as no host at all, and a
+    request must not pass for one on the dashboard's address because of that.
+    """
+    host = request.environ.get("HTTP_HOST")
+    return request.host if host is None else str(host)
+
+
+def malformed_host(request: Request) -> bool:
+    """Whether the request came with a Host header that is no plain host name or address
+    (answered 400 by `webapp.hosts`). A request without one (HTTP/1.0) is the server's."""
+    host = request.environ.get("HTTP_HOST")
+    return host is not None and not tracking.is_plain_host(str(host))
+
+
+def without_session(request: Request) -> bool:
+    """Tracking URLs, a sending domain's tracking host (however its Host is spelled) and a
+    malformed Host get no session."""
+    return (
+        request.path.startswith(PATH_PREFIXES)
+        or malformed_host(request)
+        or tracking.is_tracking_host(raw_host(request))
+    )
+
+
 class _NoSessionForTracking(SessionInterface):
-    """The app's session interface, except that tracking URLs, and every request on a
-    sending domain's tracking host, get a null session.
+    """The app's session interface, except that tracking URLs, every request on a sending
+    domain's tracking host and every request with a malformed Host get a null session
+    (`without_session`).
 
     A null session is neither read from the cookie nor ever saved: no Set-Cookie and no
     `Vary: Cookie`, whatever cookie a browser sends along, and a write fails loudly.
@@ -44,7 +72,7 @@ class _NoSessionForTracking(SessionInterface):
         return self.inner.is_null_session(obj)
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.path.startswith(PATH_PREFIXES) or tracking.is_tracking_host(request.host):
+        if without_session(request):
             return self.inner.make_null_session(app)
         return self.inner.open_session(app, request)
 
