@@ -88,12 +88,13 @@ def reference_availability(now: datetime) -> list[dict[str, Any]]:
             days = working_days_ahead(calendar, now, 14)
         except PlanError:
             days = []
-        live = db.session.execute(
-            sa.select(Message.scheduled_at).where(
-                Message.domain_used == domain.name, Message.status.in_(LIVE)
+        # What a day holds: every message that is not canceled, on the day it went or goes.
+        held = db.session.execute(
+            sa.select(Message.scheduled_at, Message.sent_at).where(
+                Message.domain_used == domain.name, Message.status != "canceled"
             )
-        ).scalars()
-        per_day = Counter(calendar.local_date(at).isoformat() for at in live)
+        )
+        per_day = Counter(calendar.local_date(sent or at).isoformat() for at, sent in held)
         used = reference_used([calendar.spec], now).get(domain.name, {})
         try:
             cursor = SlotCursor(calendar, [b.at for b in taken.get(domain.name, [])], now)

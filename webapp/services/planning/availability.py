@@ -1,6 +1,7 @@
 """Domain availability: how full each sending domain is over the next 14 working days.
 
-Booked counts come from the booking summary (`planning.bookings`), capacities from the
+Each day counts what it holds (mail sent or in flight that day, and queued for it) from the
+booking summary (`planning.bookings`), capacities (slots, bounded by a cap or ramp) from the
 calendar's arithmetic, and the next free slot from the bookings of the first day that is
 not full: nothing reads every future booking or builds every slot of every day.
 """
@@ -14,12 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Message, SendingDomain
-from webapp.services.planning.bookings import live_per_day, summary_zone_fits
+from webapp.models import Message, MessageStatus, SendingDomain
+from webapp.services.planning.bookings import (
+    live_per_day,
+    sent_or_booked_per_day,
+    summary_zone_fits,
+)
 from webapp.services.planning.caps import day_usage, pace_line
 from webapp.services.planning.plans import (
     LIVE,
-    availability_rows,
     domain_spec,
     list_domains,
     running_campaign_counts,
@@ -96,21 +100,32 @@ def _booked(
     calendars: dict[str, DomainCalendar],
     days: dict[str, list[date]],
 ) -> dict[str, dict[date, int]]:
-    """Live bookings per domain and local day: from the summary when the domain's days are
-    the summary's days, else from the domain's own bookings over its 14 days."""
+    """What each day of a domain holds: mail sent or in flight that day and mail queued for
+    it, every campaign (`caps`' count, the one the planner keeps a day's allowance with):
+    from the summary when the domain's days are the summary's days, else from the domain's
+    own messages over its 14 days."""
     fits = [d.name for d in domains if summary_zone_fits(d.timezone) and days[d.name]]
     others = [d.name for d in domains if d.name not in fits and days[d.name]]
     booked: dict[str, dict[date, int]] = {d.name: {} for d in domains}
     if fits:
         first = min(days[n][0] for n in fits)
         last = max(days[n][-1] for n in fits)
-        booked.update(live_per_day(fits, first, last))
-    if others:
-        first_at = min(calendars[n].day_start(days[n][0]) for n in others)
-        last_at = max(calendars[n].day_start(days[n][-1] + timedelta(days=1)) for n in others)
-        rows = availability_rows(others, first_at, last_at)
-        for name in others:
-            booked[name] = dict(Counter(calendars[name].local_date(at) for at in rows[name]))
+        booked.update(sent_or_booked_per_day(fits, first, last))
+    for name in others:
+        calendar = calendars[name]
+        start = calendar.day_start(days[name][0])
+        end = calendar.day_start(days[name][-1] + timedelta(days=1))
+        rows = db.session.execute(
+            sa.select(Message.scheduled_at, Message.sent_at).where(
+                Message.domain_used == name,
+                Message.status != MessageStatus.CANCELED,
+                sa.or_(
+                    sa.and_(Message.scheduled_at >= start, Message.scheduled_at < end),
+                    sa.and_(Message.sent_at >= start, Message.sent_at < end),
+                ),
+            )
+        )
+        booked[name] = dict(Counter(calendar.local_date(sent or at) for at, sent in rows))
     return booked
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -403,19 +402,3 @@ def campaign_messages(campaign_id: str) -> list[PlannedMessage]:
         PlannedMessage(lead, number, domain, alias, sent_at or scheduled_at, None)
         for lead, number, domain, alias, scheduled_at, sent_at in rows
     ]
-
-
-def availability_rows(names: list[str], first: datetime, last: datetime) -> dict[str, Any]:
-    """Live messages (queued, in flight) per domain scheduled in [first, last)."""
-    result: dict[str, list[datetime]] = {name: [] for name in names}
-    rows = db.session.execute(
-        sa.select(Message.domain_used, Message.scheduled_at).where(
-            Message.domain_used.in_(names),
-            Message.status.in_(LIVE),
-            Message.scheduled_at >= first,
-            Message.scheduled_at < last,
-        )
-    )
-    for name, scheduled_at in rows:
-        result[name].append(scheduled_at)
-    return result
