@@ -115,6 +115,15 @@ def reference_availability(now: datetime) -> list[dict[str, Any]]:
                 "label": domain.label,
                 "active_campaigns": counts.get(domain.name, 0),
                 "capacity_per_day": min(calendar.slots_per_day(), cap or 10**9),
+                "slots": {
+                    "window": calendar.slots_per_day(),
+                    "daily_cap": cap,
+                    "today": (
+                        calendar.allowance(calendar.local_date(now))
+                        if domain.ramp_start is not None
+                        else None
+                    ),
+                },
                 "booked": {d.isoformat(): per_day.get(d.isoformat(), 0) for d in days},
                 "capacity": {
                     d.isoformat(): min(len(calendar.slots(d)), calendar.allowance(d) or 10**9)

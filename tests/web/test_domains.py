@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -461,3 +462,33 @@ def test_the_domains_pages_read_in_dutch(
         path for area in ("domains",) for path in (ROOT / "templates" / area).glob("*.html")
     )
     assert [text for path in templates for text in untranslated_in_template(path)] == []
+
+
+def test_the_domains_list_and_availability_show_the_window_and_the_cap_alike(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    """A capped, ramping domain: both pages name the window's slots and the cap, and give
+    today's allowance, rather than one page 27 and the other 20."""
+    v3 = get_domain("punthelder-seo.nl")
+    assert v3 is not None
+    v3.daily_cap, v3.ramp_start, v3.ramp_step = 20, 5, 5
+    db.session.commit()
+    client = login_as("manager")
+
+    shown = []
+    for path, row_id in (("/domains/", "domain-v3"), ("/planning/availability", "availability-v3")):
+        page = client.get(path).text
+        row = page.split(f'<tr id="{row_id}"')[1].split("</tr>")[0]
+        cells = [
+            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            if "data-slots-window" in cell
+        ]
+        assert len(cells) == 1, path
+        shown.append(cells[0].split(" warm-up")[0])
+    assert shown[0] == shown[1] == "27 in the window · at most 20 a day · 5 today"
+
+    # Without cap or ramp the cell is the window's number alone.
+    page = client.get("/domains/").text
+    row = page.split('<tr id="domain-v1"')[1].split("</tr>")[0]
+    assert "<td>27</td>" in row and "in the window" not in row

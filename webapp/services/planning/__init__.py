@@ -5,7 +5,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
-from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.availability import domain_availability, slot_lines
 from webapp.services.planning.bookings import live_per_campaign_day, live_per_day
 from webapp.services.planning.pending import (
     DOING,
@@ -92,4 +92,5 @@ __all__ = [
     "run_pending",
     "send_offset",
     "settle_stalled_actions",
+    "slot_lines",
 ]

@@ -21,7 +21,7 @@ from webapp.services.planning.bookings import (
     sent_or_booked_per_day,
     summary_zone_fits,
 )
-from webapp.services.planning.caps import day_usage, pace_line
+from webapp.services.planning.caps import day_usage, pace_line, slots_line
 from webapp.services.planning.plans import (
     LIVE,
     domain_spec,
@@ -78,6 +78,7 @@ def domain_availability(
                 "label": domain.label,
                 "active_campaigns": counts.get(domain.name, 0),
                 "capacity_per_day": _capacity_per_day(calendar),
+                "slots": slots_line(calendar, now),
                 "booked": {d.isoformat(): per_day.get(d, 0) for d in days[domain.name]},
                 "capacity": {d.isoformat(): calendar.day_limit(d) for d in days[domain.name]},
                 "warm_up": pace_line(calendar.spec),
@@ -86,6 +87,11 @@ def domain_availability(
             }
         )
     return result
+
+
+def slot_lines(domains: list[SendingDomain], now: datetime) -> dict[str, dict[str, int | None]]:
+    """Per domain, its slots a day as availability shows them (`caps.slots_line`)."""
+    return {d.name: slots_line(DomainCalendar(domain_spec(d)), now) for d in domains}
 
 
 def _capacity_per_day(calendar: DomainCalendar) -> int:

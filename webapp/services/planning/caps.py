@@ -110,4 +110,18 @@ def pace_line(spec: DomainSpec) -> dict[str, int | None] | None:
     }
 
 
-__all__ = ["Usage", "day_usage", "pace_line"]
+def slots_line(calendar: DomainCalendar, now: datetime) -> dict[str, int | None]:
+    """What a day of the domain holds, as the domains list and availability both show it:
+    the window's slots (an ordinary day), and under a cap or ramp the cap and today's
+    allowance (None where there is none), so the two numbers are never taken for one."""
+    spec = calendar.spec
+    return {
+        "window": calendar.slots_per_day(),
+        "daily_cap": spec.daily_cap,
+        "today": (
+            calendar.allowance(calendar.local_date(now)) if spec.ramp_start is not None else None
+        ),
+    }
+
+
+__all__ = ["Usage", "day_usage", "pace_line", "slots_line"]
