@@ -30,6 +30,7 @@ from webapp.services.planning import (
     list_domains,
     live_per_campaign_day,
     live_per_day,
+    with_ramp_start,
 )
 
 
@@ -111,7 +112,7 @@ def todays_sends(now: datetime) -> list[dict[str, Any]]:
     queued = live_per_day([d.name for d in domains], today, today)
     result = []
     for domain in domains:
-        calendar = DomainCalendar(domain_spec(domain))
+        calendar = DomainCalendar(with_ramp_start(domain_spec(domain), now))
         capacity = calendar.day_limit(calendar.local_date(now))
         done = int(sent.get(domain.name) or 0)
         result.append(

@@ -51,6 +51,7 @@ from webapp.services.planning.slots import (
     DomainCalendar,
     PlanError,
     send_offset,
+    with_ramp_start,
 )
 
 __all__ = [
@@ -93,4 +94,5 @@ __all__ = [
     "send_offset",
     "settle_stalled_actions",
     "slot_lines",
+    "with_ramp_start",
 ]

@@ -29,7 +29,13 @@ from webapp.services.planning.plans import (
     running_campaign_counts,
 )
 from webapp.services.planning.report import iso
-from webapp.services.planning.slots import HORIZON_DAYS, DomainCalendar, PlanError, SlotCursor
+from webapp.services.planning.slots import (
+    HORIZON_DAYS,
+    DomainCalendar,
+    PlanError,
+    SlotCursor,
+    with_ramp_start,
+)
 
 DAYS_AHEAD = 14
 # How many days ahead the first look for a day that is not full reads; each further look
@@ -59,7 +65,8 @@ def domain_availability(
     if not domains:
         return []
     counts = running_campaign_counts()
-    calendars = {d.name: DomainCalendar(domain_spec(d)) for d in domains}
+    # A ramp waiting for the domain's first mail starts with the first that can go now.
+    calendars = {d.name: DomainCalendar(with_ramp_start(domain_spec(d), now)) for d in domains}
     days: dict[str, list[date]] = {}
     for name, calendar in calendars.items():
         try:
@@ -91,7 +98,10 @@ def domain_availability(
 
 def slot_lines(domains: list[SendingDomain], now: datetime) -> dict[str, dict[str, int | None]]:
     """Per domain, its slots a day as availability shows them (`caps.slots_line`)."""
-    return {d.name: slots_line(DomainCalendar(domain_spec(d)), now) for d in domains}
+    return {
+        d.name: slots_line(DomainCalendar(with_ramp_start(domain_spec(d), now)), now)
+        for d in domains
+    }
 
 
 def _capacity_per_day(calendar: DomainCalendar) -> int:

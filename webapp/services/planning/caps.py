@@ -99,14 +99,17 @@ def _from_messages(
     found.update(counts)
 
 
-def pace_line(spec: DomainSpec) -> dict[str, int | None] | None:
-    """The warm-up settings the dry run and availability show, None without cap or ramp."""
+def pace_line(spec: DomainSpec) -> dict[str, int | bool | None] | None:
+    """The warm-up settings the dry run and availability show, None without cap or ramp;
+    `ramp_waits`: the ramp starts with the domain's first mail sent."""
     if not spec.limited:
         return None
     return {
         "daily_cap": spec.daily_cap,
         "ramp_start": spec.ramp_start,
         "ramp_step": spec.ramp_step if spec.ramp_start is not None else None,
+        "ramp_waits": spec.ramp_start is not None
+        and (spec.ramp_waits or spec.ramp_started_on is None),
     }
 
 

@@ -41,7 +41,7 @@ from webapp.services.planning.planner import (
     fresh_leads,
     plan,
 )
-from webapp.services.planning.slots import DomainCalendar, nth_free_slot
+from webapp.services.planning.slots import DomainCalendar, nth_free_slot, with_ramp_start
 from webapp.services.planning.taken import (
     LIVE,
     Booking,
@@ -115,7 +115,8 @@ class Prepared:
 
     @property
     def specs(self) -> list[DomainSpec]:
-        return [domain_spec(domain) for domain in self.domains]
+        """The domains as planned from the plan's start (a waiting ramp begins there)."""
+        return [with_ramp_start(domain_spec(domain), self.start) for domain in self.domains]
 
 
 def domain_spec(domain: SendingDomain) -> DomainSpec:
@@ -195,7 +196,7 @@ def auto_assign_domain(
     best: tuple[datetime, int, str, str] | None = None
     for domain in domains:
         finish = nth_free_slot(
-            DomainCalendar(domain_spec(domain)),
+            DomainCalendar(with_ramp_start(domain_spec(domain), start)),
             taken.get(domain.name, []),
             start,
             needed,
