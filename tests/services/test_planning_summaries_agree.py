@@ -88,12 +88,13 @@ def reference_availability(now: datetime) -> list[dict[str, Any]]:
             days = working_days_ahead(calendar, now, 14)
         except PlanError:
             days = []
-        live = db.session.execute(
-            sa.select(Message.scheduled_at).where(
-                Message.domain_used == domain.name, Message.status.in_(LIVE)
+        # What a day holds: every message that is not canceled, on the day it went or goes.
+        held = db.session.execute(
+            sa.select(Message.scheduled_at, Message.sent_at).where(
+                Message.domain_used == domain.name, Message.status != "canceled"
             )
-        ).scalars()
-        per_day = Counter(calendar.local_date(at).isoformat() for at in live)
+        )
+        per_day = Counter(calendar.local_date(sent or at).isoformat() for at, sent in held)
         used = reference_used([calendar.spec], now).get(domain.name, {})
         try:
             cursor = SlotCursor(calendar, [b.at for b in taken.get(domain.name, [])], now)
@@ -114,6 +115,15 @@ def reference_availability(now: datetime) -> list[dict[str, Any]]:
                 "label": domain.label,
                 "active_campaigns": counts.get(domain.name, 0),
                 "capacity_per_day": min(calendar.slots_per_day(), cap or 10**9),
+                "slots": {
+                    "window": calendar.slots_per_day(),
+                    "daily_cap": cap,
+                    "today": (
+                        calendar.allowance(calendar.local_date(now))
+                        if domain.ramp_start is not None
+                        else None
+                    ),
+                },
                 "booked": {d.isoformat(): per_day.get(d.isoformat(), 0) for d in days},
                 "capacity": {
                     d.isoformat(): min(len(calendar.slots(d)), calendar.allowance(d) or 10**9)

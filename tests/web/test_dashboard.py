@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from tests.services.test_kpis import every_kind_of_message
 from tests.support.untranslated import ROOT, untranslated_in_template
 from webapp.database import utcnow
 from webapp.extensions import db
-from webapp.services.domains import seed_default_domains
+from webapp.services.domains import get_domain, seed_default_domains
 from webapp.services.kpis.overview import campaign_calendar, campaign_overview, todays_sends
 from webapp.services.kpis.summaries import plain_totals
 
@@ -216,3 +216,58 @@ def test_the_overview_and_the_calendar_read_in_dutch(
         ROOT / "templates" / name for name in ("base.html", "_macros.html", "_flash.html")
     ]
     assert [text for path in templates for text in untranslated_in_template(path)] == []
+
+
+# A Tuesday, 14:00 in Amsterdam: a working day with most of its window gone.
+TUESDAY = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+V1, V2, V3 = "punthelder-vindbaarheid.nl", "punthelder-marketing.nl", "punthelder-seo.nl"
+
+
+def sent_today(domain: str, count: int, now: datetime = TUESDAY) -> None:
+    """`count` mails of one campaign that went from `domain` in the last hours before `now`."""
+    campaign = make_campaign(domain=domain, status="running")
+    for k in range(count):
+        make_message(
+            campaign,
+            make_lead(),
+            domain_used=domain,
+            status="sent",
+            scheduled_at=now - timedelta(minutes=10 * k + 5),
+            sent_at=now - timedelta(minutes=10 * k + 4),
+        )
+
+
+def test_todays_capacity_is_the_days_allowance_under_a_cap_or_a_ramp(app: Flask) -> None:
+    seed_default_domains()
+    sent_today(V1, 18)
+    v1, v3 = get_domain(V1), get_domain(V3)
+    assert v1 is not None and v3 is not None
+    v1.daily_cap = 10  # lowered after 18 went out today
+    v3.daily_cap, v3.ramp_start, v3.ramp_step = 20, 5, 5
+    v3.ramp_started_on = date(2026, 11, 30)  # yesterday: day two of the ramp
+    db.session.flush()
+
+    sends = {row["domain"]: row for row in todays_sends(TUESDAY)}
+
+    assert (sends[V1]["sent"], sends[V1]["capacity"]) == (18, 10)  # full, not 9 slots free
+    assert sends[V3]["capacity"] == 10  # 5 + 5, not the window's 27
+    assert sends[V2]["capacity"] == 27  # no cap, no ramp: the window
+
+
+def test_the_overview_shows_a_day_past_its_lowered_cap_as_more_than_full(
+    app: Flask, login_as: Callable[[str], Any]
+) -> None:
+    seed_default_domains()
+    v1 = get_domain(V1)
+    assert v1 is not None
+    # Every day a working day, so that today has its window whatever the date.
+    v1.working_days, v1.skip_holidays = [1, 2, 3, 4, 5, 6, 7], False
+    sent_today(V1, 18, utcnow())
+    v1.daily_cap = 10
+    db.session.commit()
+
+    page = login_as("manager").get("/").text
+
+    assert f"{v1.label}: 18 / 10</text>" in page
+    row = page.split(f'<tr data-domain="{V1}">')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["18", "0", "10"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -107,6 +108,8 @@ def test_admin_patches_a_domain(domains: None, api_client: Any) -> None:
         ({"daily_cap": "many"}, "daily_cap"),
         ({"ramp_start": -5}, "ramp_start"),
         ({"ramp_step": -1}, "ramp_step"),
+        ({"ramp_step": 5}, "ramp_step"),  # a step without a ramp does nothing
+        ({"daily_cap": 20, "ramp_start": 20}, "ramp_start"),  # the ramp would start at the cap
         ({"tracking_host": "https://t.punthelder-seo.nl"}, "tracking_host"),
         ({"tracking_host": "t.punthelder-seo.nl:8080"}, "tracking_host"),
         ({"tracking_host": "t.elsewhere.nl"}, "tracking_host"),
@@ -140,7 +143,7 @@ def test_warm_up_and_tracking_host_are_settings(domains: None, api_client: Any) 
     assert response.status_code == 200, response.json
     body = response.json
     assert (body["daily_cap"], body["ramp_start"], body["ramp_step"]) == (120, 10, 5)
-    assert body["ramp_started_on"] is not None  # a new ramp starts today
+    assert body["ramp_started_on"] is None  # a new ramp starts with the first mail sent
     assert body["tracking_host"] == "t.punthelder-seo.nl"
 
     # A tracking host serves one domain only.
@@ -491,3 +494,96 @@ def test_the_domains_pages_read_in_dutch(
         path for area in ("domains",) for path in (ROOT / "templates" / area).glob("*.html")
     )
     assert [text for path in templates for text in untranslated_in_template(path)] == []
+
+
+def test_the_domains_list_and_availability_show_the_window_and_the_cap_alike(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    """A capped, ramping domain: both pages name the window's slots and the cap, and give
+    today's allowance, rather than one page 27 and the other 20."""
+    v3 = get_domain("punthelder-seo.nl")
+    assert v3 is not None
+    v3.daily_cap, v3.ramp_start, v3.ramp_step = 20, 5, 5
+    db.session.commit()
+    client = login_as("manager")
+
+    shown = []
+    for path, row_id in (("/domains/", "domain-v3"), ("/planning/availability", "availability-v3")):
+        page = client.get(path).text
+        row = page.split(f'<tr id="{row_id}"')[1].split("</tr>")[0]
+        cells = [
+            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            if "data-slots-window" in cell
+        ]
+        assert len(cells) == 1, path
+        shown.append(cells[0].split(" warm-up")[0])
+    assert shown[0] == shown[1] == "27 in the window · at most 20 a day · 5 today"
+
+    # Without cap or ramp the cell is the window's number alone.
+    page = client.get("/domains/").text
+    row = page.split('<tr id="domain-v1"')[1].split("</tr>")[0]
+    assert "<td>27</td>" in row and "in the window" not in row
+
+
+def test_a_ramp_is_refused_where_it_would_do_nothing(domains: None, api_client: Any) -> None:
+    client, headers = api_client("admin")
+    url = "/api/v1/domains/punthelder-seo.nl"
+
+    response = client.patch(url, headers=headers, json={"daily_cap": 20, "ramp_start": 25})
+    assert response.status_code == 422
+    reason = response.json["error"]["fields"]["ramp_start"]
+    assert reason.startswith("the ramp would start at the cap") and "(25)" in reason
+
+    assert client.patch(url, headers=headers, json={"ramp_step": 5}).status_code == 422
+    response = client.patch(url, headers=headers, json={"ramp_start": "", "ramp_step": 5})
+    assert "ramp_step" in response.json["error"]["fields"]
+
+    ok = client.patch(url, headers=headers, json={"daily_cap": 20, "ramp_start": 5, "ramp_step": 5})
+    assert ok.status_code == 200
+    # Lowering the cap to the ramp's first day names the cap.
+    response = client.patch(url, headers=headers, json={"daily_cap": 5})
+    assert response.status_code == 422 and "daily_cap" in response.json["error"]["fields"]
+
+
+def test_a_new_ramp_waits_for_the_first_mail_and_the_page_says_so(
+    domains: None, login_as: Callable[[str], FlaskClient]
+) -> None:
+    from datetime import date
+
+    v3 = get_domain("punthelder-seo.nl")
+    assert v3 is not None
+    v3.ramp_started_on = date(2026, 1, 5)  # an old ramp, switched off since
+    db.session.commit()
+    client = login_as("admin")
+    form = client.get("/domains/punthelder-seo.nl/edit").text
+    assert 'id="ramp-started"' not in form
+
+    fields = {
+        "csrf_token": client.csrf,
+        "label": "v3",
+        "interval_seconds": "1200",
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "working_days": ["1", "2", "3", "4", "5"],
+        "timezone": "Europe/Amsterdam",
+        "aliases": "christian = Christian\nvictor = Victor",
+        "smtp_port": "587",
+        "smtp_tls": "starttls",
+        "imap_port": "993",
+        "imap_folder": "INBOX",
+        "daily_cap": "20",
+        "ramp_start": "5",
+        "ramp_step": "5",
+    }
+    response = client.post("/domains/punthelder-seo.nl/edit", data=fields)
+    assert response.status_code == 302, response.text
+    db.session.expire_all()
+    v3 = get_domain("punthelder-seo.nl")
+    assert v3 is not None and (v3.ramp_start, v3.ramp_started_on) == (5, None)
+
+    form = client.get("/domains/punthelder-seo.nl/edit").text
+    assert "The ramp starts with the first mail sent." in form
+    listing = client.get("/domains/").text
+    row = listing.split('<tr id="domain-v3"')[1].split("</tr>")[0]
+    assert "starts with the first mail sent" in row

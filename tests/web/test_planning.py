@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.factories import make_campaign, make_lead, make_template
+from tests.factories import make_campaign, make_lead, make_message, make_template
 from tests.support.dry_runs import calculated
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.models import Campaign, CampaignAudience, Message, SendingDomain, StoredDryRun
 from webapp.services.domains import get_domain, seed_default_domains
+from webapp.services.planning.availability import domain_availability
 
-V1, V3 = "punthelder-vindbaarheid.nl", "punthelder-seo.nl"
+V1, V2, V3 = "punthelder-vindbaarheid.nl", "punthelder-marketing.nl", "punthelder-seo.nl"
+V4 = "punthelder-zoekmachine.nl"
 
 
 @pytest.fixture
@@ -164,7 +166,7 @@ def test_availability_and_the_dry_run_read_in_dutch(
     for text in ("<title>Beschikbaarheid van domeinen", "Lopende campagnes", "Slots per dag",
                  "Eerstvolgende vrije slot", ">Beschikbaarheid</a>", ">leeg</span>"):  # fmt: skip
         assert text in html, text
-    assert "Elke cel: geboekte slots / slots die dag." in html
+    assert "Elke cel: mails die dag verstuurd of geboekt / mails die de dag aankan." in html
     assert re.search(r'<td class="heat heat-\d"[^>]*>\d+<span class="heat-of">/\d+</span>', html)
 
     dry_run = calculated(client, f"/planning/campaigns/{campaign.id}/dry-run").text
@@ -223,3 +225,40 @@ def test_the_availability_heat_map_comes_fifty_domains_a_page(
     assert len(set(every)) == 60  # every domain on one of the two pages, none twice
     past_the_end = client.get("/planning/availability?page=99").text
     assert "Page 2 of 2" in past_the_end
+
+
+def test_availability_counts_todays_sent_mail_with_the_queued_against_the_allowance(
+    app: Flask,
+) -> None:
+    """One count per domain-day: sent and in flight today plus queued for today, against
+    the day's allowance, as the planner, the calendar and the overview count it."""
+    seed_default_domains()
+    now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Amsterdam
+    today = "2026-12-01"
+    v1, v2, v4 = get_domain(V1), get_domain(V2), get_domain(V4)
+    assert v1 is not None and v2 is not None and v4 is not None
+    v4.timezone = "Europe/London"  # its days are not the booking summary's: read from mail
+    for domain, sent, sending, queued in ((V1, 18, 0, 4), (V2, 3, 1, 2), (V4, 2, 1, 1)):
+        campaign = make_campaign(domain=domain, status="running")
+        for k in range(sent):
+            at = now - timedelta(minutes=10 * k + 5)
+            make_message(campaign, make_lead(), domain_used=domain, status="sent",
+                         scheduled_at=at, sent_at=at + timedelta(seconds=30))  # fmt: skip
+        for _ in range(sending):
+            make_message(campaign, make_lead(), domain_used=domain, status="sending",
+                         scheduled_at=now - timedelta(minutes=1))  # fmt: skip
+        for k in range(queued):
+            make_message(campaign, make_lead(), domain_used=domain,
+                         scheduled_at=now + timedelta(minutes=20 * (k + 1)))  # fmt: skip
+        make_message(campaign, make_lead(), domain_used=domain, status="canceled",
+                     scheduled_at=now + timedelta(minutes=3))  # fmt: skip
+    v1.daily_cap = 10  # lowered below what went out today
+    db.session.flush()
+
+    rows = {row["domain"]: row for row in domain_availability(now)}
+
+    assert (rows[V1]["booked"][today], rows[V1]["capacity"][today]) == (22, 10)
+    assert (rows[V2]["booked"][today], rows[V2]["capacity"][today]) == (6, 27)
+    assert rows[V4]["booked"][today] == 4
+    # Today is spent: v1's next free slot is on a later day.
+    assert rows[V1]["next_free_slot"] > "2026-12-01T23:00:00+00:00"

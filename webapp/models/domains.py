@@ -101,6 +101,8 @@ class SendingDomain(Model):
     skip_holidays: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Warm-up: at most daily_cap mails a day (None: what the window holds); a ramp starts at
     # ramp_start a day on ramp_started_on and adds ramp_step each working day, up to the cap.
+    # ramp_started_on stays empty until the domain's first mail under the ramp goes (the
+    # send sets it), so a ramp set up weeks before the first campaign still warms it up.
     daily_cap: Mapped[int | None]
     ramp_start: Mapped[int | None]
     ramp_step: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -128,6 +130,11 @@ class SendingDomain(Model):
     @property
     def has_imap_password(self) -> bool:
         return bool(self.imap_password)
+
+    @property
+    def ramp_waits(self) -> bool:
+        """A ramp is set and no mail has gone under it yet: it starts with the first one."""
+        return self.ramp_start is not None and self.ramp_started_on is None
 
     def __repr__(self) -> str:
         return f"<SendingDomain {self.name}>"

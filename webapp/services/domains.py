@@ -114,13 +114,13 @@ def update_domain(
         error = _tracking_host_error(domain, values["tracking_host"])
         if error:
             errors["tracking_host"] = error
+    errors.update(_warm_up_errors(domain, values, errors))
     if errors:
         raise DomainSettingsError(errors)
-    if "ramp_start" in values and values["ramp_start"] is None:
+    if "ramp_start" in values and (values["ramp_start"] is None or domain.ramp_start is None):
+        # Switched off, or on: a new ramp starts with the domain's first mail sent under it
+        # (the send sets the day), not today, so it cannot run out before the domain sends.
         domain.ramp_started_on = None
-    elif values.get("ramp_start") is not None and domain.ramp_start is None:
-        # A new ramp starts today, on the domain's own calendar.
-        domain.ramp_started_on = utcnow().astimezone(ZoneInfo(domain.timezone)).date()
     mailbox = ("imap_host", "imap_port", "imap_user", "imap_folder")
     if any(field in values and values[field] != getattr(domain, field) for field in mailbox):
         # Another mailbox: the UIDs remembered for the old one mean nothing there.
@@ -151,6 +151,31 @@ def update_domain(
         )
     db.session.flush()
     return domain
+
+
+def _warm_up_errors(
+    domain: SendingDomain, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, str]:
+    """A ramp step without a ramp, and a ramp that starts at or above the cap, do nothing:
+    say so rather than save them."""
+    if not {"daily_cap", "ramp_start", "ramp_step"} & values.keys():
+        return {}
+    if {"daily_cap", "ramp_start", "ramp_step"} & errors.keys():
+        return {}
+    found: dict[str, str] = {}
+    cap = values.get("daily_cap", domain.daily_cap)
+    start = values.get("ramp_start", domain.ramp_start)
+    if values.get("ramp_step") and start is None:
+        found["ramp_step"] = _("a ramp step needs the mails of the ramp's first day")
+    if start is not None and cap is not None and start >= cap:
+        field = "ramp_start" if "ramp_start" in values else "daily_cap"
+        found[field] = _(
+            "the ramp would start at the cap: its first day (%(start)s) must be below the "
+            "daily cap (%(cap)s), or leave it empty for no ramp",
+            start=thousands(start),
+            cap=thousands(cap),
+        )
+    return found
 
 
 def parse_settings(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

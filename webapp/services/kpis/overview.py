@@ -30,6 +30,7 @@ from webapp.services.planning import (
     list_domains,
     live_per_campaign_day,
     live_per_day,
+    with_ramp_start,
 )
 
 
@@ -95,7 +96,9 @@ def _amsterdam_today(now: datetime) -> date:
 
 
 def todays_sends(now: datetime) -> list[dict[str, Any]]:
-    """Per sending domain: sent today (Amsterdam day), still queued for today, today's capacity."""
+    """Per sending domain: sent today (Amsterdam day), still queued for today, and today's
+    capacity: the mails the day may carry (`day_limit`: its slots, bounded by a daily cap
+    or warm-up ramp), the number the planner and availability keep it to."""
     today = _amsterdam_today(now)
     sent = dict(
         db.session.execute(
@@ -109,8 +112,8 @@ def todays_sends(now: datetime) -> list[dict[str, Any]]:
     queued = live_per_day([d.name for d in domains], today, today)
     result = []
     for domain in domains:
-        calendar = DomainCalendar(domain_spec(domain))
-        capacity = calendar.capacity(calendar.local_date(now))
+        calendar = DomainCalendar(with_ramp_start(domain_spec(domain), now))
+        capacity = calendar.day_limit(calendar.local_date(now))
         done = int(sent.get(domain.name) or 0)
         result.append(
             {

@@ -5,7 +5,7 @@ What other areas and the web layer may use; the modules inside are the area's ow
 
 from __future__ import annotations
 
-from webapp.services.planning.availability import domain_availability
+from webapp.services.planning.availability import domain_availability, slot_lines
 from webapp.services.planning.bookings import live_per_campaign_day, live_per_day
 from webapp.services.planning.pending import (
     DOING,
@@ -51,6 +51,7 @@ from webapp.services.planning.slots import (
     DomainCalendar,
     PlanError,
     send_offset,
+    with_ramp_start,
 )
 
 __all__ = [
@@ -92,4 +93,6 @@ __all__ = [
     "run_pending",
     "send_offset",
     "settle_stalled_actions",
+    "slot_lines",
+    "with_ramp_start",
 ]

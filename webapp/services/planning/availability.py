@@ -1,6 +1,7 @@
 """Domain availability: how full each sending domain is over the next 14 working days.
 
-Booked counts come from the booking summary (`planning.bookings`), capacities from the
+Each day counts what it holds (mail sent or in flight that day, and queued for it) from the
+booking summary (`planning.bookings`), capacities (slots, bounded by a cap or ramp) from the
 calendar's arithmetic, and the next free slot from the bookings of the first day that is
 not full: nothing reads every future booking or builds every slot of every day.
 """
@@ -14,18 +15,27 @@ from typing import Any
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Message, SendingDomain
-from webapp.services.planning.bookings import live_per_day, summary_zone_fits
-from webapp.services.planning.caps import day_usage, pace_line
+from webapp.models import Message, MessageStatus, SendingDomain
+from webapp.services.planning.bookings import (
+    live_per_day,
+    sent_or_booked_per_day,
+    summary_zone_fits,
+)
+from webapp.services.planning.caps import day_usage, pace_line, slots_line
 from webapp.services.planning.plans import (
     LIVE,
-    availability_rows,
     domain_spec,
     list_domains,
     running_campaign_counts,
 )
 from webapp.services.planning.report import iso
-from webapp.services.planning.slots import HORIZON_DAYS, DomainCalendar, PlanError, SlotCursor
+from webapp.services.planning.slots import (
+    HORIZON_DAYS,
+    DomainCalendar,
+    PlanError,
+    SlotCursor,
+    with_ramp_start,
+)
 
 DAYS_AHEAD = 14
 # How many days ahead the first look for a day that is not full reads; each further look
@@ -55,7 +65,8 @@ def domain_availability(
     if not domains:
         return []
     counts = running_campaign_counts()
-    calendars = {d.name: DomainCalendar(domain_spec(d)) for d in domains}
+    # A ramp waiting for the domain's first mail starts with the first that can go now.
+    calendars = {d.name: DomainCalendar(with_ramp_start(domain_spec(d), now)) for d in domains}
     days: dict[str, list[date]] = {}
     for name, calendar in calendars.items():
         try:
@@ -74,6 +85,7 @@ def domain_availability(
                 "label": domain.label,
                 "active_campaigns": counts.get(domain.name, 0),
                 "capacity_per_day": _capacity_per_day(calendar),
+                "slots": slots_line(calendar, now),
                 "booked": {d.isoformat(): per_day.get(d, 0) for d in days[domain.name]},
                 "capacity": {d.isoformat(): calendar.day_limit(d) for d in days[domain.name]},
                 "warm_up": pace_line(calendar.spec),
@@ -82,6 +94,14 @@ def domain_availability(
             }
         )
     return result
+
+
+def slot_lines(domains: list[SendingDomain], now: datetime) -> dict[str, dict[str, int | None]]:
+    """Per domain, its slots a day as availability shows them (`caps.slots_line`)."""
+    return {
+        d.name: slots_line(DomainCalendar(with_ramp_start(domain_spec(d), now)), now)
+        for d in domains
+    }
 
 
 def _capacity_per_day(calendar: DomainCalendar) -> int:
@@ -96,21 +116,32 @@ def _booked(
     calendars: dict[str, DomainCalendar],
     days: dict[str, list[date]],
 ) -> dict[str, dict[date, int]]:
-    """Live bookings per domain and local day: from the summary when the domain's days are
-    the summary's days, else from the domain's own bookings over its 14 days."""
+    """What each day of a domain holds: mail sent or in flight that day and mail queued for
+    it, every campaign (`caps`' count, the one the planner keeps a day's allowance with):
+    from the summary when the domain's days are the summary's days, else from the domain's
+    own messages over its 14 days."""
     fits = [d.name for d in domains if summary_zone_fits(d.timezone) and days[d.name]]
     others = [d.name for d in domains if d.name not in fits and days[d.name]]
     booked: dict[str, dict[date, int]] = {d.name: {} for d in domains}
     if fits:
         first = min(days[n][0] for n in fits)
         last = max(days[n][-1] for n in fits)
-        booked.update(live_per_day(fits, first, last))
-    if others:
-        first_at = min(calendars[n].day_start(days[n][0]) for n in others)
-        last_at = max(calendars[n].day_start(days[n][-1] + timedelta(days=1)) for n in others)
-        rows = availability_rows(others, first_at, last_at)
-        for name in others:
-            booked[name] = dict(Counter(calendars[name].local_date(at) for at in rows[name]))
+        booked.update(sent_or_booked_per_day(fits, first, last))
+    for name in others:
+        calendar = calendars[name]
+        start = calendar.day_start(days[name][0])
+        end = calendar.day_start(days[name][-1] + timedelta(days=1))
+        rows = db.session.execute(
+            sa.select(Message.scheduled_at, Message.sent_at).where(
+                Message.domain_used == name,
+                Message.status != MessageStatus.CANCELED,
+                sa.or_(
+                    sa.and_(Message.scheduled_at >= start, Message.scheduled_at < end),
+                    sa.and_(Message.sent_at >= start, Message.sent_at < end),
+                ),
+            )
+        )
+        booked[name] = dict(Counter(calendar.local_date(sent or at) for at, sent in rows))
     return booked
 
 

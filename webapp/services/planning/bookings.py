@@ -116,6 +116,32 @@ def live_per_day(names: list[str], first: date, last: date) -> dict[str, dict[da
     return result
 
 
+def sent_or_booked_per_day(names: list[str], first: date, last: date) -> dict[str, dict[date, int]]:
+    """Per domain and day in [first, last], every message that is not canceled, on the day
+    it went or goes (sent, in flight, queued, every campaign): what the day holds against
+    its allowance, as the planner counts it (`planning.caps`)."""
+    result: dict[str, dict[date, int]] = {name: defaultdict(int) for name in names}
+    if not names:
+        return result
+    rows = db.session.execute(
+        sa.select(
+            DomainBookingDay.domain_used,
+            DomainBookingDay.day,
+            sa.func.sum(DomainBookingDay.planned),
+        )
+        .where(
+            DomainBookingDay.domain_used.in_(names),
+            DomainBookingDay.day >= first,
+            DomainBookingDay.day <= last,
+            DomainBookingDay.planned > 0,
+        )
+        .group_by(DomainBookingDay.domain_used, DomainBookingDay.day)
+    )
+    for name, day, planned in rows:
+        result[name][day] = int(planned)
+    return result
+
+
 def planned_per_day(campaign_id: str) -> dict[tuple[str, date], int]:
     """A campaign's planned messages (not canceled) per (domain, day they go or went)."""
     rows = db.session.execute(

@@ -99,15 +99,32 @@ def _from_messages(
     found.update(counts)
 
 
-def pace_line(spec: DomainSpec) -> dict[str, int | None] | None:
-    """The warm-up settings the dry run and availability show, None without cap or ramp."""
+def pace_line(spec: DomainSpec) -> dict[str, int | bool | None] | None:
+    """The warm-up settings the dry run and availability show, None without cap or ramp;
+    `ramp_waits`: the ramp starts with the domain's first mail sent."""
     if not spec.limited:
         return None
     return {
         "daily_cap": spec.daily_cap,
         "ramp_start": spec.ramp_start,
         "ramp_step": spec.ramp_step if spec.ramp_start is not None else None,
+        "ramp_waits": spec.ramp_start is not None
+        and (spec.ramp_waits or spec.ramp_started_on is None),
     }
 
 
-__all__ = ["Usage", "day_usage", "pace_line"]
+def slots_line(calendar: DomainCalendar, now: datetime) -> dict[str, int | None]:
+    """What a day of the domain holds, as the domains list and availability both show it:
+    the window's slots (an ordinary day), and under a cap or ramp the cap and today's
+    allowance (None where there is none), so the two numbers are never taken for one."""
+    spec = calendar.spec
+    return {
+        "window": calendar.slots_per_day(),
+        "daily_cap": spec.daily_cap,
+        "today": (
+            calendar.allowance(calendar.local_date(now)) if spec.ramp_start is not None else None
+        ),
+    }
+
+
+__all__ = ["Usage", "day_usage", "pace_line", "slots_line"]

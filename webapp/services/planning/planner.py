@@ -19,7 +19,13 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 
-from webapp.services.planning.slots import DomainCalendar, DomainSpec, PlanError, SlotCursor
+from webapp.services.planning.slots import (
+    DomainCalendar,
+    DomainSpec,
+    PlanError,
+    SlotCursor,
+    with_ramp_start,
+)
 
 __all__ = [
     "DomainSpec",
@@ -143,7 +149,8 @@ def plan(
     (they wait for it). Raises PlanError when new leads have no active domain.
     """
     start = max(settings.start_at or now, now)
-    active = [spec for spec in domains if not spec.paused]
+    # A ramp no mail has gone under yet starts with the plan's first mail.
+    active = [with_ramp_start(spec, start) for spec in domains if not spec.paused]
     state: dict[str, _Domain] = {}
     for spec in active:
         calendar = DomainCalendar(spec)

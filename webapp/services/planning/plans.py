@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,7 +41,7 @@ from webapp.services.planning.planner import (
     fresh_leads,
     plan,
 )
-from webapp.services.planning.slots import DomainCalendar, nth_free_slot
+from webapp.services.planning.slots import DomainCalendar, nth_free_slot, with_ramp_start
 from webapp.services.planning.taken import (
     LIVE,
     Booking,
@@ -116,7 +115,8 @@ class Prepared:
 
     @property
     def specs(self) -> list[DomainSpec]:
-        return [domain_spec(domain) for domain in self.domains]
+        """The domains as planned from the plan's start (a waiting ramp begins there)."""
+        return [with_ramp_start(domain_spec(domain), self.start) for domain in self.domains]
 
 
 def domain_spec(domain: SendingDomain) -> DomainSpec:
@@ -196,7 +196,7 @@ def auto_assign_domain(
     best: tuple[datetime, int, str, str] | None = None
     for domain in domains:
         finish = nth_free_slot(
-            DomainCalendar(domain_spec(domain)),
+            DomainCalendar(with_ramp_start(domain_spec(domain), start)),
             taken.get(domain.name, []),
             start,
             needed,
@@ -403,19 +403,3 @@ def campaign_messages(campaign_id: str) -> list[PlannedMessage]:
         PlannedMessage(lead, number, domain, alias, sent_at or scheduled_at, None)
         for lead, number, domain, alias, scheduled_at, sent_at in rows
     ]
-
-
-def availability_rows(names: list[str], first: datetime, last: datetime) -> dict[str, Any]:
-    """Live messages (queued, in flight) per domain scheduled in [first, last)."""
-    result: dict[str, list[datetime]] = {name: [] for name in names}
-    rows = db.session.execute(
-        sa.select(Message.domain_used, Message.scheduled_at).where(
-            Message.domain_used.in_(names),
-            Message.status.in_(LIVE),
-            Message.scheduled_at >= first,
-            Message.scheduled_at < last,
-        )
-    )
-    for name, scheduled_at in rows:
-        result[name].append(scheduled_at)
-    return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -43,10 +43,13 @@ class DomainSpec:
     label: str = ""
     # Warm-up: at most `daily_cap` mails a day (None: what the window holds); a ramp starts
     # at `ramp_start` on `ramp_started_on` and adds `ramp_step` each working day after it.
+    # A ramp no mail has gone under yet has no start: `with_ramp_start` gives it one.
     daily_cap: int | None = None
     ramp_start: int | None = None
     ramp_step: int = 0
     ramp_started_on: date | None = None
+    # The ramp waits for the domain's first mail: `ramp_started_on` is where it would begin.
+    ramp_waits: bool = False
 
     @property
     def limited(self) -> bool:
@@ -287,6 +290,27 @@ class DomainCalendar:
         start = self.spec.window_start.hour * 3600 + self.spec.window_start.minute * 60
         end = self.spec.window_end.hour * 3600 + self.spec.window_end.minute * 60
         return max(0, -(-(end - start) // self.spec.interval_seconds))
+
+
+def with_ramp_start(spec: DomainSpec, start: datetime) -> DomainSpec:
+    """The domain as planned from `start`: a ramp that waits for its first mail (no
+    `ramp_started_on`) begins on the first day a slot lies at or after `start`, the day
+    the first mail can go. The send sets the real day when that mail goes."""
+    if spec.ramp_start is None or spec.ramp_started_on is not None:
+        return spec
+    calendar = DomainCalendar(spec)
+    day = calendar.local_date(start)
+    limit = day + timedelta(days=HORIZON_DAYS)
+    try:
+        day = calendar.next_working_day(day)
+        while day <= limit:
+            slots = calendar.slots(day)
+            if slots and slots[-1] >= start:
+                break
+            day = calendar.next_working_day(day + timedelta(days=1))
+    except PlanError:
+        pass  # no working day: nothing is planned on it, whichever day the ramp starts
+    return replace(spec, ramp_started_on=day, ramp_waits=True)
 
 
 def send_offset(

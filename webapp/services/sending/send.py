@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -141,6 +142,17 @@ def _start(message: Message, domain: SendingDomain, claim_token: str, now: datet
     )
     if affected_rows(gate) != 1:
         return False
+    # The domain's first mail under a new warm-up ramp: the ramp starts today (its day).
+    db.session.execute(
+        sa.update(SendingDomain)
+        .where(
+            SendingDomain.id == domain.id,
+            SendingDomain.ramp_started_on.is_(None),
+            SendingDomain.ramp_start.is_not(None),
+        )
+        .values(ramp_started_on=now.astimezone(ZoneInfo(domain.timezone)).date())
+        .execution_options(synchronize_session=False)
+    )
     started = db.session.execute(
         sa.update(Message)
         .where(

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.formats import decimal
 from webapp.i18n import current_locale
@@ -21,10 +22,9 @@ from webapp.services.domains import (
     DomainSettingsError,
     get_domain,
     sending_load,
-    slots_per_day,
     update_domain,
 )
-from webapp.services.planning import list_domains
+from webapp.services.planning import list_domains, slot_lines
 from webapp.web.domains.blueprint import bp
 from webapp.web.domains.deliverability import checks_context, dkim_context, dns_findings
 
@@ -46,7 +46,7 @@ def index() -> Any:
         domains=domains,
         weekdays=weekdays(),
         tls_modes=TLS_MODES,
-        slots={d.name: slots_per_day(d) for d in domains},
+        slots=slot_lines(domains, utcnow()),
         dns_status={d.name: worst_status(d.dns_checks) for d in domains},
         dns_findings={d.name: dns_findings(d) for d in domains},
         load=sending_load(domains),
