@@ -72,6 +72,12 @@ def test_the_preview_answers_the_funnel(api: Any, setup: dict[str, Any]) -> None
     assert body["selected"] == 5
     assert len(body["sample"]) == 5
     assert set(body["sample"][0]) >= {"id", "email", "company", "domain", "missing_variables"}
+    # Each row's company is its lead's, never one of the funnel's counts beside it.
+    companies = {lead.id: lead.company for lead in setup["leads"]}
+    for row in body["sample"]:
+        if row["id"] in companies:
+            assert row["company"] == companies[row["id"]]
+    assert all(isinstance(row["company"], str) for row in body["sample"])
 
 
 def test_a_bad_preview_is_422_naming_the_field(api: Any, setup: dict[str, Any]) -> None:

@@ -393,7 +393,8 @@ def preview_audience(
         _count(sa.and_(p1, ~p2)).label("suppressed"),
         _count(sa.and_(p2, ~p3)).label("recent"),
         _count(p3).label("passed"),
-        _count(company_rows).label("company"),
+        # Not "company": the sample's rows, joined beside these counts, carry the lead's.
+        _count(company_rows).label("company_rows"),
         sa.select(sa.func.count()).select_from(domains).scalar_subquery().label("domains"),
     ).cte("counts")
     prefix = (
@@ -416,7 +417,7 @@ def preview_audience(
         .order_by(sample.c.lead_created_at, sample.c.lead_id)
     ).all()
     first = rows[0]
-    duplicates = int(first.company) - int(first.domains)
+    duplicates = int(first.company_rows) - int(first.domains)
     selected = int(first.passed) - duplicates
     sampled = [row for row in rows if row.lead_id is not None]
     if len(sampled) < min(sample_size, selected):
