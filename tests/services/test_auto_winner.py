@@ -122,3 +122,22 @@ def test_campaigns_that_do_not_ask_or_have_ended_are_left_alone(
     db.session.commit()
     assert declare_auto_winners(NOW) == []
     assert _winner_audits(campaign) == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ((20, 1), (20, 7)),  # best with p >= 95%, but 20 sends a variant: too few to tell
+        ((3, 0), (100, 0)),  # no reply anywhere: only the prior favours the fewer sends
+    ],
+)
+def test_a_small_minimum_never_declares_on_a_sample_the_view_calls_too_small(
+    app: Flask, a: tuple[int, int], b: tuple[int, int]
+) -> None:
+    campaign = _campaign(1, a=a, b=b)
+    [step] = campaign_experiments(campaign)["steps"]
+    assert step["verdict"]["state"] == "too_small"
+    assert max(entry["p_best"] for entry in step["variants"]) >= WINNER_PROBABILITY
+    assert declare_auto_winners(NOW) == []
+    db.session.commit()
+    assert _winner_audits(campaign) == []

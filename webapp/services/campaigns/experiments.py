@@ -81,14 +81,20 @@ def declare_winner(
 
 
 def auto_winner_ready(step: dict[str, Any], min_sends: int) -> str | None:
-    """The variant to declare for a step: each variant has `min_sends` sends and this one
-    is best with probability >= 95%; None while that is not so (or a winner stands)."""
+    """The variant to declare for a step: each variant has `min_sends` sends and the
+    figures name a likely winner, as the experiment view says it (at least 100 sends of each
+    variant and 5 replies in all, and one best with probability >= 95%); None while that is
+    not so (or a winner stands). A small `min_sends` never declares on a sample the view
+    calls too small to tell."""
     variants = step["variants"]
     if step["winner"] is not None or len(variants) < 2:
         return None
     if any(entry["sent"] < min_sends for entry in variants):
         return None
-    best = max(variants, key=lambda entry: entry["p_best"] or 0.0)
+    verdict = step.get("verdict") or {}
+    if verdict.get("state") != "likely_winner" or verdict.get("best") is None:
+        return None
+    best = next(entry for entry in variants if entry["key"] == verdict["best"])
     if (best["p_best"] or 0.0) >= WINNER_PROBABILITY:
         return str(best["key"])
     return None
