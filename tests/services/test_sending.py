@@ -115,6 +115,39 @@ def test_a_follow_up_without_its_own_subject_is_re_mail_one(
     assert subjects == [f"Mail 1 voor {leads[0].company}", f"Re: Mail 1 voor {leads[0].company}"]
 
 
+def test_a_follow_up_answers_the_subject_sent_even_after_the_template_changed(
+    smtp_app: Flask, smtp_server: SmtpCapture
+) -> None:
+    from webapp.services.inbox.match import sent_subject
+
+    domains = [make_domain("punthelder-seo.nl", smtp_server.port)]
+    campaign, leads, messages = make_running_campaign(domains, leads=1, steps=2)
+    first, second = sorted(messages, key=lambda m: m.mail_number)
+    step1, step2 = sorted(campaign.template.steps, key=lambda s: s.mail_number)
+    step2.subject = ""
+    second.scheduled_at = utcnow() + timedelta(days=1)  # mail 1 goes first, alone
+    db.session.commit()
+    run_until_idle()
+    sent = f"Mail 1 voor {leads[0].company}"
+    db.session.expire_all()
+    assert db.session.get(Message, first.id).subject == sent  # kept as it went out
+
+    # The template is edited while the follow-up waits.
+    step1 = db.session.get(type(step1), step1.id)
+    step1.subject = "Iets anders voor {{ company }}"
+    db.session.execute(
+        sa.update(Message).where(Message.id == second.id).values(scheduled_at=utcnow())
+    )
+    db.session.commit()
+    run_until_idle()
+    received = smtp_server.wait_for(2)
+    assert sorted(m.message["Subject"] for m in received) == [sent, f"Re: {sent}"]
+    # A reply is matched by the subject that went out, not the edited one.
+    db.session.expire_all()
+    domain = db.session.get(SendingDomain, domains[0].id)
+    assert sent_subject(db.session.get(Message, first.id), domain) == sent
+
+
 def test_a_451_retries_later_then_fails_after_the_third_attempt(
     smtp_app: Flask, smtp_server: SmtpCapture
 ) -> None:

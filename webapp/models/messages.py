@@ -181,6 +181,8 @@ class Message(Model):
     retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # The step's variant this lead gets (A-D), fixed when planned; None: no experiment.
     variant: Mapped[str | None] = mapped_column(sa.String(1))
+    # The subject as handed to SMTP: what a follow-up's `Re:` and the reply match read.
+    subject: Mapped[str | None] = mapped_column(sa.Text)
 
     # Made before sending and stored, so a reply or a bounce can be matched to it.
     smtp_message_id: Mapped[str | None] = mapped_column(sa.String(998))

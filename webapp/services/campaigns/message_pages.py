@@ -248,6 +248,7 @@ def message_to_dict(
         "scheduled_at": _iso(message.scheduled_at),
         "send_at": _iso(send_at),
         "sent_at": _iso(message.sent_at),
+        "subject": message.subject,
         "open_at": _iso(message.open_at),
         "retry_count": message.retry_count,
         "last_error": message.last_error,

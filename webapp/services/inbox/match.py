@@ -143,7 +143,10 @@ def _by_sender(mail: Classified, domain: SendingDomain, lenient: bool) -> Match 
 
 
 def sent_subject(message: Message, domain: SendingDomain) -> str:
-    """The subject the message went out with, rendered again ("" when it cannot be)."""
+    """The subject the message went out with: as kept when it was sent, else (mail sent
+    before subjects were kept) rendered again ("" when it cannot be)."""
+    if message.subject:
+        return message.subject
     campaign = db.session.get(Campaign, message.campaign_id)
     lead = db.session.get(Lead, message.lead_id)
     if campaign is None or lead is None:

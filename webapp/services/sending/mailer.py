@@ -76,6 +76,7 @@ def build_mail(
         unsubscribe_url,
         variant=message.variant,
         first_variant=first_variant(message),
+        first_subject=first_sent_subject(message),
     )
     html = rendered.html
     if campaign.track_clicks:
@@ -120,13 +121,20 @@ def render_for_lead(
     *,
     variant: str | None = None,
     first_variant: str | None = None,
+    first_subject: str | None = None,
 ) -> RenderedMail:
     """Mail `mail_number` for the lead in the sandbox, as the message's `variant`; a follow-up
     without a subject of its own gets `Re: <mail 1 subject>` as the lead received it (mail 1's
-    `first_variant`). The real send and the test mail both come here."""
+    `first_variant`), or of `first_subject`, the subject mail 1 went out with when it did. The
+    real send and the test mail both come here."""
     step = step_for_variant(steps[mail_number], variant)
     with render_budget():  # the fallback subject and the parts share the mail's time limit
-        fallback = _reply_subject(steps, step, lead, sender_name, unsubscribe_url, first_variant)
+        if first_subject and mail_number > 1 and not step.subject.strip():
+            fallback: str | None = f"Re: {first_subject}"
+        else:
+            fallback = _reply_subject(
+                steps, step, lead, sender_name, unsubscribe_url, first_variant
+            )
         return render_step(
             step,
             lead,
@@ -134,6 +142,20 @@ def render_for_lead(
             unsubscribe_url=unsubscribe_url,
             subject_fallback=fallback,
         )
+
+
+def first_sent_subject(message: Message) -> str | None:
+    """The subject the lead's mail 1 went out with, for a follow-up (None: not sent yet, or
+    sent before subjects were kept)."""
+    if message.mail_number == 1:
+        return None
+    return db.session.scalar(
+        sa.select(Message.subject).where(
+            Message.campaign_id == message.campaign_id,
+            Message.lead_id == message.lead_id,
+            Message.mail_number == 1,
+        )
+    )
 
 
 def first_variant(message: Message) -> str | None:

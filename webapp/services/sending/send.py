@@ -196,6 +196,7 @@ def record_delivery(
     ).scalar_one()
     assert lead is not None
     meta = {"code": delivery.code, "text": delivery.text}
+    message.subject = built.subject  # as it went (or may have gone) out
     if delivery.kind == transport.SENT:
         # sent_at is the moment the domain's pace gate opened for this mail.
         message.status = MessageStatus.SENT
