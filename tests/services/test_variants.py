@@ -242,3 +242,35 @@ def test_declaring_a_winner_moves_only_queued_mail_of_that_step(
         sa.select(AuditEvent).where(AuditEvent.action == AuditAction.CAMPAIGN_WINNER)
     ).one()
     assert audit.details["variant"] == "B" and audit.details["moved"] == moved
+
+
+def test_variants_with_mail_waiting_cannot_be_dropped_while_it_waits(
+    experiment: dict[str, Any],
+) -> None:
+    from webapp.services.mail import variants_of
+    from webapp.services.mail.templates import TemplateInvalid, update_template
+
+    campaign, template = experiment["campaign"], experiment["template"]
+    apply_action(campaign, "start", None, NOW)
+    db.session.commit()
+    first, second = sorted(template.steps, key=lambda step: step.mail_number)
+    follow_up = StepDraft(
+        2, second.subject, second.body_html, second.body_text, tuple(variants_of(second.variants))
+    )
+    plain_first = [StepDraft(1, first.subject, first.body_html, first.body_text), follow_up]
+
+    # Mail 1 waits as A and B: dropping its variants would send it as the base text while
+    # the figures count it as A or B.
+    with pytest.raises(TemplateInvalid) as refused:
+        update_template(template, "AB", plain_first, None)
+    reason = refused.value.fields["steps.1.variants"]
+    assert "variant A, B" in reason and "declare a winner for mail 1 first" in reason
+    db.session.rollback()
+    assert len(variants_of(db.session.get(type(first), first.id).variants)) == 2
+
+    # Once nothing waits (the campaign stopped), the variants may go.
+    apply_action(campaign, "stop", None, NOW)
+    db.session.commit()
+    update_template(template, "AB", plain_first, None)
+    db.session.commit()
+    assert db.session.get(type(first), first.id).variants == []

@@ -13,7 +13,16 @@ from flask_babel import ngettext
 from webapp.database import utcnow
 from webapp.extensions import db
 from webapp.formats import thousands
-from webapp.models import Campaign, CampaignAudience, CampaignStatus, Lead, Template, TemplateStep
+from webapp.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignStatus,
+    Lead,
+    Message,
+    MessageStatus,
+    Template,
+    TemplateStep,
+)
 from webapp.services.audit import AuditAction, record_action
 from webapp.services.errors import InvalidInput
 from webapp.services.mail.rendering import (
@@ -331,6 +340,9 @@ def update_template(
     check = check_template(name, steps, template.id)
     if check.errors:
         raise TemplateInvalid(check.errors)
+    in_use = _variants_still_queued(template, steps)
+    if in_use:
+        raise TemplateInvalid(in_use)
     template.name = name.strip()
     template.updated_at = utcnow()  # also when only the steps changed
     # Update steps in place by mail number: deleting and re-adding the same number in one
@@ -355,6 +367,41 @@ def update_template(
         AuditAction.TEMPLATE_UPDATE, "template", template.id, user_id, {"name": template.name}
     )
     return check
+
+
+def _variants_still_queued(template: Template, steps: list[StepDraft]) -> dict[str, str]:
+    """Variants the new steps drop while mail of a started campaign still waits to go out as
+    them: that mail would leave as the base text and be counted as the variant, so the
+    experiment's figures would lie. Declaring a winner first moves it."""
+    kept = {step.mail_number: {v.key for v in step.variants} for step in steps}
+    errors: dict[str, str] = {}
+    for step in template.steps:
+        dropped = {v.key for v in variants_of(step.variants)} - kept.get(step.mail_number, set())
+        if not dropped:
+            continue
+        queued = db.session.execute(
+            sa.select(Message.variant, sa.func.count())
+            .join(Campaign, Campaign.id == Message.campaign_id)
+            .where(
+                Campaign.template_id == template.id,
+                Campaign.status.in_((CampaignStatus.RUNNING, CampaignStatus.PAUSED)),
+                Message.mail_number == step.mail_number,
+                Message.status == MessageStatus.QUEUED,
+                Message.variant.in_(sorted(dropped)),
+            )
+            .group_by(Message.variant)
+        ).all()
+        if queued:
+            keys = ", ".join(sorted(str(key) for key, _count in queued))
+            total = sum(count for _key, count in queued)
+            errors[f"steps.{step.mail_number}.variants"] = _(
+                "variant %(keys)s still has %(count)s mails waiting in started campaigns: "
+                "declare a winner for mail %(number)s first, or keep the variant",
+                keys=keys,
+                count=thousands(total),
+                number=step.mail_number,
+            )
+    return errors
 
 
 def _step_values(step: StepDraft) -> dict[str, Any]:
