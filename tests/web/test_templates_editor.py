@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tests.factories import make_campaign, make_lead, make_message, make_template
@@ -364,3 +365,27 @@ def test_a_step_of_countless_versions_says_so_in_words(app: Any, login_as: Any) 
     assert shown.status_code == 200
     assert "more than a million versions" in shown.text
     assert "10000000000000000000" not in shown.text
+
+
+WEIGHT = "a whole number from 1 to 1000"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"steps-1-variants-A-weight": "x", "steps-1-variants-B-weight": "1"}, WEIGHT),
+        ({"steps-1-variants-A-weight": "0", "steps-1-variants-B-weight": "1"}, WEIGHT),
+        ({"steps-1-variants-A-weight": "-1", "steps-1-variants-B-weight": "1"}, WEIGHT),
+        ({"steps-1-variants-A-weight": str(10**12), "steps-1-variants-B-weight": "1"}, WEIGHT),
+        ({"steps-1-variants-A-weight": "1"}, "an experiment has 2 to 4 variants"),
+    ],
+)
+def test_the_editor_refuses_the_variants_the_api_refuses(
+    app: Any, login_as: Any, fields: dict[str, str], reason: str
+) -> None:
+    client = login_as("marketer")
+    data = form(client, "AB", ("Hoi", "<p>x</p>", "")) | fields
+    saved = client.post("/templates/", data=data)
+    assert saved.status_code == 422
+    assert ungrouped(reason) in ungrouped(html.unescape(saved.text))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Template)) == 0

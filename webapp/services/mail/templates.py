@@ -43,7 +43,7 @@ from webapp.services.mail.rendering import (
     template_variables,
     variables_in,
 )
-from webapp.services.mail.variants import parse_variants, variants_of
+from webapp.services.mail.variants import MAX_VARIANTS, MAX_WEIGHT, parse_variants, variants_of
 
 MAX_STEPS = 4
 MAX_NAME = 200
@@ -167,7 +167,15 @@ def check_template(
 def _check_step(step: StepDraft) -> dict[str, str]:
     """The step's own errors, then each variant's, under the variant's own fields."""
     errors = _check_texts(step)
+    if len(step.variants) == 1:  # the editor's form can send one; the API refuses it too
+        errors[f"steps.{step.mail_number}.variants"] = _(
+            "an experiment has %(min)s to %(max)s variants", min=2, max=MAX_VARIANTS
+        )
     for position, variant in enumerate(step.variants, start=1):
+        if not 1 <= variant.weight <= MAX_WEIGHT:
+            errors[f"steps.{step.mail_number}.variants.{position}.weight"] = _(
+                "a whole number from 1 to %(max)s", max=MAX_WEIGHT
+            )
         own = {part for part in PARTS if getattr(variant, part) is not None}
         if variant.has_body:
             own |= {"body_html", "body_text"}

@@ -21,7 +21,6 @@ from webapp.services.leads import pick_leads
 from webapp.services.mail import (
     MAX_STEPS,
     MAX_VARIANTS,
-    MAX_WEIGHT,
     PARTS,
     RenderedMail,
     RenderError,
@@ -169,11 +168,12 @@ def form_template(form: MultiDict[str, str]) -> tuple[str, list[StepDraft]]:
 
 
 def _form_variants(fields: dict[str, dict[str, str]]) -> tuple[Variant, ...]:
-    """A step's variants as typed: a blank part is the step's own, the weight clamped."""
+    """A step's variants as typed: a blank part is the step's own, a blank weight 1; a weight
+    that is no whole number in range is kept out of range (0), for the check to name."""
     return tuple(
         Variant(
             key,
-            clamp_int(values.get("weight", ""), 1, 1, MAX_WEIGHT),
+            _form_weight(values.get("weight", "")),
             **{
                 part: values.get(part, "") if values.get(part, "").strip() else None
                 for part in PARTS
@@ -181,6 +181,13 @@ def _form_variants(fields: dict[str, dict[str, str]]) -> tuple[Variant, ...]:
         )
         for key, values in sorted(fields.items())
     )
+
+
+def _form_weight(raw: str) -> int:
+    text = raw.strip()
+    if not text:
+        return 1
+    return int(text) if re.fullmatch(r"[0-9]{1,4}", text) else 0
 
 
 def apply_step_action(steps: list[StepDraft], action: str) -> list[StepDraft]:
