@@ -71,7 +71,9 @@ def test_a_campaign_waits_its_own_delay_before_each_follow_up(
     assert min(gaps(campaign["id"])) >= 2
 
 
-@pytest.mark.parametrize("value", [[1, 2, 3, 4], ["soon"], [61], [-1], "3", {"2": 3}, [True]])
+@pytest.mark.parametrize(
+    "value", [[1, 2, 3, 4], ["soon"], [61], [-1], "3", {"2": 3}, [True], [1.7]]
+)
 def test_bad_step_delays_are_422_naming_the_field(
     api: Any, setup: dict[str, Any], value: Any
 ) -> None:

@@ -165,7 +165,7 @@ def _auto_winner_min_sends(raw: Any) -> int | None:
 
 
 def _followup_days(raw: Any) -> int:
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise ValueError(_("must be a whole number of working days"))
     try:
         days = int(raw)
