@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -94,51 +95,33 @@ def rebuild_booking_days() -> None:
 
 def live_per_day(names: list[str], first: date, last: date) -> dict[str, dict[date, int]]:
     """Live messages (queued, in flight) per domain and day in [first, last], every campaign."""
-    result: dict[str, dict[date, int]] = {name: defaultdict(int) for name in names}
-    if not names:
-        return result
-    rows = db.session.execute(
-        sa.select(
-            DomainBookingDay.domain_used,
-            DomainBookingDay.day,
-            sa.func.sum(DomainBookingDay.live),
-        )
-        .where(
-            DomainBookingDay.domain_used.in_(names),
-            DomainBookingDay.day >= first,
-            DomainBookingDay.day <= last,
-            DomainBookingDay.live > 0,
-        )
-        .group_by(DomainBookingDay.domain_used, DomainBookingDay.day)
-    )
-    for name, day, live in rows:
-        result[name][day] = int(live)
-    return result
+    return _per_day(DomainBookingDay.live, names, first, last)
 
 
 def sent_or_booked_per_day(names: list[str], first: date, last: date) -> dict[str, dict[date, int]]:
     """Per domain and day in [first, last], every message that is not canceled, on the day
     it went or goes (sent, in flight, queued, every campaign): what the day holds against
     its allowance, as the planner counts it (`planning.caps`)."""
+    return _per_day(DomainBookingDay.planned, names, first, last)
+
+
+def _per_day(column: Any, names: list[str], first: date, last: date) -> dict[str, dict[date, int]]:
+    """The summary's `column`, summed per domain and day in [first, last]."""
     result: dict[str, dict[date, int]] = {name: defaultdict(int) for name in names}
     if not names:
         return result
     rows = db.session.execute(
-        sa.select(
-            DomainBookingDay.domain_used,
-            DomainBookingDay.day,
-            sa.func.sum(DomainBookingDay.planned),
-        )
+        sa.select(DomainBookingDay.domain_used, DomainBookingDay.day, sa.func.sum(column))
         .where(
             DomainBookingDay.domain_used.in_(names),
             DomainBookingDay.day >= first,
             DomainBookingDay.day <= last,
-            DomainBookingDay.planned > 0,
+            column > 0,
         )
         .group_by(DomainBookingDay.domain_used, DomainBookingDay.day)
     )
-    for name, day, planned in rows:
-        result[name][day] = int(planned)
+    for name, day, count in rows:
+        result[name][day] = int(count)
     return result
 
 
